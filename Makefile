@@ -1,0 +1,41 @@
+# The two commands of the README: `make run` and `make test`. Each sets itself up.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FERRETDB := .tools/bin/ferretdb
+
+.PHONY: run test lint typecheck unit install ferretdb bench clean
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+$(FERRETDB): scripts/build_ferretdb.sh
+	./scripts/build_ferretdb.sh
+
+ferretdb: $(FERRETDB)
+
+run: install ferretdb
+	$(PY) scripts/run.py
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy .
+
+unit: install ferretdb
+	$(PY) -m pytest -n 2 -p no:cacheprovider
+
+test: lint typecheck unit
+
+bench: install ferretdb
+	$(PY) bench/read_endpoints.py
+
+clean:
+	rm -rf $(VENV) .tools .data

@@ -1,0 +1,1 @@
+"""The admin console of the dataset viewer: the Django project."""

@@ -1,0 +1,97 @@
+"""Plumbing shared by every JSON route: base views, the error answer, query parameters.
+
+Every route answers JSON with a `Cache-Control` header: `max-age=ADMIN_MAX_AGE` for reads
+(errors included, as the other services do), `no-store` for writes and healthchecks. Errors
+are `{"error": message}` with an `X-Error-Code` header, built here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.http import Http404
+from rest_framework import exceptions
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from adminsite.dataset_names import is_valid_dataset_name
+from adminsite.errors import (
+    AdminError,
+    InvalidParameterError,
+    MissingRequiredParameterError,
+    NotFoundError,
+    UnexpectedApiError,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def cache_control(max_age: int) -> str:
+    return f"max-age={max_age}" if max_age > 0 else "no-store"
+
+
+class ReadAPIView(APIView):
+    """A read route: answers may be cached for ADMIN_MAX_AGE seconds."""
+
+    cacheable: ClassVar[bool] = True
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        max_age = settings.ADMIN.max_age if self.cacheable else 0
+        response["Cache-Control"] = cache_control(max_age)
+        return response
+
+
+class WriteAPIView(ReadAPIView):
+    """A write route: never cached."""
+
+    cacheable = False
+
+
+def error_response(error: AdminError) -> Response:
+    return Response({"error": error.message}, status=error.status_code, headers={"X-Error-Code": error.error_code})
+
+
+def _as_admin_error(exc: Exception) -> AdminError:
+    if isinstance(exc, AdminError):
+        return exc
+    if isinstance(exc, Http404 | exceptions.NotFound):
+        return NotFoundError("Not found.")
+    if isinstance(exc, exceptions.MethodNotAllowed | exceptions.NotAcceptable | exceptions.UnsupportedMediaType):
+        error = AdminError(str(exc.detail))
+        error.status_code = exc.status_code  # type: ignore[misc]
+        error.error_code = type(exc).__name__  # type: ignore[misc]
+        return error
+    if isinstance(exc, exceptions.ParseError):
+        return InvalidParameterError("The request body could not be parsed.")
+    logger.exception("unexpected error in a JSON route")
+    return UnexpectedApiError("Unexpected error.")
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF's EXCEPTION_HANDLER: every error of every JSON route goes through here."""
+    return error_response(_as_admin_error(exc))
+
+
+def required_parameter(request: Request, name: str) -> str:
+    """A query or form parameter that must be present and not blank."""
+    value = request.query_params.get(name) or (request.data.get(name) if hasattr(request.data, "get") else None)
+    if not isinstance(value, str) or not value.strip():
+        raise MissingRequiredParameterError(f"Parameter '{name}' is required")
+    return value
+
+
+def optional_parameter(request: Request, name: str) -> str | None:
+    value = request.query_params.get(name) or (request.data.get(name) if hasattr(request.data, "get") else None)
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def dataset_parameter(request: Request) -> str:
+    """The `dataset` parameter, checked as the Hub names repos before it is used anywhere."""
+    dataset = required_parameter(request, "dataset")
+    if not is_valid_dataset_name(dataset):
+        raise InvalidParameterError("Parameter 'dataset' is not a valid dataset name")
+    return dataset

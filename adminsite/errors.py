@@ -1,0 +1,57 @@
+"""Domain errors, each with the HTTP status and the stable `X-Error-Code` of REFERENCE.md.
+
+Selectors and services raise these; `adminsite.api.exception_handler` turns them into the
+JSON error answer in one place.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class AdminError(Exception):
+    """An error the caller can act on: its message is shown as is, so it never holds a secret."""
+
+    status_code: ClassVar[int] = 500
+    error_code: ClassVar[str] = "UnexpectedApiError"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class MissingRequiredParameterError(AdminError):
+    status_code = 422
+    error_code = "MissingRequiredParameter"
+
+
+class InvalidParameterError(AdminError):
+    status_code = 422
+    error_code = "InvalidParameter"
+
+
+class NotFoundError(AdminError):
+    """An unknown kind or job type: the route does not exist."""
+
+    status_code = 404
+    error_code = "NotFound"
+
+
+class ExternalUnauthenticatedError(AdminError):
+    status_code = 401
+    error_code = "ExternalUnauthenticatedError"
+
+
+class ExternalAuthenticatedError(AdminError):
+    status_code = 404
+    error_code = "ExternalAuthenticatedError"
+
+
+class AuthCheckHubRequestError(AdminError):
+    status_code = 500
+    error_code = "AuthCheckHubRequestError"
+
+
+class UnexpectedApiError(AdminError):
+    status_code = 500
+    error_code = "UnexpectedApiError"

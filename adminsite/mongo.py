@@ -1,0 +1,100 @@
+"""Connections to the two MongoDB databases of the dataset viewer, and their collection names.
+
+The collection names and encodings are shared with the other services (REFERENCE.md,
+"Collections"); they are defined here once. Clients are created lazily, one per URL, and
+reused for the life of the process (pymongo pools connections and is thread-safe).
+Databases are looked up on each call from the settings so that tests can give every test
+its own database names.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from pymongo import MongoClient
+from pymongo.database import Database
+from pymongo.read_preferences import SecondaryPreferred
+
+from adminsite.config import AdminConfig
+
+# Cache database
+CACHED_RESPONSES = "cachedResponsesBlue"
+CACHE_TOTAL_METRIC = "cacheTotalMetric"
+
+# Queue database
+JOBS = "jobsBlue"
+JOB_TOTAL_METRIC = "jobTotalMetric"
+WORKER_TYPE_JOB_COUNTS = "workerTypeJobCounts"
+DATASET_BLOCKAGES = "datasetBlockages"
+LOCKS = "locks"
+ADMIN_ACTIONS = "adminActions"
+"""Ours: the audit log of the writes made through this console."""
+
+MongoDocument = dict[str, Any]
+
+_clients: dict[str, MongoClient[MongoDocument]] = {}
+_clients_lock = threading.Lock()
+
+
+def _config() -> AdminConfig:
+    config: AdminConfig = settings.ADMIN
+    return config
+
+
+def client_for(url: str) -> MongoClient[MongoDocument]:
+    """One client per URL for the process; BSON dates come back as aware UTC datetimes."""
+    with _clients_lock:
+        client = _clients.get(url)
+        if client is None:
+            timeout_ms = int(_config().mongo_timeout_seconds * 1000)
+            client = MongoClient(
+                url,
+                tz_aware=True,
+                tzinfo=UTC,
+                serverSelectionTimeoutMS=timeout_ms,
+                connectTimeoutMS=timeout_ms,
+                appname="dataset-viewer-admin-console",
+            )
+            _clients[url] = client
+        return client
+
+
+def cache_database() -> Database[MongoDocument]:
+    config = _config()
+    return client_for(config.cache_mongo_url)[config.cache_mongo_database]
+
+
+def queue_database() -> Database[MongoDocument]:
+    config = _config()
+    return client_for(config.queue_mongo_url)[config.queue_mongo_database]
+
+
+def cache_database_for_reports() -> Database[MongoDocument]:
+    """Reports may read from a secondary: they tolerate a little lag, the primary is spared."""
+    config = _config()
+    return client_for(config.cache_mongo_url).get_database(
+        config.cache_mongo_database, read_preference=SecondaryPreferred()
+    )
+
+
+def queue_database_for_reports() -> Database[MongoDocument]:
+    config = _config()
+    return client_for(config.queue_mongo_url).get_database(
+        config.queue_mongo_database, read_preference=SecondaryPreferred()
+    )
+
+
+def utc_now() -> datetime:
+    """Now, truncated to the millisecond as a BSON date stores it."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def close_clients() -> None:
+    with _clients_lock:
+        for client in _clients.values():
+            client.close()
+        _clients.clear()

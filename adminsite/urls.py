@@ -1,0 +1,23 @@
+"""Every route of the console; each leads to the view that serves it."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from adminsite import health
+from cachereports import apis as cache_apis
+from jobs import apis as job_apis
+
+urlpatterns = [
+    path("healthcheck", health.healthcheck),
+    path("admin/healthcheck", health.healthcheck),
+    path("admin/pending-jobs", job_apis.PendingJobsApi.as_view()),
+    path("admin/blocked-datasets", job_apis.BlockedDatasetsApi.as_view()),
+    path("admin/dataset-status", cache_apis.DatasetStatusApi.as_view()),
+    path("admin/num-dataset-infos-by-builder-name", cache_apis.NumDatasetInfosByBuilderNameApi.as_view()),
+    path("admin/cache-reports/<str:kind>", cache_apis.CacheReportsApi.as_view()),
+    path("admin/cache-reports-with-content/<str:kind>", cache_apis.CacheReportsWithContentApi.as_view()),
+]
+
+handler404 = "adminsite.error_pages.not_found"
+handler500 = "adminsite.error_pages.server_error"

@@ -1,0 +1,1 @@
+"""The cache of precomputed responses: reports, dataset status, builder counts."""

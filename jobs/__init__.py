@@ -1,0 +1,1 @@
+"""The job queue: pending jobs, blocked datasets, and the repair operations."""

@@ -1,0 +1,41 @@
+"""Values of the queue that the other services define too (REFERENCE.md, "Queue database")."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Priority(StrEnum):
+    """Stored as its value. Declared from lowest to highest."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+
+    @property
+    def rank(self) -> int:
+        return list(Priority).index(self)
+
+
+class Status(StrEnum):
+    WAITING = "waiting"
+    STARTED = "started"
+
+
+PENDING_STATUSES = (Status.WAITING.value, Status.STARTED.value)
+
+DEFAULT_PRIORITY = Priority.LOW
+
+LIGHT_MAX_DIFFICULTY = 40
+"""A job of difficulty <= 40 runs on a light worker."""
+MEDIUM_MAX_DIFFICULTY = 70
+"""A job of difficulty <= 70 (and > 40) runs on a medium worker; above, a heavy one."""
+
+
+def worker_size(difficulty: int) -> str:
+    """The `worker_size` of `workerTypeJobCounts` that a job of this difficulty counts in."""
+    if difficulty <= LIGHT_MAX_DIFFICULTY:
+        return "light"
+    if difficulty <= MEDIUM_MAX_DIFFICULTY:
+        return "medium"
+    return "heavy"

@@ -1,0 +1,97 @@
+"""Test set-up: one MongoDB-protocol server per test session, fresh databases per test.
+
+Without CACHE_MONGO_URL/QUEUE_MONGO_URL in the environment, an embedded FerretDB is started
+on 127.0.0.1 for the session; with them, that server is used. Every test gets its own cache
+and queue database names (dropped afterwards), so tests run in any order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pymongo import monitoring
+from pymongo.database import Database
+
+from adminsite import mongo
+from adminsite.embedded_mongo import EmbeddedFerretDB
+
+
+class CommandRecorder(monitoring.CommandListener):
+    """Records the name and database of every command pymongo sends (the round trips)."""
+
+    def __init__(self) -> None:
+        self.commands: list[tuple[str, str]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.commands.append((event.command_name, event.database_name))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+COMMAND_RECORDER = CommandRecorder()
+monitoring.register(COMMAND_RECORDER)
+
+_database_numbers = itertools.count()
+
+
+@dataclasses.dataclass(frozen=True)
+class MongoServer:
+    cache_url: str
+    queue_url: str
+
+
+@pytest.fixture(scope="session")
+def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MongoServer]:
+    cache_url = os.environ.get("CACHE_MONGO_URL")
+    queue_url = os.environ.get("QUEUE_MONGO_URL")
+    if cache_url or queue_url:
+        yield MongoServer(cache_url or str(queue_url), queue_url or str(cache_url))
+        return
+    data_dir: Path = tmp_path_factory.mktemp("ferretdb")
+    with EmbeddedFerretDB(data_dir) as server:
+        yield MongoServer(server.url, server.url)
+    mongo.close_clients()
+
+
+@pytest.fixture(autouse=True)
+def databases(settings: Any, mongo_server: MongoServer) -> Iterator[None]:
+    """Point the service at databases of its own for this test, and drop them afterwards."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    number = next(_database_numbers)
+    settings.ADMIN = dataclasses.replace(
+        settings.ADMIN,
+        cache_mongo_url=mongo_server.cache_url,
+        cache_mongo_database=f"test_cache_{worker}_{number}",
+        queue_mongo_url=mongo_server.queue_url,
+        queue_mongo_database=f"test_queue_{worker}_{number}",
+    )
+    yield
+    mongo.client_for(mongo_server.cache_url).drop_database(f"test_cache_{worker}_{number}")
+    mongo.client_for(mongo_server.queue_url).drop_database(f"test_queue_{worker}_{number}")
+
+
+@pytest.fixture
+def cache_db() -> Database[mongo.MongoDocument]:
+    return mongo.cache_database()
+
+
+@pytest.fixture
+def queue_db() -> Database[mongo.MongoDocument]:
+    return mongo.queue_database()
+
+
+@pytest.fixture
+def db_commands() -> CommandRecorder:
+    """The recorder, emptied: after a request, `.commands` lists the commands it sent."""
+    COMMAND_RECORDER.commands.clear()
+    return COMMAND_RECORDER
