@@ -95,3 +95,14 @@ def db_commands() -> CommandRecorder:
     """The recorder, emptied: after a request, `.commands` lists the commands it sent."""
     COMMAND_RECORDER.commands.clear()
     return COMMAND_RECORDER
+
+
+@pytest.fixture
+def fake_hub(httpserver: Any, settings: Any) -> Any:
+    """A fake Hub: a real HTTP server on 127.0.0.1 (pytest-httpserver) set as COMMON_HF_ENDPOINT.
+
+    Tests declare its answers with `fake_hub.expect_request(...)`; the service reaches it over
+    HTTP exactly as it would reach the Hub.
+    """
+    settings.ADMIN = dataclasses.replace(settings.ADMIN, hf_endpoint=httpserver.url_for("/").rstrip("/"))
+    return httpserver
