@@ -32,6 +32,8 @@ DATASET_BLOCKAGES = "datasetBlockages"
 LOCKS = "locks"
 ADMIN_ACTIONS = "adminActions"
 """Ours: the audit log of the writes made through this console."""
+ADMIN_SESSIONS = "adminSessions"
+"""Ours: the browser sessions of the console (see `adminsite.browser_sessions`)."""
 
 MongoDocument = dict[str, Any]
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from adminsite.config import AdminConfig, ConfigError, load_config
 from adminsite.processing_graph import ProcessingGraphError, processing_graph
+from adminsite.secret_key import stable_secret_key
 
 
 def _load() -> AdminConfig:
@@ -30,8 +31,9 @@ ADMIN: AdminConfig = _load()
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # The console has no SQL data of its own: sessions are signed cookies holding the verified
-# Hub identity (never the token), so no SQL database is needed.
-SECRET_KEY = os.environ.get("ADMIN_SECRET_KEY") or os.urandom(32).hex()
+# Hub identity (never the token), so no SQL database is needed. The key must be the same in
+# every uvicorn worker: see adminsite/secret_key.py.
+SECRET_KEY = stable_secret_key(environ=os.environ, key_file=BASE_DIR / ".data" / "secret_key")
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
 
@@ -79,6 +81,15 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
 
+# Browser authentication (adminsite/authentication.py, adminsite/browser_sessions.py): the token
+# is checked on the Hub at login, then kept split between the cookie and the `adminSessions`
+# collection, never whole in either. A session lasts 12 hours at most and is re-checked on the
+# Hub every ADMIN_SESSION_REVERIFY_SECONDS.
+AUTHENTICATION_BACKENDS = ["adminsite.authentication.HubTokenBackend"]
+LOGIN_URL = "/admin/login"
+LOGIN_REDIRECT_URL = "/"
+SESSION_COOKIE_AGE = 12 * 3600
+
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
@@ -92,8 +103,9 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
     ],
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # Every DRF view needs a Hub token when ADMIN_HF_ORGANIZATION is set (REFERENCE.md).
+    "DEFAULT_AUTHENTICATION_CLASSES": ["adminsite.authentication.HubTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["adminsite.authentication.IsAllowedByHub"],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "adminsite.api.exception_handler",
 }

@@ -106,3 +106,13 @@ def fake_hub(httpserver: Any, settings: Any) -> Any:
     """
     settings.ADMIN = dataclasses.replace(settings.ADMIN, hf_endpoint=httpserver.url_for("/").rstrip("/"))
     return httpserver
+
+
+@pytest.fixture(autouse=True)
+def forget_hub_verdicts() -> Iterator[None]:
+    """Each test starts with an empty whoami verdict cache (the fake Hub answers differ by test)."""
+    from adminsite import hub_auth
+
+    hub_auth.forget_verdicts()
+    yield
+    hub_auth.forget_verdicts()
