@@ -21,6 +21,9 @@ from pymongo.database import Database
 from adminsite import mongo
 from adminsite.embedded_mongo import EmbeddedFerretDB
 
+# Fixtures of the authentication tests: `whoami` (fake Hub whoami-v2), `auth_on`, `clock`.
+pytest_plugins = ["tests.auth_support"]
+
 
 class CommandRecorder(monitoring.CommandListener):
     """Records the name and database of every command pymongo sends (the round trips)."""

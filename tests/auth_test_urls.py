@@ -1,0 +1,22 @@
+"""The console's routes plus one page protected by `page_login_required`, for the login tests."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+
+from adminsite.authentication import page_login_required
+from adminsite.identity import identity_of
+from adminsite.urls import urlpatterns as console_urlpatterns
+
+
+@page_login_required
+def who_am_i_page(request: HttpRequest) -> HttpResponse:
+    identity = identity_of(request)
+    return HttpResponse(f"<p>Hello {identity.name} of {identity.org}</p>")
+
+
+urlpatterns = [*console_urlpatterns, path("admin/test-page", who_am_i_page)]
+
+handler404 = "adminsite.error_pages.not_found"
+handler500 = "adminsite.error_pages.server_error"
