@@ -23,7 +23,6 @@ request underneath) for `adminsite.identity.identity_of`.
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -46,8 +45,6 @@ from adminsite.identity import ANONYMOUS, HubIdentity
 
 if TYPE_CHECKING:  # rest_framework.views reads the settings naming this module: no import at run time
     from rest_framework.views import APIView
-
-logger = logging.getLogger(__name__)
 
 
 def auth_enabled() -> bool:
