@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from django.urls import path
 
-from adminsite import health
+from adminsite import health, metrics
 from cachereports import apis as cache_apis
 from jobs import apis as job_apis
 
 urlpatterns = [
     path("healthcheck", health.healthcheck),
     path("admin/healthcheck", health.healthcheck),
+    path("admin/readiness", health.readiness),
+    path("admin/metrics", metrics.metrics),
     path("admin/pending-jobs", job_apis.PendingJobsApi.as_view()),
     path("admin/blocked-datasets", job_apis.BlockedDatasetsApi.as_view()),
     path("admin/dataset-status", cache_apis.DatasetStatusApi.as_view()),
