@@ -20,7 +20,7 @@ $(FERRETDB): scripts/build_ferretdb.sh
 ferretdb: $(FERRETDB)
 
 run: install ferretdb
-	$(PY) scripts/run.py
+	ADMIN_UVICORN_NUM_WORKERS=$${ADMIN_UVICORN_NUM_WORKERS:-2} $(PY) scripts/run.py
 
 lint: install
 	$(VENV)/bin/ruff check .

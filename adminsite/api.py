@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.http import Http404
+from pymongo.errors import ConnectionFailure
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +21,7 @@ from rest_framework.views import APIView
 from adminsite.dataset_names import is_valid_dataset_name
 from adminsite.errors import (
     AdminError,
+    DatabaseUnavailableError,
     InvalidParameterError,
     MissingRequiredParameterError,
     NotFoundError,
@@ -67,8 +69,20 @@ def _as_admin_error(exc: Exception) -> AdminError:
         return error
     if isinstance(exc, exceptions.ParseError):
         return InvalidParameterError("The request body could not be parsed.")
+    if isinstance(exc, ConnectionFailure):
+        return database_unavailable(exc)
     logger.exception("unexpected error in a JSON route")
     return UnexpectedApiError("Unexpected error.")
+
+
+def database_unavailable(exc: ConnectionFailure) -> DatabaseUnavailableError:
+    """MongoDB unreachable or timing out (ServerSelectionTimeoutError, AutoReconnect, ...): a 503.
+
+    pymongo's message names hosts and topology, never the URL's credentials; it is logged for
+    the operator rather than shown: the caller only needs to know to retry.
+    """
+    logger.warning("MongoDB unavailable: %s: %.300s", type(exc).__name__, exc)
+    return DatabaseUnavailableError("The database is unavailable, please retry later.")
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:

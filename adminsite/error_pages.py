@@ -24,3 +24,8 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 def server_error(request: HttpRequest) -> HttpResponse:
     return _json_error(UnexpectedApiError("Unexpected error."))
+
+
+def json_error(error: AdminError) -> HttpResponse:
+    """The JSON error answer (`no-store`) for code outside DRF views, e.g. middleware."""
+    return _json_error(error)

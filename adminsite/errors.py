@@ -55,3 +55,10 @@ class AuthCheckHubRequestError(AdminError):
 class UnexpectedApiError(AdminError):
     status_code = 500
     error_code = "UnexpectedApiError"
+
+
+class DatabaseUnavailableError(AdminError):
+    """MongoDB did not answer within ADMIN_MONGO_TIMEOUT_SECONDS: retry later, nothing was changed by us."""
+
+    status_code = 503
+    error_code = "DatabaseUnavailableError"

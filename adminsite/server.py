@@ -1,24 +1,61 @@
-"""Serve the console with uvicorn: ADMIN_UVICORN_HOSTNAME, _PORT and _NUM_WORKERS.
+"""Serve the console in production: uvicorn, ADMIN_UVICORN_NUM_WORKERS worker processes.
 
-python -m adminsite.server
+    python -m adminsite.server
+
+Reads ADMIN_UVICORN_HOSTNAME (localhost), ADMIN_UVICORN_PORT (8000) and
+ADMIN_UVICORN_NUM_WORKERS (2). Before any worker starts:
+
+- the whole configuration is checked; a bad value stops start-up with one line naming the
+  variable (exit status 1), instead of every worker dying and being restarted in a loop;
+- PROMETHEUS_MULTIPROC_DIR, when set, is created and emptied of the metric files of a
+  previous run (only prometheus_client's `*.db` files are removed), so the counters of dead
+  processes are not added to the new ones.
+
+Uvicorn's access log is off: `adminsite.request_log` writes one line per request, with the
+caller and without secrets.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import uvicorn
 
-from adminsite.config import ConfigError, load_config
+from adminsite.config import AdminConfig, ConfigError, load_config
+from adminsite.processing_graph import ProcessingGraphError, processing_graph
+
+# prometheus_client's multiprocess files: counter_<pid>.db, histogram_<pid>.db, gauge_*_<pid>.db
+_METRIC_FILE_PREFIXES = ("counter_", "gauge_", "histogram_", "summary_")
+
+
+def prepare_multiprocess_directory(directory: Path) -> None:
+    """Create the shared metrics folder, or remove the metric files a previous run left in it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for metric_file in directory.glob("*.db"):
+        if metric_file.name.startswith(_METRIC_FILE_PREFIXES):
+            metric_file.unlink(missing_ok=True)
+
+
+def _checked_config() -> AdminConfig:
+    try:
+        config = load_config(os.environ)
+        processing_graph()
+    except (ConfigError, ProcessingGraphError) as error:
+        sys.stderr.write(f"configuration error: {error}\n")
+        raise SystemExit(1) from None
+    return config
 
 
 def main() -> None:
-    try:
-        config = load_config(os.environ)
-    except ConfigError as error:
-        sys.stderr.write(f"configuration error: {error}\n")
-        raise SystemExit(1) from None
+    config = _checked_config()
+    if config.prometheus_multiproc_dir:
+        try:
+            prepare_multiprocess_directory(Path(config.prometheus_multiproc_dir))
+        except OSError as error:
+            sys.stderr.write(f"configuration error: PROMETHEUS_MULTIPROC_DIR: {error}\n")
+            raise SystemExit(1) from None
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminsite.settings")
     uvicorn.run(
         "adminsite.asgi:application",
@@ -26,6 +63,8 @@ def main() -> None:
         port=config.uvicorn_port,
         workers=config.uvicorn_num_workers,
         log_level=config.log_level.lower(),
+        access_log=False,
+        lifespan="off",  # Django has no lifespan handlers
     )
 
 

@@ -43,18 +43,28 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "cachereports",
     "jobs",
 ]
 
 MIDDLEWARE = [
+    # serving and observability (README "Running in production"): metrics first and last,
+    # then the request log, CORS, gzip, static files and the JSON answer guarantees
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "adminsite.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.middleware.gzip.GZipMiddleware",
+    "adminsite.static_files.StaticFilesMiddleware",
+    "adminsite.json_answers.JsonAnswersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "adminsite.urls"
@@ -92,6 +102,19 @@ SESSION_COOKIE_AGE = 12 * 3600
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# WhiteNoise serves the static files from the app itself, straight from the finders
+# (STATICFILES_DIRS and the apps' static/ folders), so `collectstatic` is never needed.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = False
+WHITENOISE_ALLOW_ALL_ORIGINS = False  # CORS headers come from django-cors-headers, as for every route
+
+# CORS: any origin, with credentials. Browsers reject `Access-Control-Allow-Origin: *` with
+# credentials, so django-cors-headers reflects the request's Origin (and adds `Vary: Origin`)
+# when both settings are on. The session cookie is SameSite=Lax: a cross-site fetch does not
+# carry it, so a foreign page cannot act with an operator's browser session.
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_CREDENTIALS = True
+CORS_EXPOSE_HEADERS = ["X-Error-Code", "X-Revision"]
 
 USE_TZ = True
 TIME_ZONE = "UTC"
@@ -116,5 +139,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["stderr"], "level": ADMIN.log_level},
-    "loggers": {"pymongo": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
+    "loggers": {
+        "pymongo": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+        # 4xx are already in the request log line; 5xx tracebacks still come through
+        "django.request": {"level": "ERROR"},
+    },
 }

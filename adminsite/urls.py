@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from adminsite import health, login_views
+from adminsite import health, login_views, metrics
 from cachereports import apis as cache_apis
 from jobs import apis as job_apis
 
@@ -13,6 +13,8 @@ urlpatterns = [
     path("admin/healthcheck", health.healthcheck),
     path("admin/login", login_views.login, name="login"),
     path("admin/logout", login_views.logout, name="logout"),
+    path("admin/readiness", health.readiness),
+    path("admin/metrics", metrics.metrics),
     path("admin/pending-jobs", job_apis.PendingJobsApi.as_view()),
     path("admin/blocked-datasets", job_apis.BlockedDatasetsApi.as_view()),
     path("admin/dataset-status", cache_apis.DatasetStatusApi.as_view()),

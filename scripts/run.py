@@ -32,6 +32,8 @@ def serve(environ: dict[str, str]) -> int:
 
 def main() -> int:
     environ = dict(os.environ)
+    # the workers share their request metrics there, so /admin/metrics counts all of them
+    environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(ROOT / ".data" / "prometheus"))
     if environ.get("CACHE_MONGO_URL") or environ.get("QUEUE_MONGO_URL"):
         return serve(environ)
     with running_ferretdb(ROOT / ".data" / "ferretdb") as server:

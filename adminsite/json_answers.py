@@ -1,0 +1,35 @@
+"""Guarantees for every answer, whichever code produced it.
+
+- A JSON answer always has a `Cache-Control` header: the read and write API views set theirs
+  (REFERENCE.md); anything else that answers JSON without one (an error page, a view written
+  without the base classes) gets `no-store`, so no cache keeps an answer nobody meant to share.
+- MongoDB unreachable in a view that is not a DRF view (DRF views go through
+  `adminsite.api.exception_handler`): a 503 `DatabaseUnavailableError` JSON answer, not a 500
+  page with a traceback in the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from pymongo.errors import ConnectionFailure
+
+from adminsite.api import database_unavailable
+from adminsite.error_pages import json_error
+
+
+class JsonAnswersMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if response.get("Content-Type", "").startswith("application/json") and not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, ConnectionFailure):
+            return json_error(database_unavailable(exception))
+        return None
