@@ -80,6 +80,12 @@ def age(value: object) -> str:
 
 
 @register.filter
+def or_dash(value: object) -> object:
+    """The value, or an em dash when it is None or absent (0 stays 0)."""
+    return "—" if value is None or value == "" else value
+
+
+@register.filter
 def get_item(mapping: Any, key: Any) -> Any:
     """`mapping[key]` in a template (for dicts keyed by numbers or dashed names)."""
     return mapping.get(key) if hasattr(mapping, "get") else None

@@ -320,6 +320,8 @@ class StepRow:
 class StepSection:
     step: ProcessingStep
     rows: list[StepRow]
+    configs_without_splits: list[str]
+    """For a split step: listed configs whose splits are not known yet (no config-split-names)."""
 
 
 @dataclass(frozen=True)
@@ -439,7 +441,8 @@ def dataset_overview(*, dataset: str) -> DatasetOverview:
                     outdated_reasons=_outdated_reasons(step, entry, revision),
                 )
             )
-        sections.append(StepSection(step, rows))
+        unknown_splits = [config for config in listed.get(None, []) if config not in listed]
+        sections.append(StepSection(step, rows, unknown_splits if step.input_type == "split" else []))
     return DatasetOverview(
         dataset=dataset,
         revision=revision if isinstance(revision, str) else None,

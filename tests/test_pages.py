@@ -202,7 +202,7 @@ def test_dashboard_of_empty_databases(client: Client) -> None:
 # --- Jobs --------------------------------------------------------------------------------
 
 
-def test_jobs_are_filtered_by_every_filter(client: Client, queue_db) -> None:
+def test_jobs_are_filtered_by_every_filter(client: Client, queue_db, db_commands) -> None:
     insert_job(queue_db, type="config-parquet-and-info", dataset="org/a", config="c", priority="high")
     insert_job(queue_db, type="config-parquet-and-info", dataset="org/b", config="c", status="started")
     insert_job(queue_db, type="dataset-config-names", dataset="org/a")
@@ -210,8 +210,10 @@ def test_jobs_are_filtered_by_every_filter(client: Client, queue_db) -> None:
     insert_job(queue_db, type="split-first-rows", dataset="other/b", config="c", split="s", difficulty=90)
 
     def datasets(**filters: str) -> list[tuple[str, str]]:
+        db_commands.commands.clear()
         response = client.get("/admin/jobs", filters)
         assert response.status_code == 200
+        assert sorted(mongo_commands(db_commands)) == ["aggregate", "find"]  # the page and its count
         page = response.context["jobs_page"]
         assert page.total == len(page.jobs)
         return sorted((job["type"], job["dataset"]) for job in page.jobs)
@@ -427,6 +429,9 @@ def test_dataset_page_shows_each_step_with_what_is_broken_outdated_or_missing(
         ("split-first-rows", "default", "test"),
     ]
     assert [job["status"] for job in rows[("split-first-rows", "default", "test")].jobs] == ["waiting"]
+    sections = {section.step.name: section for section in overview.sections}
+    assert sections["split-first-rows"].configs_without_splits == ["fr"]
+    assert sections["config-info"].configs_without_splits == []
     assert rows[("config-parquet", "default", None)].outdated_reasons == [
         "job runner version 2 < 6",
         "revision rev-0 is not the dataset's rev-1",
@@ -450,7 +455,9 @@ def test_dataset_page_of_an_unknown_dataset_shows_every_dataset_step_missing(cli
     assert response.status_code == 200
     overview = response.context["overview"]
     assert overview.num_missing == 14  # the dataset-level steps; no config is known
-    assert "no config listed yet" in text_of(response)
+    text = text_of(response)
+    assert "no config listed yet" in text
+    assert "no split listed yet" in text
 
 
 def test_dataset_page_lists_entries_and_jobs_of_configs_no_longer_listed(client: Client, cache_db, queue_db) -> None:
