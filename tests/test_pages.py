@@ -77,7 +77,7 @@ def test_pages_show_anonymous_when_auth_is_off(client: Client) -> None:
         ("/admin/cache?kind=dataset-info&http_status=abc", 422, "InvalidParameter", "Parameter 'http_status'"),
         ("/admin/cache?kind=dataset-info&error_code=" + "E" * 201, 422, "InvalidParameter", "is too long"),
         ("/admin/cache/not-an-id", 422, "InvalidParameter", "The cache entry id is not valid."),
-        ("/admin/cache/" + str(ObjectId()), 404, "NotFound", "No cache entry with id"),
+        ("/admin/cache/0123456789abcdef01234567", 404, "NotFound", "No cache entry with id"),
         ("/admin/dataset?dataset=a/b/c", 422, "InvalidParameter", "Parameter 'dataset' is not a valid dataset name"),
     ],
 )
