@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 FERRETDB := .tools/bin/ferretdb
 
-.PHONY: run test lint typecheck unit install ferretdb bench clean
+.PHONY: run test lint typecheck unit install ferretdb chromium bench clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,11 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy .
 
-unit: install ferretdb
+# The browser tests drive Debian's chromium (never a browser downloaded by Playwright).
+chromium:
+	command -v chromium || (apt-get update && apt-get install -y chromium)
+
+unit: install ferretdb chromium
 	$(PY) -m pytest -n 2 -p no:cacheprovider
 
 test: lint typecheck unit

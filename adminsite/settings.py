@@ -79,7 +79,9 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.messages.context_processors.messages",
+                "adminsite.console.console_context",
             ],
+            "libraries": {"console": "adminsite.console_tags"},
         },
     },
 ]

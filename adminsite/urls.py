@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.urls import path
 
-from adminsite import health, login_views, metrics
+from adminsite import health, login_views, metrics, pages
 from cachereports import apis as cache_apis
+from cachereports import views as cache_views
 from jobs import apis as job_apis
+from jobs import views as job_views
 
 urlpatterns = [
     path("healthcheck", health.healthcheck),
@@ -21,6 +23,13 @@ urlpatterns = [
     path("admin/num-dataset-infos-by-builder-name", cache_apis.NumDatasetInfosByBuilderNameApi.as_view()),
     path("admin/cache-reports/<str:kind>", cache_apis.CacheReportsApi.as_view()),
     path("admin/cache-reports-with-content/<str:kind>", cache_apis.CacheReportsWithContentApi.as_view()),
+    # The browser console (HTML pages)
+    path("admin/", pages.dashboard, name="console-dashboard"),
+    path("admin/jobs", job_views.jobs_list, name="console-jobs"),
+    path("admin/cache", cache_views.cache_list, name="console-cache"),
+    path("admin/cache/<str:entry_id>", cache_views.cache_entry, name="console-cache-entry"),
+    path("admin/dataset", cache_views.dataset_page, name="console-dataset"),
+    path("admin/graph", pages.graph, name="console-graph"),
 ]
 
 handler404 = "adminsite.error_pages.not_found"

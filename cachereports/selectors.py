@@ -16,7 +16,7 @@ from adminsite import mongo
 from adminsite.errors import InvalidParameterError, NotFoundError
 from adminsite.processing_graph import ProcessingStep, processing_graph
 from cachereports.serializers import CacheReport, cache_report, cache_report_with_content
-from jobs.selectors import pending_jobs_of_dataset
+from jobs.selectors import is_dataset_blocked, pending_jobs_of_dataset
 
 BUILDER_NAMES = ("parquet", "csv", "text", "imagefolder", "audiofolder", "json", "arrow", "webdataset")
 """The builder names counted one by one; every other builder (or none) counts as "other"."""
@@ -109,3 +109,344 @@ def num_dataset_infos_by_builder_name() -> dict[str, int]:
         key = builder_name if builder_name in BUILDER_NAMES else "other"
         counts[key] += int(group["count"])
     return counts
+
+
+# --- The browser console: cache health, the cache browser, one entry, one dataset ------------
+
+_TOP_ERRORS = 10
+"""How many (kind, status, error code) groups the dashboard lists, the most frequent first."""
+
+
+@dataclass(frozen=True)
+class KindHealth:
+    kind: str
+    total: int
+    by_status: dict[int, int]
+
+
+@dataclass(frozen=True)
+class ErrorCount:
+    kind: str
+    http_status: int
+    error_code: str
+    count: int
+
+
+@dataclass(frozen=True)
+class CacheHealth:
+    """Cache entries by kind and HTTP status, and the most frequent error codes."""
+
+    by_kind: list[KindHealth]
+    statuses: list[int]
+    top_errors: list[ErrorCount]
+    total: int
+
+
+def cache_health() -> CacheHealth:
+    """One aggregation on (kind, http_status, error_code), counted from the entries themselves.
+
+    The `$sort` on the index keys lets MongoDB answer from index (kind, http_status,
+    error_code) alone (a covered scan) instead of reading every document and its content.
+    """
+    groups = list(
+        mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES].aggregate(
+            [
+                {"$sort": {"kind": 1, "http_status": 1, "error_code": 1}},
+                {
+                    "$group": {
+                        "_id": {"kind": "$kind", "http_status": "$http_status", "error_code": "$error_code"},
+                        "count": {"$sum": 1},
+                    }
+                },
+            ]
+        )
+    )
+    by_kind: dict[str, dict[int, int]] = {step.name: {} for step in processing_graph()}
+    errors: list[ErrorCount] = []
+    for group in groups:
+        key, count = group["_id"], int(group["count"])
+        kind, http_status, error_code = str(key.get("kind")), int(key.get("http_status") or 0), key.get("error_code")
+        statuses = by_kind.setdefault(kind, {})
+        statuses[http_status] = statuses.get(http_status, 0) + count
+        if error_code is not None:
+            errors.append(ErrorCount(kind, http_status, str(error_code), count))
+    errors.sort(key=lambda error: (-error.count, error.kind, error.error_code))
+    return CacheHealth(
+        by_kind=[
+            KindHealth(kind, sum(statuses.values()), dict(sorted(statuses.items())))
+            for kind, statuses in sorted(by_kind.items())
+        ],
+        statuses=sorted({status for statuses in by_kind.values() for status in statuses}),
+        top_errors=errors[:_TOP_ERRORS],
+        total=sum(error_count for statuses in by_kind.values() for error_count in statuses.values()),
+    )
+
+
+def _with_id(cache_entry: dict[str, Any]) -> dict[str, Any]:
+    """The entry with its `_id` as the string `id` (templates cannot read `_id`)."""
+    return {**cache_entry, "id": str(cache_entry["_id"])}
+
+
+@dataclass(frozen=True)
+class CacheEntriesPage:
+    """Entries by `_id` ascending; each cursor is "" when there is no page that way."""
+
+    cache_entries: list[dict[str, Any]]
+    next_cursor: str
+    previous_cursor: str
+
+
+def cache_entries_page(
+    *,
+    kind: str,
+    http_status: int | None,
+    error_code: str | None,
+    after: str,
+    before: str,
+    limit: int,
+) -> CacheEntriesPage:
+    """One page of the entries of a kind, filtered, forward (`after`) or backward (`before`).
+
+    One query of limit + 1 entries (the extra one tells whether a page lies beyond), backed
+    by (kind, _id), (kind, http_status, _id) or (kind, error_code, _id).
+    """
+    step_or_404(kind)
+    after_id, before_id = parse_cursor(after), parse_cursor(before)
+    query: dict[str, Any] = {"kind": kind}
+    if http_status is not None:
+        query["http_status"] = http_status
+    if error_code is not None:
+        query["error_code"] = error_code
+    backward = before_id is not None
+    if backward:
+        query["_id"] = {"$lt": before_id}
+    elif after_id is not None:
+        query["_id"] = {"$gt": after_id}
+    found = list(
+        mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES]
+        .find(query, {"content": 0})
+        .sort("_id", -1 if backward else 1)
+        .limit(limit + 1)
+    )
+    more = len(found) > limit
+    cache_entries = [_with_id(entry) for entry in found[:limit]]
+    if backward:
+        cache_entries.reverse()
+        next_cursor = cache_entries[-1]["id"] if cache_entries else ""
+        previous_cursor = cache_entries[0]["id"] if more else ""
+    else:
+        next_cursor = cache_entries[-1]["id"] if more else ""
+        previous_cursor = cache_entries[0]["id"] if after_id is not None and cache_entries else ""
+    return CacheEntriesPage(cache_entries, next_cursor, previous_cursor)
+
+
+@dataclass(frozen=True)
+class CacheEntryDetail:
+    """One entry with its content, and how it compares to the current version of its step."""
+
+    cache_entry: dict[str, Any]
+    step: ProcessingStep | None
+
+    @property
+    def is_outdated(self) -> bool:
+        """Computed by a job runner older than the step's current one (or of unknown version)."""
+        version = self.cache_entry.get("job_runner_version")
+        return self.step is not None and (not isinstance(version, int) or version < self.step.job_runner_version)
+
+
+def cache_entry_detail(*, entry_id: str) -> CacheEntryDetail:
+    """One cache entry by `_id`, content included; 422 for an id that is not an ObjectId."""
+    try:
+        object_id = ObjectId(entry_id)
+    except (InvalidId, TypeError):
+        raise InvalidParameterError("The cache entry id is not valid.") from None
+    cache_entry = mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES].find_one({"_id": object_id})
+    if cache_entry is None:
+        raise NotFoundError(f"No cache entry with id {entry_id}.")
+    return CacheEntryDetail(_with_id(cache_entry), processing_graph().get(str(cache_entry.get("kind"))))
+
+
+# The dataset page
+
+CONFIG_NAMES_KIND = "dataset-config-names"
+SPLIT_NAMES_KIND = "config-split-names"
+
+_DATASET_PAGE_FIELDS = {
+    field: 1
+    for field in (
+        "kind",
+        "dataset",
+        "config",
+        "split",
+        "http_status",
+        "error_code",
+        "details",
+        "updated_at",
+        "job_runner_version",
+        "dataset_git_revision",
+        "progress",
+        "failed_runs",
+        "content.config_names",
+        "content.splits",
+    )
+}
+"""The report fields, plus only the parts of the content that list configs and splits."""
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """One (step, config, split) of a dataset: its cache entry (None: missing) and pending jobs.
+
+    A phase-2 action form (force-refresh) posts `step.name`, the dataset, `config`, `split`.
+    """
+
+    step: ProcessingStep
+    dataset: str
+    config: str | None
+    split: str | None
+    cache_entry: dict[str, Any] | None
+    jobs: list[dict[str, Any]]
+    outdated_reasons: list[str]
+
+    @property
+    def state(self) -> str:
+        """missing, ok (HTTP 200) or error: the colour of the row."""
+        if self.cache_entry is None:
+            return "missing"
+        return "ok" if self.cache_entry.get("http_status") == 200 else "error"
+
+
+@dataclass(frozen=True)
+class StepSection:
+    step: ProcessingStep
+    rows: list[StepRow]
+    configs_without_splits: list[str]
+    """For a split step: listed configs whose splits are not known yet (no config-split-names)."""
+
+
+@dataclass(frozen=True)
+class DatasetOverview:
+    """Everything about one dataset, step by step in graph order."""
+
+    dataset: str
+    revision: str | None
+    config_names: list[str]
+    blocked: bool
+    sections: list[StepSection]
+
+    def count(self, state: str) -> int:
+        return sum(1 for section in self.sections for row in section.rows if row.state == state)
+
+    @property
+    def num_ok(self) -> int:
+        return self.count("ok")
+
+    @property
+    def num_errors(self) -> int:
+        return self.count("error")
+
+    @property
+    def num_missing(self) -> int:
+        return self.count("missing")
+
+    @property
+    def num_outdated(self) -> int:
+        return sum(1 for section in self.sections for row in section.rows if row.outdated_reasons)
+
+    @property
+    def num_jobs(self) -> int:
+        return sum(len(row.jobs) for section in self.sections for row in section.rows)
+
+
+def _names(items: object, field: str) -> list[str]:
+    """`config`/`split` names of a content list (dicts as the workers write them, or strings)."""
+    if not isinstance(items, list):
+        return []
+    names = [item.get(field) if isinstance(item, dict) else item for item in items]
+    return list(dict.fromkeys(name for name in names if isinstance(name, str)))
+
+
+def _listed_names(entries: dict[tuple[str, str | None, str | None], dict[str, Any]]) -> dict[str | None, list[str]]:
+    """Configs listed by dataset-config-names (key None), and the splits of each config."""
+    listed: dict[str | None, list[str]] = {}
+    for (kind, config, _split), entry in entries.items():
+        content = entry.get("content") if entry.get("http_status") == 200 else None
+        if not isinstance(content, dict):
+            continue
+        if kind == CONFIG_NAMES_KIND:
+            listed[None] = _names(content.get("config_names"), "config")
+        elif kind == SPLIT_NAMES_KIND and config is not None:
+            listed[config] = _names(content.get("splits"), "split")
+    return listed
+
+
+def _outdated_reasons(step: ProcessingStep, entry: dict[str, Any] | None, revision: str | None) -> list[str]:
+    if entry is None:
+        return []
+    reasons = []
+    version = entry.get("job_runner_version")
+    if not isinstance(version, int) or version < step.job_runner_version:
+        reasons.append(f"job runner version {version} < {step.job_runner_version}")
+    entry_revision = entry.get("dataset_git_revision")
+    if revision is not None and entry_revision is not None and entry_revision != revision:
+        reasons.append(f"revision {entry_revision} is not the dataset's {revision}")
+    return reasons
+
+
+def _row_keys(
+    step: ProcessingStep, listed: dict[str | None, list[str]], present: list[tuple[str | None, str | None]]
+) -> list[tuple[str | None, str | None]]:
+    """The (config, split) rows a step should have, listed ones first, then any other present."""
+    configs = listed.get(None, [])
+    if step.input_type == "dataset":
+        expected: list[tuple[str | None, str | None]] = [(None, None)]
+    elif step.input_type == "config":
+        expected = [(config, None) for config in configs]
+    else:
+        expected = [(config, split) for config in configs for split in listed.get(config, [])]
+    extra = sorted(set(present) - set(expected), key=lambda key: (key[0] or "", key[1] or ""))
+    return [*expected, *extra]
+
+
+def dataset_overview(*, dataset: str) -> DatasetOverview:
+    """The dataset page: its cache entries and pending jobs per step, with what is missing.
+
+    Three commands whatever the number of steps, configs or splits: the dataset's entries
+    (index dataset, kind, http_status), its pending jobs (index dataset, status) and its
+    blockage (index dataset).
+    """
+    found = mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES].find({"dataset": dataset}, _DATASET_PAGE_FIELDS)
+    entries = {(str(entry["kind"]), entry.get("config"), entry.get("split")): _with_id(entry) for entry in found}
+    jobs_by_type = pending_jobs_of_dataset(dataset=dataset)
+    listed = _listed_names(entries)
+    root = entries.get((CONFIG_NAMES_KIND, None, None))
+    revision = root.get("dataset_git_revision") if root is not None else None
+    sections = []
+    for step in processing_graph().in_graph_order():
+        jobs: dict[tuple[str | None, str | None], list[dict[str, Any]]] = {}
+        for job in [*jobs_by_type[step.name]["started"], *jobs_by_type[step.name]["waiting"]]:
+            jobs.setdefault((job["config"], job["split"]), []).append(job)
+        present = [(config, split) for (kind, config, split) in entries if kind == step.name] + list(jobs)
+        rows = []
+        for config, split in _row_keys(step, listed, present):
+            entry = entries.get((step.name, config, split))
+            rows.append(
+                StepRow(
+                    step=step,
+                    dataset=dataset,
+                    config=config,
+                    split=split,
+                    cache_entry=entry,
+                    jobs=jobs.get((config, split), []),
+                    outdated_reasons=_outdated_reasons(step, entry, revision),
+                )
+            )
+        unknown_splits = [config for config in listed.get(None, []) if config not in listed]
+        sections.append(StepSection(step, rows, unknown_splits if step.input_type == "split" else []))
+    return DatasetOverview(
+        dataset=dataset,
+        revision=revision if isinstance(revision, str) else None,
+        config_names=listed.get(None, []),
+        blocked=is_dataset_blocked(dataset=dataset),
+        sections=sections,
+    )

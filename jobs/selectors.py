@@ -6,11 +6,22 @@ processing steps: jobs are fetched in one query and grouped in Python.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from pymongo.errors import OperationFailure
 
 from adminsite import mongo
 from adminsite.processing_graph import processing_graph
-from jobs.constants import PENDING_STATUSES, Status
+from jobs.constants import (
+    LIGHT_MAX_DIFFICULTY,
+    MEDIUM_MAX_DIFFICULTY,
+    PENDING_STATUSES,
+    Priority,
+    Status,
+    worker_size,
+)
 from jobs.serializers import JobDict, job_dict
 
 PendingJobs = dict[str, dict[str, list[JobDict]]]
@@ -70,3 +81,196 @@ def blocked_datasets() -> list[str]:
     """The distinct datasets of `datasetBlockages`, alphabetically."""
     datasets = mongo.queue_database_for_reports()[mongo.DATASET_BLOCKAGES].distinct("dataset")
     return sorted(dataset for dataset in datasets if isinstance(dataset, str))
+
+
+# --- The browser console: queue summary and the paginated job list ---------------------------
+
+WORKER_SIZES = ("light", "medium", "heavy")
+
+_DIFFICULTY_OF_WORKER_SIZE: dict[str, dict[str, int]] = {
+    "light": {"$lte": LIGHT_MAX_DIFFICULTY},
+    "medium": {"$gt": LIGHT_MAX_DIFFICULTY, "$lte": MEDIUM_MAX_DIFFICULTY},
+    "heavy": {"$gt": MEDIUM_MAX_DIFFICULTY},
+}
+"""The difficulty range of the jobs each worker size takes (as `worker_size` counts them)."""
+
+JOB_SORTS: dict[str, list[tuple[str, int]]] = {
+    "created_at": [("created_at", 1), ("_id", 1)],
+    "-created_at": [("created_at", -1), ("_id", -1)],
+    "difficulty": [("difficulty", 1), ("created_at", 1), ("_id", 1)],
+    "-difficulty": [("difficulty", -1), ("created_at", 1), ("_id", 1)],
+}
+"""The orders of the job list: by age (oldest first by default) or difficulty; `_id` breaks ties."""
+
+
+@dataclass(frozen=True)
+class TypeSummary:
+    """The pending jobs of one job type, and the creation date of its oldest waiting job."""
+
+    type: str
+    waiting: int
+    started: int
+    oldest_waiting_at: datetime | None
+
+
+@dataclass(frozen=True)
+class QueueSummary:
+    """What the queue is doing, counted from the jobs themselves (not from the metric rows)."""
+
+    by_type: list[TypeSummary]
+    by_priority: dict[str, dict[str, int]]
+    by_worker_size: dict[str, dict[str, int]]
+    total: dict[str, int]
+
+
+def _status_counts() -> dict[str, int]:
+    return {status: 0 for status in PENDING_STATUSES}
+
+
+_NOT_IMPLEMENTED = 238
+"""The error code of a MongoDB-protocol server that lacks an operator (FerretDB)."""
+
+
+def _queue_groups() -> list[dict[str, Any]]:
+    """Pending jobs counted by (type, status, priority, difficulty), in one `$group` (index status, type)."""
+    return list(
+        mongo.queue_database_for_reports()[mongo.JOBS].aggregate(
+            [
+                {"$match": {"status": {"$in": list(PENDING_STATUSES)}}},
+                {
+                    "$group": {
+                        "_id": {
+                            "type": "$type",
+                            "status": "$status",
+                            "priority": "$priority",
+                            "difficulty": "$difficulty",
+                        },
+                        "count": {"$sum": 1},
+                    }
+                },
+            ]
+        )
+    )
+
+
+def _oldest_waiting_by_type(waiting_types: set[str]) -> dict[str, datetime]:
+    """The creation date of the oldest waiting job of each type, in one command.
+
+    MongoDB answers with a streaming `$min` (index type, status). FerretDB has no `$min`
+    accumulator: there, waiting jobs are read oldest first until every type is seen.
+    """
+    jobs_collection = mongo.queue_database_for_reports()[mongo.JOBS]
+    waiting = {"status": Status.WAITING.value}
+    if not waiting_types:
+        return {}
+    try:
+        groups = jobs_collection.aggregate(
+            [{"$match": waiting}, {"$group": {"_id": "$type", "oldest": {"$min": "$created_at"}}}]
+        )
+        return {str(group["_id"]): group["oldest"] for group in groups if isinstance(group.get("oldest"), datetime)}
+    except OperationFailure as error:
+        if error.code != _NOT_IMPLEMENTED:
+            raise
+    oldest: dict[str, datetime] = {}
+    for job in jobs_collection.find(waiting, {"type": 1, "created_at": 1}).sort("created_at", 1):
+        if isinstance(job.get("created_at"), datetime):
+            oldest.setdefault(str(job.get("type")), job["created_at"])
+        if waiting_types <= oldest.keys():
+            break
+    return oldest
+
+
+def queue_summary() -> QueueSummary:
+    """Pending jobs by type, priority and worker size, and the oldest waiting job per type: two commands.
+
+    One `$group` on (type, status, priority, difficulty): its few hundred groups at most are
+    summed three ways here, instead of three passes over the queue ($facet is not available).
+    """
+    groups = _queue_groups()
+    by_type: dict[str, dict[str, int]] = {step.name: _status_counts() for step in processing_graph()}
+    by_priority = {priority.value: _status_counts() for priority in reversed(Priority)}
+    by_worker_size = {size: _status_counts() for size in WORKER_SIZES}
+    total = _status_counts()
+    for group in groups:
+        key, count = group["_id"], int(group["count"])
+        status, job_type = key.get("status"), str(key.get("type"))
+        total[status] += count
+        by_type.setdefault(job_type, _status_counts())[status] += count
+        by_priority.setdefault(str(key.get("priority")), _status_counts())[status] += count
+        difficulty = key.get("difficulty")
+        if isinstance(difficulty, int | float):
+            by_worker_size[worker_size(int(difficulty))][status] += count
+    oldest_waiting = _oldest_waiting_by_type({job_type for job_type, counts in by_type.items() if counts["waiting"]})
+    return QueueSummary(
+        by_type=[
+            TypeSummary(job_type, counts["waiting"], counts["started"], oldest_waiting.get(job_type))
+            for job_type, counts in sorted(by_type.items())
+        ],
+        by_priority=by_priority,
+        by_worker_size=by_worker_size,
+        total=total,
+    )
+
+
+@dataclass(frozen=True)
+class JobFilters:
+    """The filters of the job list; None means "any". Values are validated by the caller."""
+
+    type: str | None = None
+    status: str | None = None
+    priority: str | None = None
+    dataset: str | None = None
+    namespace: str | None = None
+    worker_size: str | None = None
+
+    def query(self) -> dict[str, Any]:
+        query: dict[str, Any] = {"status": self.status or {"$in": list(PENDING_STATUSES)}}
+        for field in ("type", "priority", "dataset", "namespace"):
+            value = getattr(self, field)
+            if value is not None:
+                query[field] = value
+        if self.worker_size is not None:
+            query["difficulty"] = _DIFFICULTY_OF_WORKER_SIZE[self.worker_size]
+        return query
+
+
+@dataclass(frozen=True)
+class JobsPage:
+    """One page of pending jobs (documents as stored) and the number of jobs matching in all."""
+
+    jobs: list[dict[str, Any]]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.num_pages
+
+
+def jobs_page(*, filters: JobFilters, sort: str, page: int, page_size: int) -> JobsPage:
+    """Pending jobs matching the filters, one page, and their count: two commands.
+
+    Backed by (status, type), (type, status), (dataset, status) and (namespace, status); the
+    sort keeps only skip + limit jobs in memory (top-k), never the whole queue.
+    """
+    query = filters.query()
+    jobs_collection = mongo.queue_database_for_reports()[mongo.JOBS]
+    jobs = list(
+        jobs_collection.find(query, _JOB_FIELDS).sort(JOB_SORTS[sort]).skip((page - 1) * page_size).limit(page_size)
+    )
+    return JobsPage(jobs=jobs, total=jobs_collection.count_documents(query), page=page, page_size=page_size)
+
+
+def is_dataset_blocked(*, dataset: str) -> bool:
+    """Whether the dataset is in `datasetBlockages` (index dataset)."""
+    blockage = mongo.queue_database_for_reports()[mongo.DATASET_BLOCKAGES].find_one({"dataset": dataset}, {"_id": 1})
+    return blockage is not None

@@ -1,0 +1,148 @@
+"""The console in a real headless Chromium: a maintainer finds out why a dataset is broken.
+
+The app is served by Django's threaded WSGI server inside the test process (so the per-test
+databases of `settings.ADMIN` apply) on 127.0.0.1, and driven by Playwright with Debian's
+chromium. Screenshots of every page are saved into docs/screenshots/ for the README.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+from django.core.wsgi import get_wsgi_application
+
+from tests.page_data import ago, insert_cache_entry, insert_job, seed_broken_dataset
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        shutil.which(CHROMIUM) is None, reason=f"no Chromium at {CHROMIUM} (make unit installs Debian's chromium)"
+    ),
+]
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def console_url() -> Iterator[str]:
+    """The console served over HTTP on 127.0.0.1 from a thread of this process."""
+    server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler, allow_reuse_address=False)
+    server.set_app(get_wsgi_application())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Iterator[Any]:
+    """A page of a fresh headless Chromium profile (never `playwright install`: Debian's build)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            user_data_dir=str(tmp_path / "chromium-profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 900},
+        )
+        context.set_default_timeout(15_000)
+        try:
+            yield context.pages[0] if context.pages else context.new_page()
+        finally:
+            context.close()
+
+
+def seed_console(cache_db: Any, queue_db: Any) -> Any:
+    """A small but lively system: a broken dataset, a healthy one, a busy queue, a blockage."""
+    broken = seed_broken_dataset(cache_db, queue_db)
+    insert_cache_entry(
+        cache_db,
+        kind="dataset-config-names",
+        dataset="squad",
+        content={"config_names": [{"dataset": "squad", "config": "plain_text"}]},
+    )
+    insert_cache_entry(
+        cache_db,
+        kind="dataset-info",
+        dataset="squad",
+        content={"dataset_info": {"default": {"builder_name": "parquet"}}},
+    )
+    insert_cache_entry(
+        cache_db, kind="dataset-config-names", dataset="acme/huge", http_status=501, error_code="DatasetTooBigError"
+    )
+    for index, job_type in enumerate(["dataset-config-names", "config-parquet-and-info", "split-first-rows"]):
+        insert_job(queue_db, type=job_type, dataset=f"org{index}/data", created_at=ago(hours=index + 1))
+    insert_job(queue_db, type="config-parquet-and-info", dataset="squad", config="plain_text", status="started")
+    queue_db["datasetBlockages"].insert_one({"dataset": "spam/flood", "blocked_at": ago(minutes=30)})
+    return broken
+
+
+def test_a_maintainer_finds_why_a_dataset_is_broken(page: Any, console_url: str, cache_db, queue_db) -> None:
+    seed_console(cache_db, queue_db)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    page.goto(f"{console_url}/admin/")
+    assert page.title() == "Dashboard · dataset viewer admin"
+    assert page.locator("#queue-waiting").inner_text() == "4 waiting"
+    assert page.locator("#queue-started").inner_text() == "1 started"
+    assert page.locator("header .who").inner_text() == "anonymous"
+    page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
+
+    page.fill("#dataset-search", "acme/reviews")
+    page.press("#dataset-search", "Enter")
+    page.wait_for_url("**/admin/dataset?dataset=acme%2Freviews")
+    assert page.locator("h1").inner_text() == "acme/reviews"
+    broken_row = page.locator('tr[data-step="config-parquet-and-info"][data-config="fr"]')
+    assert broken_row.locator("code.error-code").inner_text() == "DatasetGenerationError"
+    assert "An error occurred while generating the dataset" in broken_row.inner_text()
+    missing_row = page.locator('tr[data-step="config-parquet-and-info"][data-config="default"]')
+    assert "missing" not in missing_row.inner_text()
+    assert "missing" in page.locator('tr[data-step="config-info"][data-config="fr"]').inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "dataset.png"), full_page=True)
+
+    broken_row.locator("code.error-code").click()
+    page.wait_for_url("**/admin/cache/*")
+    assert page.locator("#error-code").inner_text() == "DatasetGenerationError"
+    assert '"cause_exception": "ValueError"' in page.locator("#details").inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "cache-entry.png"), full_page=True)
+
+    page.click("text=all config-parquet-and-info entries")
+    page.wait_for_url("**/admin/cache?kind=config-parquet-and-info")
+    assert page.locator("#cache-entries tbody tr").count() == 2
+    page.screenshot(path=str(SCREENSHOTS / "cache.png"), full_page=True)
+
+    page.click("header nav >> text=Jobs")
+    assert page.locator("#jobs-total").inner_text().startswith("5 pending jobs")
+    page.screenshot(path=str(SCREENSHOTS / "jobs.png"), full_page=True)
+
+    page.click("header nav >> text=Graph")
+    assert page.locator("#graph a.node").count() == 29
+    page.screenshot(path=str(SCREENSHOTS / "graph.png"), full_page=True)
