@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.http import Http404
+from django.utils.cache import patch_vary_headers
 from pymongo.errors import ConnectionFailure
 from rest_framework import exceptions
 from rest_framework.request import Request
@@ -44,6 +45,8 @@ class ReadAPIView(APIView):
         response = super().finalize_response(request, response, *args, **kwargs)
         max_age = settings.ADMIN.max_age if self.cacheable else 0
         response["Cache-Control"] = cache_control(max_age)
+        # The answer depends on the token: a shared cache must not serve it to another caller.
+        patch_vary_headers(response, ["Authorization"])
         return response
 
 

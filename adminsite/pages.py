@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 
+from adminsite.authentication import page_login_required
 from adminsite.console import console_page, render_page
 from adminsite.graph_drawing import graph_drawing
 from cachereports import selectors as cache_selectors
 from jobs import selectors as job_selectors
 
 
+@page_login_required
 @console_page
 def dashboard(request: HttpRequest) -> HttpResponse:
     """GET /admin/: the queue, the health of the cache, builder names, blocked datasets (4 commands)."""
@@ -25,6 +27,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
+@page_login_required
 @console_page
 def graph(request: HttpRequest) -> HttpResponse:
     """GET /admin/graph: the steps drawn layer by layer (no database command)."""

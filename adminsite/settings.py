@@ -99,7 +99,7 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
 # Hub every ADMIN_SESSION_REVERIFY_SECONDS.
 AUTHENTICATION_BACKENDS = ["adminsite.authentication.HubTokenBackend"]
 LOGIN_URL = "/admin/login"
-LOGIN_REDIRECT_URL = "/"
+LOGIN_REDIRECT_URL = "/admin/"
 SESSION_COOKIE_AGE = 12 * 3600
 
 STATIC_URL = "/static/"

@@ -5,12 +5,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from adminsite.authentication import page_login_required
 from adminsite.console import console_page, dataset_filter_parameter, integer_parameter, render_page, text_parameter
 from adminsite.errors import InvalidParameterError
 from adminsite.processing_graph import processing_graph
 from cachereports import selectors
 
 
+@page_login_required
 @console_page
 def cache_list(request: HttpRequest) -> HttpResponse:
     """GET /admin/cache?kind=&http_status=&error_code=&after=|before= (without kind: choose one)."""
@@ -43,12 +45,14 @@ def cache_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@page_login_required
 @console_page
 def cache_entry(request: HttpRequest, entry_id: str) -> HttpResponse:
     """GET /admin/cache/<id>: one entry, its details and its content."""
     return render_page(request, "pages/cache_entry.html", {"detail": selectors.cache_entry_detail(entry_id=entry_id)})
 
 
+@page_login_required
 @console_page
 def dataset_page(request: HttpRequest) -> HttpResponse:
     """GET /admin/dataset?dataset=: every step of the dataset, with what is broken or missing."""

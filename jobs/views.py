@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 
+from adminsite.authentication import page_login_required
 from adminsite.console import choice_parameter, console_page, dataset_filter_parameter, integer_parameter, render_page
 from adminsite.dataset_names import is_valid_part
 from adminsite.errors import InvalidParameterError
@@ -23,6 +24,7 @@ def _namespace_parameter(request: HttpRequest) -> str | None:
     return namespace
 
 
+@page_login_required
 @console_page
 def jobs_list(request: HttpRequest) -> HttpResponse:
     """GET /admin/jobs?type=&status=&priority=&dataset=&namespace=&worker_size=&sort=&page="""

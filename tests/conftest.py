@@ -63,7 +63,7 @@ def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MongoServ
     data_dir: Path = tmp_path_factory.mktemp("ferretdb")
     with EmbeddedFerretDB(data_dir) as server:
         yield MongoServer(server.url, server.url)
-    mongo.close_clients()
+        mongo.close_clients()  # before the server stops, so it need not wait for open connections
 
 
 @pytest.fixture(autouse=True)

@@ -148,7 +148,7 @@ def test_login_never_redirects_off_site(client: Client, auth_on: FakeWhoami, nex
     auth_on.allow(TOKEN)
     response = login(client, next_url=next_url)
     assert response.status_code == 302
-    assert response["Location"] == "/"
+    assert response["Location"] == "/admin/"
 
 
 def test_logout_ends_the_session_and_a_copied_cookie_dies_with_it(

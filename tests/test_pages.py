@@ -11,7 +11,7 @@ import pytest
 from bson import ObjectId
 from django.test import Client
 
-from adminsite.identity import HubIdentity
+from tests.auth_support import FakeWhoami, whoami_answer
 from tests.page_data import ago, insert_cache_entry, insert_job, seed_broken_dataset
 
 
@@ -28,27 +28,19 @@ def mongo_commands(db_commands: Any) -> list[str]:
 # --- Layout, identity, errors ------------------------------------------------------------
 
 
-class SetHubIdentity:
-    """Test middleware standing in for the login: a maintainer is logged in."""
-
-    def __init__(self, get_response: Any) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: Any) -> Any:
-        request.hub_identity = HubIdentity(name="julien", org="huggingface")
-        return self.get_response(request)
-
-
 @pytest.mark.parametrize(
     "url",
     ["/admin/", "/admin/jobs", "/admin/cache", "/admin/cache?kind=dataset-info", "/admin/dataset", "/admin/graph"],
 )
-def test_every_page_shows_who_is_logged_in_the_nav_and_the_search_box(client: Client, settings: Any, url: str) -> None:
-    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "tests.test_pages.SetHubIdentity"]
+def test_every_page_shows_who_is_logged_in_the_nav_and_the_search_box(
+    client: Client, auth_on: FakeWhoami, url: str
+) -> None:
+    auth_on.allow("hf_julien", whoami_answer(name="julien"))
+    client.post("/admin/login", {"token": "hf_julien"})
     response = client.get(url)
     assert response.status_code == 200
     assert response["Content-Type"] == "text/html; charset=utf-8"
-    assert response["Cache-Control"] == "no-store"
+    assert response["Cache-Control"] == "no-store, private"
     html = response.content.decode()
     assert '<span class="who" title="logged in as">julien</span>' in html
     assert '<form class="search" role="search" method="get" action="/admin/dataset">' in html

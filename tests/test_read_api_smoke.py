@@ -59,3 +59,9 @@ def test_cache_reports_of_unknown_kind_is_404_json(client: Client) -> None:
     assert response.status_code == 404
     assert response.json() == {"error": "Unknown processing step 'not-a-step'"}
     assert response["X-Error-Code"] == "NotFound"
+
+
+def test_read_answers_vary_on_the_token_so_shared_caches_keep_callers_apart(client: Client) -> None:
+    response = client.get("/admin/blocked-datasets")
+    assert response.status_code == 200
+    assert "Authorization" in response["Vary"]
