@@ -17,6 +17,9 @@ urlpatterns = [
     path("admin/num-dataset-infos-by-builder-name", cache_apis.NumDatasetInfosByBuilderNameApi.as_view()),
     path("admin/cache-reports/<str:kind>", cache_apis.CacheReportsApi.as_view()),
     path("admin/cache-reports-with-content/<str:kind>", cache_apis.CacheReportsWithContentApi.as_view()),
+    path("admin/force-refresh/<str:job_type>", job_apis.ForceRefreshApi.as_view()),
+    path("admin/recreate-dataset", job_apis.RecreateDatasetApi.as_view()),
+    path("admin/audit-log", job_apis.AuditLogApi.as_view()),
 ]
 
 handler404 = "adminsite.error_pages.not_found"

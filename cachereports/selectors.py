@@ -109,3 +109,8 @@ def num_dataset_infos_by_builder_name() -> dict[str, int]:
         key = builder_name if builder_name in BUILDER_NAMES else "other"
         counts[key] += int(group["count"])
     return counts
+
+
+def count_cache_entries_of_dataset(*, dataset: str) -> int:
+    """How many cache entries a dataset has (what a recreate would delete; index dataset, kind, http_status)."""
+    return mongo.cache_database()[mongo.CACHED_RESPONSES].count_documents({"dataset": dataset})
