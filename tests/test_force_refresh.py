@@ -41,7 +41,12 @@ def queue_state(queue_db: Any) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-EMPTY_QUEUE = {"jobsBlue": [], "jobTotalMetric": [], "workerTypeJobCounts": [], "locks": []}
+EMPTY_QUEUE: dict[str, list[dict[str, Any]]] = {
+    "jobsBlue": [],
+    "jobTotalMetric": [],
+    "workerTypeJobCounts": [],
+    "locks": [],
+}
 
 
 # --- parameters ---------------------------------------------------------------------------------
