@@ -30,11 +30,16 @@ def _read_dataset_file(path: str) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
 
 
+def _count(number: int, singular: str, plural: str) -> str:
+    return f"{number} {singular if number == 1 else plural}"
+
+
 def _describe(outcome: RecreateOutcome) -> str:
     verb = "would delete" if outcome.dry_run else "deleted"
     counts = (
-        f"{verb} {outcome.deleted_jobs} waiting job(s), {outcome.deleted_cached_responses} cache entrie(s),"
-        f" {outcome.deleted_asset_folders} asset folder(s)"
+        f"{verb} {_count(outcome.deleted_jobs, 'waiting job', 'waiting jobs')},"
+        f" {_count(outcome.deleted_cached_responses, 'cache entry', 'cache entries')},"
+        f" {_count(outcome.deleted_asset_folders, 'asset folder', 'asset folders')}"
     )
     if outcome.not_supported is not None:
         return f"not supported ({outcome.not_supported.error_code}): {counts}, no job"
