@@ -112,7 +112,6 @@ def _get(path: str, *, params: dict[str, str] | None = None) -> requests.Respons
             params=params,
             headers=headers,
             timeout=config.hf_timeout_seconds,
-            allow_redirects=False,
         )
     except requests.Timeout:
         raise HubRequestError(

@@ -560,3 +560,53 @@ def test_each_call_is_recorded_with_its_caller(rf: Any, fake_hub: Any, queue_db:
         "outcome": "ok",
         "result": {"action": "created", "job_id": str(job["_id"]), "revision": SHA, "difficulty": 20},
     }
+
+
+def test_a_lock_whose_holder_died_is_taken_over_after_its_ttl(client: Client, fake_hub: Any, queue_db: Any) -> None:
+    unicity = f"dataset-config-names,{DATASET},{SHA}"
+    long_ago = datetime(2024, 1, 1, tzinfo=UTC)
+    queue_db["locks"].insert_one(
+        {"_id": unicity, "owner": "dead-worker", "ttl": 600, "created_at": long_ago, "updated_at": long_ago}
+    )
+    serve_dataset(fake_hub, DATASET)
+    response = post(client, "dataset-config-names", dataset=DATASET)
+    assert response.status_code == 200
+    lock = queue_db["locks"].find_one()
+    assert (lock["owner"], lock["created_at"]) == (None, long_ago)
+    assert lock["updated_at"] > long_ago
+
+
+def test_a_failed_insert_puts_the_metric_rows_back(
+    client: Client, fake_hub: Any, queue_db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jobs import services
+
+    other = upstream_job(job_type="config-parquet", dataset="org/other", config="x", difficulty=20)
+    queue_db["jobsBlue"].insert_one(other)
+    queue_db["jobTotalMetric"].insert_one(
+        {"job_type": "config-parquet", "status": "waiting", "dataset_status": "normal", "total": 1, "created_at": OLD}
+    )
+    queue_db["workerTypeJobCounts"].insert_one({"worker_size": "light", "jobs_count": 1, "created_at": OLD})
+    real_job_document = services.job_document
+
+    def colliding_job_document(**fields: Any) -> dict[str, Any]:
+        return {"_id": other["_id"], **real_job_document(**fields)}  # the server refuses it: duplicate _id
+
+    monkeypatch.setattr(services, "job_document", colliding_job_document)
+    serve_dataset(fake_hub, DATASET)
+    response = post(client, "config-parquet", dataset=DATASET, config="default")
+    assert response.status_code == 500
+    assert response["X-Error-Code"] == "UnexpectedApiError"
+    assert list(queue_db["jobsBlue"].find()) == [other]
+    assert without_ids(list(queue_db["jobTotalMetric"].find())) == [
+        {"job_type": "config-parquet", "status": "waiting", "dataset_status": "normal", "total": 1, "created_at": OLD}
+    ]
+    assert without_ids(list(queue_db["workerTypeJobCounts"].find())) == [
+        {"worker_size": "light", "jobs_count": 1, "created_at": OLD}
+    ]
+    assert queue_db["locks"].find_one()["owner"] is None
+    [action] = list(queue_db["adminActions"].find())
+    assert (action["outcome"], action["error_code"]) == ("failed", "UnexpectedApiError")
+
+
+OLD = datetime(2024, 1, 1, tzinfo=UTC)

@@ -351,3 +351,55 @@ def test_the_recreate_is_recorded_with_its_caller(rf: Any, fake_hub: Any, queue_
         }
     ]
     assert action["requested_at"] <= action["finished_at"] <= datetime.now(UTC)
+
+
+def test_a_failure_half_way_is_recorded_and_a_retry_completes(
+    client: Client,
+    fake_hub: Any,
+    queue_db: Any,
+    cache_db: Any,
+    storage: tuple[Path, Path],
+    production: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cachereports import services as cache_services
+
+    real_delete = cache_services.delete_dataset_cache_entries
+
+    def database_gone(*, dataset: str) -> int:
+        raise ConnectionError("the cache database went away")
+
+    monkeypatch.setattr(cache_services, "delete_dataset_cache_entries", database_gone)
+    serve_dataset(fake_hub, DATASET)
+    response = post(client, dataset=DATASET)
+    assert response.status_code == 500
+    assert response["X-Error-Code"] == "UnexpectedApiError"
+    # Jobs were deleted (with their metric rows), the cache was not, and no job was created.
+    assert queue_db["jobsBlue"].count_documents({"dataset": DATASET, "status": "waiting"}) == 0
+    assert cache_db["cachedResponsesBlue"].count_documents({"dataset": DATASET}) == 3
+    [action] = list(queue_db["adminActions"].find())
+    assert (action["outcome"], action["result"]) == ("failed", {"deleted_jobs": 3})
+
+    monkeypatch.setattr(cache_services, "delete_dataset_cache_entries", real_delete)
+    response = post(client, dataset=DATASET)
+    assert response.json() == {
+        "status": "ok",
+        "dataset": DATASET,
+        "deleted_jobs": 0,
+        "deleted_cached_responses": 3,
+        "deleted_asset_folders": 2,
+    }
+    assert metric_totals(queue_db, cache_db) == {
+        "jobs": {
+            ("dataset-config-names", "waiting"): 0,
+            ("config-parquet", "waiting"): 1,
+            ("split-first-rows", "started"): 1,
+            ("dataset-init", "waiting"): 1,
+        },
+        "sizes": {"light": 1, "medium": 1},
+        "cache": {
+            ("dataset-config-names", 200, None): 0,
+            ("config-parquet", 200, None): 1,
+            ("config-parquet", 500, "X"): 0,
+        },
+    }
