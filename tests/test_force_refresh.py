@@ -579,7 +579,7 @@ def test_a_lock_whose_holder_died_is_taken_over_after_its_ttl(client: Client, fa
 def test_a_failed_insert_puts_the_metric_rows_back(
     client: Client, fake_hub: Any, queue_db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from jobs import services
+    from jobs import documents, services
 
     other = upstream_job(job_type="config-parquet", dataset="org/other", config="x", difficulty=20)
     queue_db["jobsBlue"].insert_one(other)
@@ -587,7 +587,7 @@ def test_a_failed_insert_puts_the_metric_rows_back(
         {"job_type": "config-parquet", "status": "waiting", "dataset_status": "normal", "total": 1, "created_at": OLD}
     )
     queue_db["workerTypeJobCounts"].insert_one({"worker_size": "light", "jobs_count": 1, "created_at": OLD})
-    real_job_document = services.job_document
+    real_job_document = documents.job_document
 
     def colliding_job_document(**fields: Any) -> dict[str, Any]:
         return {"_id": other["_id"], **real_job_document(**fields)}  # the server refuses it: duplicate _id
