@@ -279,10 +279,13 @@ def delete_dataset_waiting_jobs(*, dataset: str) -> int:
         )
         if not batch:
             return deleted
-        groups: dict[tuple[str, int], list[Any]] = {}
+        # One group per metric row pair: (job type, worker size); a difficulty stands for its size.
+        groups: dict[tuple[str, str], tuple[int, list[Any]]] = {}
         for job in batch:
-            groups.setdefault((str(job.get("type")), int(job.get("difficulty", 0))), []).append(job["_id"])
-        for (job_type, difficulty), ids in groups.items():
+            difficulty = int(job.get("difficulty", 0))
+            _, ids = groups.setdefault((str(job.get("type")), worker_size(difficulty)), (difficulty, []))
+            ids.append(job["_id"])
+        for (job_type, _size), (difficulty, ids) in groups.items():
             count = jobs.delete_many({"_id": {"$in": ids}, "status": Status.WAITING.value}).deleted_count
             if count:
                 _increment_waiting_metrics(job_type=job_type, difficulty=difficulty, by=-count, count_worker_size=True)
