@@ -26,6 +26,7 @@ class AdminConfig:
     hf_organization: str | None
     cache_reports_num_results: int
     cache_reports_with_content_num_results: int
+    audit_log_num_results: int
     hf_timeout_seconds: float
     hf_whoami_path: str
     max_age: int
@@ -129,6 +130,7 @@ def load_config(environ: Mapping[str, str]) -> AdminConfig:
         cache_reports_with_content_num_results=read.integer(
             "ADMIN_CACHE_REPORTS_WITH_CONTENT_NUM_RESULTS", 100, minimum=1
         ),
+        audit_log_num_results=read.integer("ADMIN_AUDIT_LOG_NUM_RESULTS", 100, minimum=1),
         hf_timeout_seconds=read.positive_number("ADMIN_HF_TIMEOUT_SECONDS", 0.2),
         hf_whoami_path=whoami_path,
         max_age=read.integer("ADMIN_MAX_AGE", 10),

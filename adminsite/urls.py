@@ -30,6 +30,9 @@ urlpatterns = [
     path("admin/cache/<str:entry_id>", cache_views.cache_entry, name="console-cache-entry"),
     path("admin/dataset", cache_views.dataset_page, name="console-dataset"),
     path("admin/graph", pages.graph, name="console-graph"),
+    path("admin/force-refresh/<str:job_type>", job_apis.ForceRefreshApi.as_view()),
+    path("admin/recreate-dataset", job_apis.RecreateDatasetApi.as_view()),
+    path("admin/audit-log", job_apis.AuditLogApi.as_view()),
 ]
 
 handler404 = "adminsite.error_pages.not_found"

@@ -450,3 +450,8 @@ def dataset_overview(*, dataset: str) -> DatasetOverview:
         blocked=is_dataset_blocked(dataset=dataset),
         sections=sections,
     )
+
+
+def count_cache_entries_of_dataset(*, dataset: str) -> int:
+    """How many cache entries a dataset has (what a recreate would delete; index dataset, kind, http_status)."""
+    return mongo.cache_database()[mongo.CACHED_RESPONSES].count_documents({"dataset": dataset})

@@ -10,9 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bson import ObjectId
+from bson.errors import InvalidId
 from pymongo.errors import OperationFailure
 
 from adminsite import mongo
+from adminsite.errors import InvalidParameterError
 from adminsite.processing_graph import processing_graph
 from jobs.constants import (
     LIGHT_MAX_DIFFICULTY,
@@ -22,7 +25,7 @@ from jobs.constants import (
     Status,
     worker_size,
 )
-from jobs.serializers import JobDict, job_dict
+from jobs.serializers import AuditActionDict, JobDict, audit_action_dict, job_dict
 
 PendingJobs = dict[str, dict[str, list[JobDict]]]
 
@@ -274,3 +277,38 @@ def is_dataset_blocked(*, dataset: str) -> bool:
     """Whether the dataset is in `datasetBlockages` (index dataset)."""
     blockage = mongo.queue_database_for_reports()[mongo.DATASET_BLOCKAGES].find_one({"dataset": dataset}, {"_id": 1})
     return blockage is not None
+
+
+def count_waiting_jobs_of_dataset(*, dataset: str) -> int:
+    """How many waiting jobs a dataset has (what a recreate would delete; index dataset, status)."""
+    return mongo.queue_database()[mongo.JOBS].count_documents({"dataset": dataset, "status": Status.WAITING.value})
+
+
+def parse_object_id_cursor(cursor: str) -> ObjectId | None:
+    """An empty cursor starts at the beginning; anything but an ObjectId string is invalid."""
+    if not cursor:
+        return None
+    try:
+        return ObjectId(cursor)
+    except (InvalidId, TypeError):
+        raise InvalidParameterError("Cursor is invalid.") from None
+
+
+@dataclass(frozen=True)
+class AuditLogPage:
+    actions: list[AuditActionDict]
+    next_cursor: str
+
+
+def audit_log_page(*, cursor: str, limit: int) -> AuditLogPage:
+    """One page of the audit log, newest first (by `_id` descending).
+
+    `cursor` is the string `_id` of the last action of the previous page ("" for the first);
+    `next_cursor` is the `_id` of the last action when the page is full, else "". Read from
+    the primary: an operator expects to see the action they just made.
+    """
+    before = parse_object_id_cursor(cursor)
+    query: dict[str, Any] = {} if before is None else {"_id": {"$lt": before}}
+    actions = list(mongo.queue_database()[mongo.ADMIN_ACTIONS].find(query).sort("_id", -1).limit(limit))
+    next_cursor = str(actions[-1]["_id"]) if len(actions) == limit else ""
+    return AuditLogPage([audit_action_dict(action) for action in actions], next_cursor)

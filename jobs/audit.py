@@ -1,0 +1,90 @@
+"""The audit log of the writes made through the console (collection `adminActions`, queue DB).
+
+An action is recorded *before* it writes anything, with the outcome "pending", then completed
+with its outcome ("ok", "not_supported" or "failed"), error code, message and counts. So:
+- if the audit log cannot be written, the operation does not run (no write goes unrecorded);
+- if the process dies half-way, the "pending" entry tells operators which dataset to look at
+  (and a retry of the same operation completes it).
+Failing to *complete* the entry never hides the operation's own result or error.
+
+A document: `actor`, `actor_org`?, `action`, `parameters` (None values left out),
+`requested_at`, `outcome`, and on completion `finished_at`, `result`, `error_code`?,
+`message`?. Dry runs change nothing and are not recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from bson import ObjectId
+
+from adminsite import mongo
+from adminsite.errors import AdminError
+from adminsite.hub import NotSupportedError
+from adminsite.identity import HubIdentity
+
+logger = logging.getLogger(__name__)
+
+PENDING, OK, NOT_SUPPORTED, FAILED = "pending", "ok", "not_supported", "failed"
+
+
+@dataclass
+class AuditRecord:
+    """What the audited block reports: its counts, and a refusal it answers without raising."""
+
+    result: dict[str, Any] = field(default_factory=dict)
+    not_supported: NotSupportedError | None = None
+
+
+def _without_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def _start(*, actor: HubIdentity, action: str, parameters: dict[str, Any]) -> ObjectId:
+    document = _without_none(
+        {
+            "actor": actor.name,
+            "actor_org": actor.org,
+            "action": action,
+            "parameters": _without_none(parameters),
+            "requested_at": mongo.utc_now(),
+            "outcome": PENDING,
+        }
+    )
+    inserted: ObjectId = mongo.queue_database()[mongo.ADMIN_ACTIONS].insert_one(document).inserted_id
+    return inserted
+
+
+def _finish(*, action_id: ObjectId, outcome: str, result: dict[str, Any], error: AdminError | None) -> None:
+    update: dict[str, Any] = {"outcome": outcome, "finished_at": mongo.utc_now(), "result": result}
+    if error is not None:
+        update |= {"error_code": error.error_code, "message": error.message}
+    try:
+        mongo.queue_database()[mongo.ADMIN_ACTIONS].update_one({"_id": action_id}, {"$set": update})
+    except Exception:
+        logger.exception("could not complete audit entry %s (outcome %s, result %s)", action_id, outcome, result)
+
+
+@contextmanager
+def audited(*, actor: HubIdentity, action: str, parameters: dict[str, Any]) -> Iterator[AuditRecord]:
+    """Record the block as one action of `actor`; its exceptions are recorded, then re-raised."""
+    action_id = _start(actor=actor, action=action, parameters=parameters)
+    record = AuditRecord()
+    try:
+        yield record
+    except NotSupportedError as refusal:
+        _finish(action_id=action_id, outcome=NOT_SUPPORTED, result=record.result, error=refusal)
+        raise
+    except AdminError as error:
+        _finish(action_id=action_id, outcome=FAILED, result=record.result, error=error)
+        raise
+    except BaseException as error:
+        unexpected = AdminError(f"Unexpected error: {type(error).__name__}")
+        _finish(action_id=action_id, outcome=FAILED, result=record.result, error=unexpected)
+        raise
+    outcome = NOT_SUPPORTED if record.not_supported is not None else OK
+    _finish(action_id=action_id, outcome=outcome, result=record.result, error=record.not_supported)
