@@ -8,14 +8,11 @@ are `{"error": message}` with an `X-Error-Code` header, built here and nowhere e
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.http import Http404
 from rest_framework import exceptions
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -34,31 +31,6 @@ logger = logging.getLogger(__name__)
 
 def cache_control(max_age: int) -> str:
     return f"max-age={max_age}" if max_age > 0 else "no-store"
-
-
-def _finite(value: Any) -> Any:
-    """The value with every NaN or infinite float replaced by None, as the other services show it."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(item) for item in value]
-    return value
-
-
-class AdminJSONRenderer(JSONRenderer):
-    """DRF's JSON, but a NaN or an infinity stored in a cached response becomes null.
-
-    Strict JSON has no NaN; DRF would fail the whole answer with a 500 on the first one. The
-    walk only happens when such a value is there.
-    """
-
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
-        try:
-            return super().render(data, accepted_media_type, renderer_context)
-        except ValueError:
-            return super().render(_finite(data), accepted_media_type, renderer_context)
 
 
 class ReadAPIView(APIView):
