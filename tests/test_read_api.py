@@ -389,7 +389,8 @@ def test_num_dataset_infos_by_builder_name_counts_successful_entries(client: Cli
 
 def test_num_dataset_infos_by_builder_name_of_an_empty_cache(client: Client):
     assert client.get("/admin/num-dataset-infos-by-builder-name").json() == {
-        name: 0 for name in ("parquet", "csv", "text", "imagefolder", "audiofolder", "json", "arrow", "webdataset", "other")
+        name: 0
+        for name in ("parquet", "csv", "text", "imagefolder", "audiofolder", "json", "arrow", "webdataset", "other")
     }
 
 
