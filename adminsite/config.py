@@ -161,7 +161,9 @@ def load_config(environ: Mapping[str, str]) -> AdminConfig:
     try:
         blocked = BlockedDatasetPatterns.parse(read.string("COMMON_BLOCKED_DATASETS", ""))
     except ValueError as error:
-        raise ConfigError(f"COMMON_BLOCKED_DATASETS: {error}") from None
+        raise ConfigError(
+            f"COMMON_BLOCKED_DATASETS: expected a comma list of dataset names or namespace/<pattern>, but {error}"
+        ) from None
     return AdminConfig(
         hf_organization=read.optional_string("ADMIN_HF_ORGANIZATION"),
         cache_reports_num_results=read.integer("ADMIN_CACHE_REPORTS_NUM_RESULTS", 100, minimum=1),
