@@ -75,7 +75,7 @@ def test_a_cycle_is_an_error(steps):
         ({"steps": {"a": {"job_runner_version": 1}}}, "step 'a': missing 'input_type'"),
         ({"steps": {"a": step(difficulty=101)}}, "difficulty must be at most 100"),
         ({"steps": {"a": step(job_runner_version=-1)}}, "job_runner_version must be a non-negative integer"),
-        ({"steps": {"a": step(triggered_by="b")}}, "triggered_by must be a list of step names"),
+        ({"steps": {"a": {**step(), "triggered_by": "b"}}}, "triggered_by must be a list of step names"),
     ],
 )
 def test_malformed_steps_are_errors(specification, message):

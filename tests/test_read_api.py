@@ -282,7 +282,9 @@ def test_pending_jobs_groups_waiting_and_started_jobs_by_type_for_every_step(cli
     assert response["Cache-Control"] == "max-age=10"
     body = response.json()
     assert list(body) == sorted(step.name for step in processing_graph())
-    expected = {step.name: {"waiting": [], "started": []} for step in processing_graph()}
+    expected: dict[str, dict[str, list[Any]]] = {
+        step.name: {"waiting": [], "started": []} for step in processing_graph()
+    }
     expected["dataset-config-names"]["waiting"] = [
         {
             "type": "dataset-config-names",
