@@ -8,9 +8,13 @@ line instead of failing later in the middle of a request.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from pymongo.errors import ConfigurationError, InvalidURI
+from pymongo.uri_parser import parse_uri
 
 from adminsite.dataset_names import BlockedDatasetPatterns
 
@@ -51,6 +55,21 @@ class AdminConfig:
 
 
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
+"""ASCII digits only (`int()` would also take `1_000` or non-ASCII digits), and not 5,000 of them."""
+_MONGO_SCHEMES = ("mongodb", "mongodb+srv")
+_MONGO_DATABASE_NAME = re.compile(r'[^/\\. "$\x00]{1,63}')
+"""MongoDB forbids `/\\. "$` and NUL in a database name, and names of 64 bytes or more."""
+
+
+def _without_credentials(message: str, url: str) -> str:
+    """A driver's message about a URL, with the user and password of the URL masked."""
+    authority = url.split("://", 1)[-1].split("/", 1)[0]
+    if "@" in authority:
+        for secret in authority.rsplit("@", 1)[0].split(":"):
+            if secret:
+                message = message.replace(secret, "***")
+    return message or "unparsable"
 
 
 class _Reader:
@@ -73,10 +92,9 @@ class _Reader:
         value = self.raw(name)
         if value is None:
             return default
-        try:
-            number = int(value)
-        except ValueError:
-            raise ConfigError(f"{name}: expected an integer, got {value!r}") from None
+        if _INTEGER.fullmatch(value) is None:
+            raise ConfigError(f"{name}: expected an integer, got {value!r}")
+        number = int(value)
         if number < minimum or (maximum is not None and number > maximum):
             bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
             raise ConfigError(f"{name}: expected an integer {bound}, got {value!r}")
@@ -99,6 +117,27 @@ class _Reader:
         if not value.startswith(tuple(f"{scheme}://" for scheme in schemes)):
             raise ConfigError(f"{name}: expected a URL starting with {' or '.join(schemes)}://, got {value!r}")
         return value.rstrip("/") if schemes[0].startswith("http") else value
+
+    def mongo_url(self, name: str, default: str) -> str:
+        """A MongoDB connection string; the value is never echoed, as it may hold a password."""
+        value = self.string(name, default)
+        if not value.startswith(tuple(f"{scheme}://" for scheme in _MONGO_SCHEMES)):
+            raise ConfigError(f"{name}: expected a URL starting with mongodb:// or mongodb+srv://")
+        if value.startswith("mongodb://"):  # a +srv URL would need a DNS look-up to be checked
+            try:
+                parse_uri(value)
+            except (InvalidURI, ConfigurationError, ValueError) as error:
+                message = _without_credentials(str(error).splitlines()[0] if str(error) else "", value)
+                raise ConfigError(f"{name}: expected a valid MongoDB connection string ({message})") from None
+        return value
+
+    def mongo_database(self, name: str, default: str) -> str:
+        value = self.string(name, default)
+        if _MONGO_DATABASE_NAME.fullmatch(value) is None or len(value.encode()) > 63:
+            raise ConfigError(
+                f'{name}: expected a MongoDB database name (at most 63 bytes, none of /\\. "$), got {value!r}'
+            )
+        return value
 
     def log_level(self, name: str, default: str) -> str:
         value = self.string(name, default).upper()
@@ -123,7 +162,9 @@ def load_config(environ: Mapping[str, str]) -> AdminConfig:
     try:
         blocked = BlockedDatasetPatterns.parse(read.string("COMMON_BLOCKED_DATASETS", ""))
     except ValueError as error:
-        raise ConfigError(f"COMMON_BLOCKED_DATASETS: {error}") from None
+        raise ConfigError(
+            f"COMMON_BLOCKED_DATASETS: expected a comma list of dataset names or namespace/<pattern>, but {error}"
+        ) from None
     return AdminConfig(
         hf_organization=read.optional_string("ADMIN_HF_ORGANIZATION"),
         cache_reports_num_results=read.integer("ADMIN_CACHE_REPORTS_NUM_RESULTS", 100, minimum=1),
@@ -143,10 +184,10 @@ def load_config(environ: Mapping[str, str]) -> AdminConfig:
         hf_endpoint=read.url("COMMON_HF_ENDPOINT", "https://huggingface.co", schemes=("http", "https")),
         hf_token=read.optional_string("COMMON_HF_TOKEN"),
         blocked_datasets=blocked,
-        cache_mongo_url=read.url("CACHE_MONGO_URL", "mongodb://localhost:27017", schemes=("mongodb", "mongodb+srv")),
-        cache_mongo_database=read.string("CACHE_MONGO_DATABASE", "dataset_viewer_cache"),
-        queue_mongo_url=read.url("QUEUE_MONGO_URL", "mongodb://localhost:27017", schemes=("mongodb", "mongodb+srv")),
-        queue_mongo_database=read.string("QUEUE_MONGO_DATABASE", "dataset_viewer_queue"),
+        cache_mongo_url=read.mongo_url("CACHE_MONGO_URL", "mongodb://localhost:27017"),
+        cache_mongo_database=read.mongo_database("CACHE_MONGO_DATABASE", "dataset_viewer_cache"),
+        queue_mongo_url=read.mongo_url("QUEUE_MONGO_URL", "mongodb://localhost:27017"),
+        queue_mongo_database=read.mongo_database("QUEUE_MONGO_DATABASE", "dataset_viewer_queue"),
         mongo_timeout_seconds=read.positive_number("ADMIN_MONGO_TIMEOUT_SECONDS", 5.0),
         log_level=read.log_level("LOG_LEVEL", "INFO"),
         assets_storage_root=read.path("ASSETS_STORAGE_ROOT", "/storage/assets"),

@@ -37,6 +37,11 @@ ADMIN_SESSIONS = "adminSessions"
 
 MongoDocument = dict[str, Any]
 
+WHOLE_RESULT_BATCH_SIZE = 100_000
+"""`batch_size` of a find whose whole result is used at once: the first batch holds up to 16 MB
+(the server's cap) instead of 101 documents, so a dataset with hundreds of entries still costs
+one round trip."""
+
 _clients: dict[str, MongoClient[MongoDocument]] = {}
 _clients_lock = threading.Lock()
 

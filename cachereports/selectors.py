@@ -60,7 +60,11 @@ def cache_reports_page(*, kind: str, cursor: str, limit: int, with_content: bool
         query["_id"] = {"$gt": after}
     projection = None if with_content else {"content": 0}
     cache_entries = list(
-        mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES].find(query, projection).sort("_id", 1).limit(limit)
+        mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES]
+        .find(query, projection)
+        .sort("_id", 1)
+        .limit(limit)
+        .batch_size(limit)  # the whole page in the first batch (within the server's 16 MB)
     )
     serialize = cache_report_with_content if with_content else cache_report
     next_cursor = str(cache_entries[-1]["_id"]) if len(cache_entries) == limit else ""
@@ -70,8 +74,10 @@ def cache_reports_page(*, kind: str, cursor: str, limit: int, with_content: bool
 def cache_reports_of_dataset(*, dataset: str) -> dict[str, list[CacheReport]]:
     """The cache reports of one dataset by kind, every step listed (index dataset, kind, http_status)."""
     by_kind: dict[str, list[CacheReport]] = {step.name: [] for step in processing_graph()}
-    cache_entries = mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES].find(
-        {"dataset": dataset}, {"content": 0}
+    cache_entries = (
+        mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES]
+        .find({"dataset": dataset}, {"content": 0})
+        .batch_size(mongo.WHOLE_RESULT_BATCH_SIZE)
     )
     for entry in cache_entries:
         reports = by_kind.get(str(entry.get("kind")))

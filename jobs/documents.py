@@ -25,6 +25,11 @@ def unicity_id(*, job_type: str, dataset: str, revision: str, config: str | None
     return ",".join(parts)
 
 
+def _bson_date(value: datetime | None) -> datetime | None:
+    """Truncated to the millisecond, as a BSON date stores it (so a read gives back the same value)."""
+    return None if value is None else value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
 def job_document(
     *,
     job_type: str,
@@ -51,8 +56,8 @@ def job_document(
         "priority": Priority(priority).value,
         "status": Status(status).value,
         "difficulty": difficulty,
-        "created_at": created_at,
-        "started_at": started_at,
-        "last_heartbeat": last_heartbeat,
+        "created_at": _bson_date(created_at),
+        "started_at": _bson_date(started_at),
+        "last_heartbeat": _bson_date(last_heartbeat),
     }
     return {field: value for field, value in document.items() if value is not None}

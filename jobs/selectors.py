@@ -68,14 +68,20 @@ def pending_jobs_by_type() -> PendingJobs:
     One query on (status) for the whole queue; the natural order of the collection is kept,
     as the other services' dump does.
     """
-    jobs = mongo.queue_database_for_reports()[mongo.JOBS].find({"status": {"$in": list(PENDING_STATUSES)}}, _JOB_FIELDS)
+    jobs = (
+        mongo.queue_database_for_reports()[mongo.JOBS]
+        .find({"status": {"$in": list(PENDING_STATUSES)}}, _JOB_FIELDS)
+        .batch_size(mongo.WHOLE_RESULT_BATCH_SIZE)
+    )
     return _group_by_type_and_status(jobs)
 
 
 def pending_jobs_of_dataset(*, dataset: str) -> PendingJobs:
     """The waiting and started jobs of one dataset, by job type then status (index dataset, status)."""
-    jobs = mongo.queue_database_for_reports()[mongo.JOBS].find(
-        {"dataset": dataset, "status": {"$in": list(PENDING_STATUSES)}}, _JOB_FIELDS
+    jobs = (
+        mongo.queue_database_for_reports()[mongo.JOBS]
+        .find({"dataset": dataset, "status": {"$in": list(PENDING_STATUSES)}}, _JOB_FIELDS)
+        .batch_size(mongo.WHOLE_RESULT_BATCH_SIZE)
     )
     return _group_by_type_and_status(jobs)
 
