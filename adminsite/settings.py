@@ -129,6 +129,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     # Every DRF view needs a Hub token when ADMIN_HF_ORGANIZATION is set (REFERENCE.md).
     "DEFAULT_AUTHENTICATION_CLASSES": ["adminsite.authentication.HubTokenAuthentication"],

@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
@@ -608,3 +609,26 @@ def test_a_failed_insert_puts_the_metric_rows_back(
 
 
 OLD = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("encoding", ["form", "multipart", "json"])
+def test_parameters_may_come_in_the_body_in_any_usual_encoding(
+    client: Client, fake_hub: Any, queue_db: Any, encoding: str
+) -> None:
+    serve_dataset(fake_hub, DATASET)
+    params = {"dataset": DATASET, "config": "default", "priority": "high"}
+    url = "/admin/force-refresh/config-parquet"
+    if encoding == "form":
+        response = client.post(url, data=urlencode(params), content_type="application/x-www-form-urlencoded")
+    elif encoding == "multipart":
+        response = client.post(url, data=params)
+    else:
+        response = client.post(url, data=params, content_type="application/json")
+    assert response.status_code == 200, response.content
+    [job] = list(queue_db["jobsBlue"].find())
+    assert (job["type"], job["dataset"], job["config"], job["priority"]) == (
+        "config-parquet",
+        DATASET,
+        "default",
+        "high",
+    )
