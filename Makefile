@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 FERRETDB := .tools/bin/ferretdb
 
-.PHONY: run test lint typecheck unit install ferretdb chromium bench clean
+.PHONY: run test lint typecheck unit install ferretdb chromium bench screenshots clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ unit: install ferretdb chromium
 	$(PY) -m pytest -n 2 -p no:cacheprovider
 
 test: lint typecheck unit
+
+# Refresh the README's screenshots (docs/screenshots/): only this target writes them.
+screenshots: install ferretdb chromium
+	SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest -p no:cacheprovider -q tests/test_pages_browser.py
 
 bench: install ferretdb
 	$(PY) bench/read_endpoints.py

@@ -12,12 +12,15 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec
 
-from django.http import HttpRequest, HttpResponse
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from pymongo.errors import PyMongoError
+from pymongo.errors import ConnectionFailure, PyMongoError
 
+from adminsite.api import database_unavailable
+from adminsite.authentication import auth_enabled
 from adminsite.dataset_names import is_valid_dataset_name
-from adminsite.errors import AdminError, InvalidParameterError, UnexpectedApiError
+from adminsite.errors import AdminError, InvalidParameterError, MissingRequiredParameterError, UnexpectedApiError
 from adminsite.identity import identity_of
 
 logger = logging.getLogger(__name__)
@@ -40,23 +43,95 @@ def error_page(request: HttpRequest, error: AdminError) -> HttpResponse:
     return response
 
 
+RENDERS_HTML = "renders_html"
+"""Attribute of a view that answers HTML: its errors outside the view are HTML pages too."""
+
+
+def html_view(view: Callable[P, HttpResponse]) -> Callable[P, HttpResponse]:
+    """Mark a view as an HTML one (the mark survives `functools.wraps` decorators around it)."""
+    setattr(view, RENDERS_HTML, True)
+    return view
+
+
+def renders_html(request: HttpRequest) -> bool:
+    """Whether the request went to an HTML view (a page, an action, the login)."""
+    match = getattr(request, "resolver_match", None)
+    return match is not None and getattr(match.func, RENDERS_HTML, False) is True
+
+
+def as_admin_error(exception: Exception) -> AdminError:
+    """The error a page or an action shows for an exception of its view, logged when unexpected."""
+    if isinstance(exception, AdminError):
+        return exception
+    if isinstance(exception, ConnectionFailure):
+        return database_unavailable(exception)
+    if isinstance(exception, PyMongoError):
+        logger.exception("database error in a page")
+        return UnexpectedApiError("The database could not be read. Try again later.")
+    logger.exception("unexpected error in a page")
+    return UnexpectedApiError("Unexpected error.")
+
+
 def console_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Turn the domain errors of a page view into an error page with their status."""
+    """Turn the domain errors of a page view into an error page with their status.
+
+    MongoDB unreachable is a 503 page (DatabaseUnavailableError), as the JSON routes answer.
+    """
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
-        except AdminError as error:
-            return error_page(request, error)
-        except PyMongoError:
-            logger.exception("database error in a page")
-            return error_page(request, UnexpectedApiError("The database could not be read. Try again later."))
-        except Exception:
-            logger.exception("unexpected error in a page")
-            return error_page(request, UnexpectedApiError("Unexpected error."))
+        except Exception as exception:  # every error becomes a page, never a traceback
+            return error_page(request, as_admin_error(exception))
 
-    return wrapper
+    return html_view(wrapper)
+
+
+def redirect_page(url: str) -> HttpResponseRedirect:
+    response = HttpResponseRedirect(url)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def console_action(
+    *, back: Callable[[HttpRequest], str]
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """A form's POST: its errors become a message on the page the form came from (`back`).
+
+    POST-redirect-GET: the view adds its outcome as a message and redirects; an AdminError
+    (bad input, Hub refusal or timeout, database down) is shown in words the same way.
+    Messages hold our sentences and `AdminError.message`, which never holds a secret.
+    """
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            try:
+                return view(request, *args, **kwargs)
+            except Exception as exception:  # every error becomes a message, never a traceback
+                messages.error(request, as_admin_error(exception).message)
+                return redirect_page(back(request))
+
+        return html_view(wrapper)
+
+    return decorator
+
+
+def form_value(request: HttpRequest, name: str) -> str | None:
+    """A posted field as the JSON routes read a parameter: absent or blank is None."""
+    value = request.POST.get(name)
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def form_dataset(request: HttpRequest) -> str:
+    """The posted `dataset`, required and checked as `adminsite.api.dataset_parameter` does."""
+    dataset = form_value(request, "dataset")
+    if dataset is None:
+        raise MissingRequiredParameterError("Parameter 'dataset' is required")
+    if not is_valid_dataset_name(dataset):
+        raise InvalidParameterError("Parameter 'dataset' is not a valid dataset name")
+    return dataset
 
 
 def text_parameter(request: HttpRequest, name: str) -> str | None:
@@ -94,5 +169,9 @@ def dataset_filter_parameter(request: HttpRequest, name: str = "dataset") -> str
 
 
 def console_context(request: HttpRequest) -> dict[str, Any]:
-    """Context processor: who is logged in, and the dataset searched for (the header's search box)."""
-    return {"identity": identity_of(request), "searched_dataset": request.GET.get("dataset", "")[:200]}
+    """Context processor: who is logged in (and whether to offer a logout), the dataset searched for."""
+    return {
+        "identity": identity_of(request),
+        "auth_enabled": auth_enabled(),
+        "searched_dataset": request.GET.get("dataset", "")[:200],
+    }

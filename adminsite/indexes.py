@@ -48,8 +48,6 @@ CACHE_INDEXES = [
     IndexSpec(mongo.CACHED_RESPONSES, [("kind", ASCENDING), ("_id", ASCENDING)]),
     IndexSpec(mongo.CACHED_RESPONSES, [("kind", ASCENDING), ("http_status", ASCENDING), ("updated_at", ASCENDING)]),
     IndexSpec(mongo.CACHED_RESPONSES, [("kind", ASCENDING), ("updated_at", ASCENDING), ("dataset", ASCENDING)]),
-    # Ours: the cache browser filtered by error code, paged by _id, without an in-memory sort.
-    IndexSpec(mongo.CACHED_RESPONSES, [("kind", ASCENDING), ("error_code", ASCENDING), ("_id", ASCENDING)]),
     IndexSpec(
         mongo.CACHE_TOTAL_METRIC,
         [("kind", ASCENDING), ("http_status", ASCENDING), ("error_code", ASCENDING)],
@@ -63,8 +61,6 @@ QUEUE_INDEXES = [
     IndexSpec(mongo.JOBS, [("status", ASCENDING), ("type", ASCENDING)]),
     IndexSpec(mongo.JOBS, [("type", ASCENDING), ("status", ASCENDING)]),
     IndexSpec(mongo.JOBS, [("unicity_id", ASCENDING), ("status", ASCENDING), ("created_at", DESCENDING)]),
-    # Ours: the job list of the console filtered by namespace.
-    IndexSpec(mongo.JOBS, [("namespace", ASCENDING), ("status", ASCENDING)]),
     IndexSpec(
         mongo.JOB_TOTAL_METRIC,
         [("job_type", ASCENDING), ("status", ASCENDING), ("dataset_status", ASCENDING)],

@@ -4,8 +4,9 @@
   (REFERENCE.md); anything else that answers JSON without one (an error page, a view written
   without the base classes) gets `no-store`, so no cache keeps an answer nobody meant to share.
 - MongoDB unreachable in a view that is not a DRF view (DRF views go through
-  `adminsite.api.exception_handler`): a 503 `DatabaseUnavailableError` JSON answer, not a 500
-  page with a traceback in the log.
+  `adminsite.api.exception_handler`): a 503 `DatabaseUnavailableError`, not a 500 with a
+  traceback in the log: the HTML error page for an HTML view (a console page, an action, the
+  login, e.g. when the browser session cannot be read), else the JSON answer.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from pymongo.errors import ConnectionFailure
 
 from adminsite.api import database_unavailable
+from adminsite.console import error_page, renders_html
 from adminsite.error_pages import json_error
 
 
@@ -31,5 +33,6 @@ class JsonAnswersMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, ConnectionFailure):
-            return json_error(database_unavailable(exception))
+            error = database_unavailable(exception)
+            return error_page(request, error) if renders_html(request) else json_error(error)
         return None

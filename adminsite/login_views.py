@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from adminsite import browser_sessions
 from adminsite.authentication import HubUser, auth_enabled, hub_unavailable_response
+from adminsite.console import html_view
 from adminsite.errors import AuthCheckHubRequestError
 
 
@@ -42,6 +43,7 @@ def _login_page(request: HttpRequest, *, error: str | None = None, status: int =
     return render(request, "auth/login.html", context, status=status)
 
 
+@html_view
 @sensitive_post_parameters("token")
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -66,6 +68,7 @@ def login(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(_next_url(request))
 
 
+@html_view
 @never_cache
 @require_POST
 def logout(request: HttpRequest) -> HttpResponse:

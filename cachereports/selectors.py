@@ -214,7 +214,14 @@ def cache_entries_page(
     """One page of the entries of a kind, filtered, forward (`after`) or backward (`before`).
 
     One query of limit + 1 entries (the extra one tells whether a page lies beyond), backed
-    by (kind, _id), (kind, http_status, _id) or (kind, error_code, _id).
+    by (kind, _id) or (kind, http_status, _id), and with an error code by (kind, http_status,
+    error_code): equality on kind and error_code (and http_status when given; every status
+    otherwise, a few index seeks) reads only the entries of that error, then keeps the
+    limit + 1 first by _id (a top-k sort, small in memory). Its cost follows the number of
+    entries with that error. Walking (kind, _id) instead would read entries of every code
+    and drop the others: for a rare code, the whole kind (millions of entries) for one page.
+    For a very common code the planner may still prefer walking (kind, http_status, _id),
+    which then stops after one page: both are indexes of REFERENCE.md, so no hint is forced.
     """
     step_or_404(kind)
     after_id, before_id = parse_cursor(after), parse_cursor(before)

@@ -10,6 +10,7 @@ from adminsite.console import console_page, dataset_filter_parameter, integer_pa
 from adminsite.errors import InvalidParameterError
 from adminsite.processing_graph import processing_graph
 from cachereports import selectors
+from jobs.constants import Priority
 
 
 @page_login_required
@@ -58,4 +59,5 @@ def dataset_page(request: HttpRequest) -> HttpResponse:
     """GET /admin/dataset?dataset=: every step of the dataset, with what is broken or missing."""
     dataset = dataset_filter_parameter(request)
     overview = selectors.dataset_overview(dataset=dataset) if dataset is not None else None
-    return render_page(request, "pages/dataset.html", {"overview": overview})
+    priorities = [priority.value for priority in Priority]  # of the force-refresh forms, lowest (default) first
+    return render_page(request, "pages/dataset.html", {"overview": overview, "priorities": priorities})

@@ -6,6 +6,7 @@ processing steps: jobs are fetched in one query and grouped in Python.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -221,6 +222,16 @@ def queue_summary() -> QueueSummary:
     )
 
 
+def namespace_condition(namespace: str) -> list[dict[str, Any]]:
+    """The datasets of a namespace: `namespace` itself, or `namespace/...`, for a `$or`.
+
+    Matched on `dataset`, not on the `namespace` field, so that index (dataset, status) of
+    REFERENCE.md serves it: an equality and an anchored prefix regex (literal once escaped)
+    are both index ranges. `namespace` has no index of its own in production.
+    """
+    return [{"dataset": namespace}, {"dataset": {"$regex": "^" + re.escape(namespace) + "/"}}]
+
+
 @dataclass(frozen=True)
 class JobFilters:
     """The filters of the job list; None means "any". Values are validated by the caller."""
@@ -234,10 +245,12 @@ class JobFilters:
 
     def query(self) -> dict[str, Any]:
         query: dict[str, Any] = {"status": self.status or {"$in": list(PENDING_STATUSES)}}
-        for field in ("type", "priority", "dataset", "namespace"):
+        for field in ("type", "priority", "dataset"):
             value = getattr(self, field)
             if value is not None:
                 query[field] = value
+        if self.namespace is not None:
+            query["$or"] = namespace_condition(self.namespace)
         if self.worker_size is not None:
             query["difficulty"] = _DIFFICULTY_OF_WORKER_SIZE[self.worker_size]
         return query
@@ -268,7 +281,7 @@ class JobsPage:
 def jobs_page(*, filters: JobFilters, sort: str, page: int, page_size: int) -> JobsPage:
     """Pending jobs matching the filters, one page, and their count: two commands.
 
-    Backed by (status, type), (type, status), (dataset, status) and (namespace, status); the
+    Backed by (status, type), (type, status) and (dataset, status) (namespaces too); the
     sort keeps only skip + limit jobs in memory (top-k), never the whole queue.
     """
     query = filters.query()

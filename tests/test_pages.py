@@ -220,6 +220,14 @@ def test_jobs_are_filtered_by_every_filter(client: Client, queue_db, db_commands
     assert datasets(dataset="org/a") == [("config-parquet-and-info", "org/a"), ("dataset-config-names", "org/a")]
     assert datasets(namespace="other") == [("dataset-config-names", "other/a"), ("split-first-rows", "other/b")]
     assert datasets(worker_size="heavy") == [("split-first-rows", "other/b")]
+    # a namespace is a whole first part: not a prefix of a longer one, `.` is not a wildcard
+    insert_job(queue_db, type="dataset-init", dataset="other")
+    insert_job(queue_db, type="dataset-init", dataset="others/c")
+    insert_job(queue_db, type="dataset-init", dataset="a.b/c")
+    insert_job(queue_db, type="dataset-init", dataset="axb/c")
+    assert datasets(type="dataset-init", namespace="other") == [("dataset-init", "other")]
+    assert datasets(type="dataset-init", namespace="a.b") == [("dataset-init", "a.b/c")]
+    queue_db["jobsBlue"].delete_many({"type": "dataset-init"})
     assert datasets(type="dataset-config-names", namespace="org", status="waiting") == [
         ("dataset-config-names", "org/a")
     ]

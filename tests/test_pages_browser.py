@@ -2,11 +2,14 @@
 
 The app is served by Django's threaded WSGI server inside the test process (so the per-test
 databases of `settings.ADMIN` apply) on 127.0.0.1, and driven by Playwright with Debian's
-chromium. Screenshots of every page are saved into docs/screenshots/ for the README.
+chromium, with auth on against the fake Hub. Screenshots of every page go to the test's tmp
+dir, or into $SCREENSHOTS_DIR when set (`make screenshots` refreshes docs/screenshots/ for
+the README): a normal test run never touches the work tree.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -17,7 +20,9 @@ import pytest
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.core.wsgi import get_wsgi_application
 
+from tests.auth_support import ORG, FakeWhoami, whoami_answer
 from tests.page_data import ago, insert_cache_entry, insert_job, seed_broken_dataset
+from tests.write_helpers import SHA, serve_dataset
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -30,7 +35,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+REPOSITORY = Path(__file__).resolve().parent.parent
 
 pytestmark = [
     pytest.mark.browser,
@@ -105,16 +110,38 @@ def seed_console(cache_db: Any, queue_db: Any) -> Any:
     return broken
 
 
-def test_a_maintainer_finds_why_a_dataset_is_broken(page: Any, console_url: str, cache_db, queue_db) -> None:
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """$SCREENSHOTS_DIR (relative to the repository) when set, else a folder of the test's tmp dir."""
+    configured = os.environ.get("SCREENSHOTS_DIR")
+    folder = REPOSITORY / configured if configured else tmp_path / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_a_maintainer_finds_why_a_dataset_is_broken_and_refreshes_it(
+    page: Any, console_url: str, cache_db, queue_db, auth_on: FakeWhoami, fake_hub: Any, screenshots: Path
+) -> None:
     seed_console(cache_db, queue_db)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    token = "hf_julien_0123456789abcdef"
+    auth_on.allow(token, whoami_answer(name="julien"))
+    serve_dataset(fake_hub, "acme/reviews")
 
     page.goto(f"{console_url}/admin/")
+    page.wait_for_url("**/admin/login?next=/admin/")
+    assert page.title() == "Sign in · dataset viewer admin"
+    assert page.locator("header .who").count() == 0
+    page.screenshot(path=str(screenshots / "login.png"), full_page=True)
+    page.fill("#token", token)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{console_url}/admin/")
+
     assert page.title() == "Dashboard · dataset viewer admin"
     assert page.locator("#queue-waiting").inner_text() == "4 waiting"
     assert page.locator("#queue-started").inner_text() == "1 started"
-    assert page.locator("header .who").inner_text() == "anonymous"
-    page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
+    assert page.locator("header .who").inner_text() == "julien"
+    assert page.locator("header form.logout button").inner_text() == "Log out"
+    page.screenshot(path=str(screenshots / "dashboard.png"), full_page=True)
 
     page.fill("#dataset-search", "acme/reviews")
     page.press("#dataset-search", "Enter")
@@ -126,23 +153,56 @@ def test_a_maintainer_finds_why_a_dataset_is_broken(page: Any, console_url: str,
     missing_row = page.locator('tr[data-step="config-parquet-and-info"][data-config="default"]')
     assert "missing" not in missing_row.inner_text()
     assert "missing" in page.locator('tr[data-step="config-info"][data-config="fr"]').inner_text()
-    page.screenshot(path=str(SCREENSHOTS / "dataset.png"), full_page=True)
+
+    broken_row.locator("summary").click()
+    broken_row.locator("select[name=priority]").select_option("normal")
+    broken_row.locator("button[type=submit]").click()
+    page.wait_for_url("**/admin/dataset?dataset=acme%2Freviews")
+    assert page.locator("#messages li.success").inner_text() == (
+        "Force-refresh: a config-parquet-and-info job for acme/reviews / fr is now waiting (priority normal,"
+        f" difficulty 70, revision {SHA})."
+    )
+    broken_row = page.locator('tr[data-step="config-parquet-and-info"][data-config="fr"]')
+    assert broken_row.locator("span.badge.waiting").inner_text() == "waiting · normal"
+    page.screenshot(path=str(screenshots / "dataset.png"), full_page=True)
 
     broken_row.locator("code.error-code").click()
     page.wait_for_url("**/admin/cache/*")
     assert page.locator("#error-code").inner_text() == "DatasetGenerationError"
     assert '"cause_exception": "ValueError"' in page.locator("#details").inner_text()
-    page.screenshot(path=str(SCREENSHOTS / "cache-entry.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "cache-entry.png"), full_page=True)
 
     page.click("text=all config-parquet-and-info entries")
     page.wait_for_url("**/admin/cache?kind=config-parquet-and-info")
     assert page.locator("#cache-entries tbody tr").count() == 2
-    page.screenshot(path=str(SCREENSHOTS / "cache.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "cache.png"), full_page=True)
 
     page.click("header nav >> text=Jobs")
-    assert page.locator("#jobs-total").inner_text().startswith("5 pending jobs")
-    page.screenshot(path=str(SCREENSHOTS / "jobs.png"), full_page=True)
+    assert page.locator("#jobs-total").inner_text().startswith("6 pending jobs")
+    page.screenshot(path=str(screenshots / "jobs.png"), full_page=True)
 
     page.click("header nav >> text=Graph")
     assert page.locator("#graph a.node").count() == 29
-    page.screenshot(path=str(SCREENSHOTS / "graph.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "graph.png"), full_page=True)
+
+    page.goto(f"{console_url}/admin/dataset?dataset=acme%2Freviews")
+    page.click("#recreate-link")
+    page.wait_for_url("**/admin/dataset/recreate?dataset=acme/reviews")
+    assert page.locator("#recreate-counts").inner_text().splitlines() == [
+        "2 waiting jobs (started jobs stay)",
+        "6 cache entries",
+        "0 asset folders",
+    ]
+    page.fill("#confirmation", "acme/review")
+    page.screenshot(path=str(screenshots / "recreate.png"), full_page=True)
+
+    page.click("header nav >> text=Audit log")
+    page.wait_for_url("**/admin/audit")
+    [action] = page.locator("#audit-log tbody tr").all()
+    assert action.locator("td").nth(1).inner_text() == f"julien ({ORG})"
+    assert action.locator("td").nth(2).inner_text() == "force-refresh"
+    assert action.locator("td a").inner_text() == "acme/reviews"
+    assert action.locator("td").nth(5).inner_text().startswith("ok")
+    page.screenshot(path=str(screenshots / "audit-log.png"), full_page=True)
+    for name in ("login", "dashboard", "dataset", "cache-entry", "cache", "jobs", "graph", "recreate", "audit-log"):
+        assert (screenshots / f"{name}.png").stat().st_size > 10_000, name
