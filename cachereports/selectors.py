@@ -13,6 +13,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 
 from adminsite import mongo
+from adminsite.cursors import parse_cursor
 from adminsite.errors import InvalidParameterError, NotFoundError
 from adminsite.processing_graph import ProcessingStep, processing_graph
 from cachereports.serializers import CacheReport, cache_report, cache_report_with_content
@@ -36,16 +37,6 @@ def step_or_404(name: str) -> ProcessingStep:
     if step is None:
         raise NotFoundError(f"Unknown processing step '{name}'")
     return step
-
-
-def parse_cursor(cursor: str) -> ObjectId | None:
-    """An empty cursor starts at the beginning; anything but an ObjectId string is invalid."""
-    if not cursor:
-        return None
-    try:
-        return ObjectId(cursor)
-    except (InvalidId, TypeError):
-        raise InvalidParameterError("Cursor is invalid.") from None
 
 
 def cache_reports_page(*, kind: str, cursor: str, limit: int, with_content: bool) -> CacheReportsPage:

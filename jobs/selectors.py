@@ -11,12 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bson import ObjectId
-from bson.errors import InvalidId
 from pymongo.errors import OperationFailure
 
 from adminsite import mongo
-from adminsite.errors import InvalidParameterError
+from adminsite.cursors import parse_cursor
 from adminsite.processing_graph import processing_graph
 from jobs.constants import (
     LIGHT_MAX_DIFFICULTY,
@@ -303,16 +301,6 @@ def count_waiting_jobs_of_dataset(*, dataset: str) -> int:
     return mongo.queue_database()[mongo.JOBS].count_documents({"dataset": dataset, "status": Status.WAITING.value})
 
 
-def parse_object_id_cursor(cursor: str) -> ObjectId | None:
-    """An empty cursor starts at the beginning; anything but an ObjectId string is invalid."""
-    if not cursor:
-        return None
-    try:
-        return ObjectId(cursor)
-    except (InvalidId, TypeError):
-        raise InvalidParameterError("Cursor is invalid.") from None
-
-
 @dataclass(frozen=True)
 class AuditLogPage:
     actions: list[AuditActionDict]
@@ -326,7 +314,7 @@ def audit_log_page(*, cursor: str, limit: int) -> AuditLogPage:
     `next_cursor` is the `_id` of the last action when the page is full, else "". Read from
     the primary: an operator expects to see the action they just made.
     """
-    before = parse_object_id_cursor(cursor)
+    before = parse_cursor(cursor)
     query: dict[str, Any] = {} if before is None else {"_id": {"$lt": before}}
     actions = list(mongo.queue_database()[mongo.ADMIN_ACTIONS].find(query).sort("_id", -1).limit(limit))
     next_cursor = str(actions[-1]["_id"]) if len(actions) == limit else ""
