@@ -131,7 +131,7 @@ class ErrorCount:
 
 @dataclass(frozen=True)
 class CacheHealth:
-    """Cache entries by kind and HTTP status, and the most frequent error codes."""
+    """Cache entries by kind and HTTP status, and the most frequent error codes (from the metric rows)."""
 
     by_kind: list[KindHealth]
     statuses: list[int]
@@ -140,33 +140,41 @@ class CacheHealth:
 
 
 def cache_health() -> CacheHealth:
-    """One aggregation on (kind, http_status, error_code), counted from the entries themselves.
+    """Entries by (kind, http_status, error_code), as the metric rows of `cacheTotalMetric` count them.
 
-    The `$sort` on the index keys lets MongoDB answer from index (kind, http_status,
-    error_code) alone (a covered scan) instead of reading every document and its content.
+    The other services `$inc` a row for each entry they write or delete, and so do our deletes
+    (services.decrement_cache_metric): a few hundred rows that say what counting the entries
+    would, without reading them. Counting the entries themselves, even from index (kind,
+    http_status, error_code), walks millions of index keys on each page load. So: one small
+    find, sorted on the unique index (kind, http_status, error_code) that backs it. The numbers
+    are those of the Prometheus gauge `responses_in_cache_total`; they drift from the entries
+    only if a writer crashed between its write and its `$inc`.
+
+    A missing (or null) error_code is no error code; rows with total <= 0 (emptied groups, or a
+    row decremented below zero) are left out; kinds not in the processing graph are kept.
     """
-    groups = list(
-        mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES].aggregate(
-            [
-                {"$sort": {"kind": 1, "http_status": 1, "error_code": 1}},
-                {
-                    "$group": {
-                        "_id": {"kind": "$kind", "http_status": "$http_status", "error_code": "$error_code"},
-                        "count": {"$sum": 1},
-                    }
-                },
-            ]
-        )
+    rows = (
+        mongo.cache_database_for_reports()[mongo.CACHE_TOTAL_METRIC]
+        .find({}, {"_id": 0, "kind": 1, "http_status": 1, "error_code": 1, "total": 1})
+        .sort([("kind", 1), ("http_status", 1), ("error_code", 1)])
+        .batch_size(mongo.WHOLE_RESULT_BATCH_SIZE)
     )
     by_kind: dict[str, dict[int, int]] = {step.name: {} for step in processing_graph()}
-    errors: list[ErrorCount] = []
-    for group in groups:
-        key, count = group["_id"], int(group["count"])
-        kind, http_status, error_code = str(key.get("kind")), int(key.get("http_status") or 0), key.get("error_code")
+    by_error: dict[tuple[str, int, str], int] = {}
+    for row in rows:
+        total = row.get("total")
+        if not isinstance(total, int | float) or total <= 0:
+            continue
+        count = int(total)
+        kind, http_status, error_code = str(row.get("kind")), int(row.get("http_status") or 0), row.get("error_code")
         statuses = by_kind.setdefault(kind, {})
         statuses[http_status] = statuses.get(http_status, 0) + count
         if error_code is not None:
-            errors.append(ErrorCount(kind, http_status, str(error_code), count))
+            key = (kind, http_status, str(error_code))
+            by_error[key] = by_error.get(key, 0) + count
+    errors = [
+        ErrorCount(kind, http_status, error_code, count) for (kind, http_status, error_code), count in by_error.items()
+    ]
     errors.sort(key=lambda error: (-error.count, error.kind, error.error_code))
     return CacheHealth(
         by_kind=[

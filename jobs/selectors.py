@@ -139,8 +139,14 @@ _NOT_IMPLEMENTED = 238
 """The error code of a MongoDB-protocol server that lacks an operator (FerretDB)."""
 
 
-def _queue_groups() -> list[dict[str, Any]]:
-    """Pending jobs counted by (type, status, priority, difficulty), in one `$group` (index status, type)."""
+def _queue_groups(*, with_oldest: bool) -> list[dict[str, Any]]:
+    """Pending jobs counted by (type, status, priority, difficulty), in one `$group` (index status, type).
+
+    With `with_oldest`, each group also carries the `$min` of its `created_at`.
+    """
+    accumulators: dict[str, Any] = {"count": {"$sum": 1}}
+    if with_oldest:
+        accumulators["oldest"] = {"$min": "$created_at"}
     return list(
         mongo.queue_database_for_reports()[mongo.JOBS].aggregate(
             [
@@ -153,7 +159,7 @@ def _queue_groups() -> list[dict[str, Any]]:
                             "priority": "$priority",
                             "difficulty": "$difficulty",
                         },
-                        "count": {"$sum": 1},
+                        **accumulators,
                     }
                 },
             ]
@@ -161,26 +167,28 @@ def _queue_groups() -> list[dict[str, Any]]:
     )
 
 
-def _oldest_waiting_by_type(waiting_types: set[str]) -> dict[str, datetime]:
-    """The creation date of the oldest waiting job of each type, in one command.
-
-    MongoDB answers with a streaming `$min` (index type, status). FerretDB has no `$min`
-    accumulator: there, waiting jobs are read oldest first until every type is seen.
-    """
-    jobs_collection = mongo.queue_database_for_reports()[mongo.JOBS]
-    waiting = {"status": Status.WAITING.value}
-    if not waiting_types:
-        return {}
-    try:
-        groups = jobs_collection.aggregate(
-            [{"$match": waiting}, {"$group": {"_id": "$type", "oldest": {"$min": "$created_at"}}}]
-        )
-        return {str(group["_id"]): group["oldest"] for group in groups if isinstance(group.get("oldest"), datetime)}
-    except OperationFailure as error:
-        if error.code != _NOT_IMPLEMENTED:
-            raise
+def _oldest_waiting_of_groups(groups: list[dict[str, Any]]) -> dict[str, datetime]:
+    """The oldest `created_at` of the waiting groups of each type (from `$min` of each group)."""
     oldest: dict[str, datetime] = {}
-    for job in jobs_collection.find(waiting, {"type": 1, "created_at": 1}).sort("created_at", 1):
+    for group in groups:
+        key, group_oldest = group["_id"], group.get("oldest")
+        if key.get("status") != Status.WAITING.value or not isinstance(group_oldest, datetime):
+            continue
+        job_type = str(key.get("type"))
+        if job_type not in oldest or group_oldest < oldest[job_type]:
+            oldest[job_type] = group_oldest
+    return oldest
+
+
+def _oldest_waiting_by_reading_jobs(waiting_types: set[str]) -> dict[str, datetime]:
+    """Without a `$min` accumulator (FerretDB): waiting jobs read oldest first until every type is seen."""
+    oldest: dict[str, datetime] = {}
+    if not waiting_types:
+        return oldest
+    jobs = mongo.queue_database_for_reports()[mongo.JOBS].find(
+        {"status": Status.WAITING.value}, {"type": 1, "created_at": 1}
+    )
+    for job in jobs.sort("created_at", 1):
         if isinstance(job.get("created_at"), datetime):
             oldest.setdefault(str(job.get("type")), job["created_at"])
         if waiting_types <= oldest.keys():
@@ -188,13 +196,39 @@ def _oldest_waiting_by_type(waiting_types: set[str]) -> dict[str, datetime]:
     return oldest
 
 
-def queue_summary() -> QueueSummary:
-    """Pending jobs by type, priority and worker size, and the oldest waiting job per type: two commands.
+def _counted_queue() -> tuple[list[dict[str, Any]], dict[str, datetime] | None]:
+    """The groups of `_queue_groups` and, where the server has `$min`, the oldest waiting job per type.
 
-    One `$group` on (type, status, priority, difficulty): its few hundred groups at most are
-    summed three ways here, instead of three passes over the queue ($facet is not available).
+    MongoDB: one command. FerretDB has no `$min` accumulator: its NotImplemented answer (before
+    reading any job) is followed by the groups alone, and None says the dates are still to read.
     """
-    groups = _queue_groups()
+    try:
+        groups = _queue_groups(with_oldest=True)
+    except OperationFailure as error:
+        if error.code != _NOT_IMPLEMENTED:
+            raise
+        return _queue_groups(with_oldest=False), None
+    return groups, _oldest_waiting_of_groups(groups)
+
+
+def queue_summary() -> QueueSummary:
+    """Pending jobs by type, priority and worker size, and the oldest waiting job per type.
+
+    One `$group` on (type, status, priority, difficulty) with the `$min` of `created_at`: its
+    few hundred groups at most are summed four ways here, instead of one pass over the queue
+    per breakdown ($facet is not available). On MongoDB that is one command and one pass over
+    the pending jobs, selected by index (status, type); the pass reads each pending job (priority
+    and difficulty are in no index), which is bounded by the queue (100k jobs: well under a
+    second) and is what makes the by-priority, by-worker-size and oldest-waiting numbers exact.
+
+    Why not the metric rows: `jobTotalMetric` would give the counts by type and status without
+    reading jobs, but the pass above is needed anyway for the other breakdowns, so it would
+    only add a command, and numbers that may not add up with the others on the same page (it
+    also counts blocked datasets apart). `workerTypeJobCounts` counts only the waiting jobs of
+    datasets that are not blocked, with no started count: not what this table shows. Both
+    stay on /admin/metrics.
+    """
+    groups, oldest_waiting = _counted_queue()
     by_type: dict[str, dict[str, int]] = {step.name: _status_counts() for step in processing_graph()}
     by_priority = {priority.value: _status_counts() for priority in reversed(Priority)}
     by_worker_size = {size: _status_counts() for size in WORKER_SIZES}
@@ -208,7 +242,10 @@ def queue_summary() -> QueueSummary:
         difficulty = key.get("difficulty")
         if isinstance(difficulty, int | float):
             by_worker_size[worker_size(int(difficulty))][status] += count
-    oldest_waiting = _oldest_waiting_by_type({job_type for job_type, counts in by_type.items() if counts["waiting"]})
+    if oldest_waiting is None:
+        oldest_waiting = _oldest_waiting_by_reading_jobs(
+            {job_type for job_type, counts in by_type.items() if counts["waiting"]}
+        )
     return QueueSummary(
         by_type=[
             TypeSummary(job_type, counts["waiting"], counts["started"], oldest_waiting.get(job_type))

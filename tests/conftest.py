@@ -30,9 +30,14 @@ class CommandRecorder(monitoring.CommandListener):
 
     def __init__(self) -> None:
         self.commands: list[tuple[str, str]] = []
+        self.collections: list[tuple[str, str]] = []
+        """(command name, collection) of each command that names a collection (e.g. find, aggregate)."""
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         self.commands.append((event.command_name, event.database_name))
+        collection = event.command.get(event.command_name)
+        if isinstance(collection, str):
+            self.collections.append((event.command_name, collection))
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
@@ -97,6 +102,7 @@ def queue_db() -> Database[mongo.MongoDocument]:
 def db_commands() -> CommandRecorder:
     """The recorder, emptied: after a request, `.commands` lists the commands it sent."""
     COMMAND_RECORDER.commands.clear()
+    COMMAND_RECORDER.collections.clear()
     return COMMAND_RECORDER
 
 

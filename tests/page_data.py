@@ -52,7 +52,18 @@ def insert_cache_entry(
         "updated_at": updated_at or ago(hours=1),
     }
     cache_db["cachedResponsesBlue"].insert_one({key: value for key, value in document.items() if value is not None})
+    increment_cache_metric(cache_db, kind=kind, http_status=http_status, error_code=error_code)
     return entry_id
+
+
+def increment_cache_metric(cache_db: Database[Any], *, kind: str, http_status: int, error_code: str | None) -> None:
+    """What the other services do after writing an entry: `$inc` total by 1 on the row of
+    (kind, http_status, error_code), created on first use; error_code left out when None."""
+    row: dict[str, Any] = {"kind": kind, "http_status": http_status}
+    row["error_code"] = error_code if error_code is not None else {"$exists": False}
+    cache_db["cacheTotalMetric"].update_one(
+        row, {"$inc": {"total": 1}, "$setOnInsert": {"created_at": NOW}}, upsert=True
+    )
 
 
 def insert_job(

@@ -11,6 +11,7 @@ import pytest
 from bson import ObjectId
 from django.test import Client
 
+from adminsite.processing_graph import processing_graph
 from tests.auth_support import FakeWhoami, whoami_answer
 from tests.page_data import ago, insert_cache_entry, insert_job, seed_broken_dataset
 
@@ -19,6 +20,9 @@ def text_of(response: Any) -> str:
     """The page as a reader sees it: styles, scripts and tags dropped, entities decoded, spaces collapsed."""
     page = re.sub(r"<(style|script)>.*?</\1>", " ", response.content.decode(), flags=re.DOTALL)
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+CACHE_COLLECTIONS = ("cachedResponsesBlue", "cacheTotalMetric")
 
 
 def mongo_commands(db_commands: Any) -> list[str]:
@@ -125,9 +129,15 @@ def seed_dashboard(cache_db: Any, queue_db: Any) -> None:
 def test_dashboard_counts_the_queue_and_the_cache(client: Client, cache_db, queue_db, db_commands) -> None:
     seed_dashboard(cache_db, queue_db)
     db_commands.commands.clear()
+    db_commands.collections.clear()
     response = client.get("/admin/")
     assert response.status_code == 200
     assert len(mongo_commands(db_commands)) <= 6  # constant: not one per step
+    # the cache health is read from the metric rows; the entries are read only for builder names
+    assert [target for target in db_commands.collections if target[1] in CACHE_COLLECTIONS] == [
+        ("find", "cacheTotalMetric"),
+        ("aggregate", "cachedResponsesBlue"),
+    ]
 
     queue = response.context["queue"]
     assert queue.total == {"waiting": 4, "started": 1}
@@ -180,6 +190,121 @@ def test_dashboard_counts_the_queue_and_the_cache(client: Client, cache_db, queu
     assert '<a href="/admin/cache?kind=dataset-config-names&amp;http_status=501">3</a>' in html
     assert '<a href="/admin/cache?kind=dataset-info">4</a>' in html
     assert '<a href="/admin/dataset?dataset=spam/one">spam/one</a>' in html
+
+
+def test_dashboard_shows_the_numbers_of_the_metric_rows(client: Client, cache_db, db_commands) -> None:
+    """No entry at all: every cache number comes from `cacheTotalMetric`, as the other services keep it."""
+    cache_db["cacheTotalMetric"].insert_many(
+        [
+            {"kind": "dataset-config-names", "http_status": 200, "total": 1234, "created_at": ago(days=3)},
+            {
+                "kind": "config-parquet-and-info",
+                "http_status": 500,
+                "error_code": "ConfigError",
+                "total": 7,
+                "created_at": ago(days=3),
+            },
+            # a null error_code (an upsert on error_code=None writes it so) is no error code either
+            {"kind": "dataset-info", "http_status": 200, "error_code": None, "total": 3, "created_at": ago(days=3)},
+            # kind no longer in the processing graph: still counted
+            {"kind": "old-kind", "http_status": 200, "total": 5, "created_at": ago(days=3)},
+            # emptied, or decremented below zero: left out
+            {"kind": "split-first-rows", "http_status": 200, "total": 0, "created_at": ago(days=3)},
+            {
+                "kind": "split-first-rows",
+                "http_status": 404,
+                "error_code": "Gone",
+                "total": -2,
+                "created_at": ago(days=3),
+            },
+        ]
+    )
+    db_commands.commands.clear()
+    db_commands.collections.clear()
+
+    response = client.get("/admin/")
+
+    assert response.status_code == 200
+    assert [target for target in db_commands.collections if target[1] in CACHE_COLLECTIONS] == [
+        ("find", "cacheTotalMetric"),
+        ("aggregate", "cachedResponsesBlue"),
+    ]
+    cache = response.context["cache"]
+    assert cache.total == 1234 + 7 + 3 + 5
+    assert cache.statuses == [200, 500]
+    health = {row.kind: (row.total, row.by_status) for row in cache.by_kind}
+    assert health["dataset-config-names"] == (1234, {200: 1234})
+    assert health["config-parquet-and-info"] == (7, {500: 7})
+    assert health["dataset-info"] == (3, {200: 3})
+    assert health["old-kind"] == (5, {200: 5})
+    assert health["split-first-rows"] == (0, {})
+    assert [(error.error_code, error.kind, error.http_status, error.count) for error in cache.top_errors] == [
+        ("ConfigError", "config-parquet-and-info", 500, 7)
+    ]
+    html = response.content.decode()
+    text = text_of(response)
+    assert "1249 cache entries" in text
+    assert "Counted from the metric rows of cacheTotalMetric" in text
+    assert "like the Prometheus gauge responses_in_cache_total" in text
+    # the numbers still open the entries behind them
+    assert '<a href="/admin/cache?kind=dataset-config-names">1234</a>' in html
+    assert '<a href="/admin/cache?kind=dataset-config-names&amp;http_status=200">1234</a>' in html
+    assert '<a href="/admin/cache?kind=old-kind">5</a>' in html
+    assert (
+        '<a href="/admin/cache?kind=config-parquet-and-info&amp;http_status=500&amp;error_code=ConfigError">7</a>'
+    ) in html
+    assert "Gone" not in text
+
+
+def test_oldest_waiting_job_from_the_min_of_each_group() -> None:
+    """MongoDB's path (FerretDB, which the other tests run on, has no `$min` and reads the jobs):
+    the oldest waiting job of a type is the smallest `$min` of its waiting groups."""
+    from jobs.selectors import _oldest_waiting_of_groups
+
+    def group(job_type: str, status: str, priority: str, oldest: Any) -> dict[str, Any]:
+        key = {"type": job_type, "status": status, "priority": priority, "difficulty": 50}
+        return {"_id": key, "count": 1, "oldest": oldest}
+
+    groups = [
+        group("config-parquet-and-info", "waiting", "low", ago(hours=1)),
+        group("config-parquet-and-info", "waiting", "high", ago(hours=3)),
+        group("config-parquet-and-info", "started", "low", ago(days=9)),
+        group("dataset-config-names", "started", "low", ago(days=9)),
+        group("split-first-rows", "waiting", "low", None),
+    ]
+    assert _oldest_waiting_of_groups(groups) == {"config-parquet-and-info": ago(hours=3)}
+
+
+def dashboard_commands(client: Client, db_commands: Any) -> list[tuple[str, str]]:
+    db_commands.commands.clear()
+    db_commands.collections.clear()
+    assert client.get("/admin/").status_code == 200
+    return sorted(db_commands.collections)
+
+
+def test_dashboard_costs_the_same_few_commands_whatever_the_size_of_the_databases(
+    client: Client, cache_db, queue_db, db_commands
+) -> None:
+    insert_job(queue_db, type="dataset-config-names", dataset="one")
+    insert_cache_entry(cache_db, kind="dataset-config-names", dataset="one")
+    small = dashboard_commands(client, db_commands)
+
+    steps = [step.name for step in processing_graph()]
+    for index, step in enumerate(steps):
+        for status, priority in (("waiting", "low"), ("waiting", "high"), ("started", "normal")):
+            insert_job(queue_db, type=step, dataset=f"org/{index}-{priority}", status=status, priority=priority)
+        insert_cache_entry(cache_db, kind=step, dataset=f"org/{index}")
+        insert_cache_entry(cache_db, kind=step, dataset=f"org/{index}-bad", http_status=500, error_code=f"E{index}")
+    cache_db["cachedResponsesBlue"].insert_many(
+        [{"kind": "dataset-info", "dataset": f"bulk/{index}", "http_status": 200} for index in range(500)]
+    )
+    cache_db["cacheTotalMetric"].update_one({"kind": "dataset-info", "http_status": 200}, {"$inc": {"total": 500}})
+    large = dashboard_commands(client, db_commands)
+
+    assert large == small
+    assert len(large) <= 6
+    assert ("find", "cacheTotalMetric") in large
+    assert sum(1 for target in large if target[1] == "cachedResponsesBlue") == 1  # builder names only
 
 
 def test_dashboard_of_empty_databases(client: Client) -> None:
