@@ -54,7 +54,8 @@ class AdminConfig:
     parquet_metadata_storage_directory: Path | None
 
 
-_LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+_LOG_LEVELS = tuple(logging.getLevelNamesMapping())
+"""The names the logging module knows: CRITICAL, FATAL, ERROR, WARN, WARNING, INFO, DEBUG, NOTSET."""
 _INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
 """ASCII digits only (`int()` would also take `1_000` or non-ASCII digits), and not 5,000 of them."""
 _MONGO_SCHEMES = ("mongodb", "mongodb+srv")

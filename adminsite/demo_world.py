@@ -665,9 +665,9 @@ def seed_world(
     for batch in _batches(draw_jobs(plans, graph, jobs, seed, now), batch_size):
         queue[mongo.JOBS].insert_many(batch, ordered=False)
         for job in batch:
-            dataset_status = "blocked" if job["dataset"] in blocked else "normal"
-            summary.job_totals[(job["type"], job["status"], dataset_status)] += 1
-            if job["status"] == Status.WAITING and dataset_status == "normal":
+            # the other services count every job under dataset_status "normal" (REFERENCE.md)
+            summary.job_totals[(job["type"], job["status"], "normal")] += 1
+            if job["status"] == Status.WAITING and job["dataset"] not in blocked:
                 summary.worker_counts[worker_size(job["difficulty"])] += 1
         summary.jobs += len(batch)
         progress("jobs", summary.jobs, jobs)

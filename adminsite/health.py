@@ -7,20 +7,23 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 
 from adminsite.db_health import ping_databases
 from adminsite.errors import DatabaseUnavailableError
 
 
-@require_GET
+@csrf_exempt
+@require_safe
 def healthcheck(request: HttpRequest) -> HttpResponse:
     response = HttpResponse("ok", content_type="text/plain; charset=utf-8")
     response["Cache-Control"] = "no-store"
     return response
 
 
-@require_GET
+@csrf_exempt
+@require_safe
 def readiness(request: HttpRequest) -> HttpResponse:
     """Ready: both databases answer a ping within the probe timeout (at most 1 s); else a 503
     naming the silent one, so the load balancer stops sending traffic this pod cannot serve."""

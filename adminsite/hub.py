@@ -36,6 +36,8 @@ TAG_NFAA_SYNONYMS = frozenset({"not-for-all-audiences", "nsfw", "porn", "hentai"
 """Tags that make a public dataset not supported (upstream's TAG_NFAA_SYNONYMS)."""
 
 DISABLED_REPOSITORY_MESSAGE = "Access to this resource is disabled."
+INVALID_CREDENTIALS_MESSAGE = "Invalid credentials in Authorization header"
+"""The Hub's X-Error-Message when the token sent is refused (not a verdict on the repo)."""
 """The `X-Error-Message` of the Hub for a disabled repository."""
 
 
@@ -138,10 +140,15 @@ def dataset_info(*, dataset: str) -> DatasetInfo:
         # Defence in depth: every caller validates first; a bad name must never reach a URL.
         raise HubRequestError("Refusing to ask the Hub about an invalid dataset name.")
     response = _get(f"/api/datasets/{dataset}")
-    if response.status_code in (401, 404) or response.headers.get("X-Error-Code") == "RepoNotFound":
-        raise NotSupportedRepositoryNotFoundError(f"Not supported: dataset repository {dataset} is not found.")
     if response.headers.get("X-Error-Message") == DISABLED_REPOSITORY_MESSAGE:
         raise NotSupportedDisabledRepositoryError(f"Not supported: dataset repository {dataset} is disabled.")
+    if response.status_code == 401 and response.headers.get("X-Error-Message") == INVALID_CREDENTIALS_MESSAGE:
+        # Our COMMON_HF_TOKEN is refused: the Hub says nothing about the dataset, which must not
+        # be taken for "not found" (a recreate would then remove a healthy dataset).
+        logger.error("The Hub refused COMMON_HF_TOKEN (invalid credentials)")
+        raise HubRequestError("The Hub refused the service's token (COMMON_HF_TOKEN): nothing was changed.")
+    if response.status_code in (401, 404) or response.headers.get("X-Error-Code") == "RepoNotFound":
+        raise NotSupportedRepositoryNotFoundError(f"Not supported: dataset repository {dataset} is not found.")
     if response.status_code != 200:
         raise HubRequestError(f"The Hub answered {response.status_code} about dataset {dataset}: nothing was changed.")
     body = _json_object(response, f"dataset {dataset}")

@@ -29,7 +29,8 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -191,7 +192,8 @@ def scrape() -> bytes:
     return generate_latest(registry)
 
 
-@require_GET
+@csrf_exempt
+@require_safe
 def metrics(request: HttpRequest) -> HttpResponse:
     """Open to all (no auth), like the healthchecks: Prometheus scrapes it without a token."""
     response = HttpResponse(scrape(), content_type=CONTENT_TYPE_LATEST)

@@ -19,6 +19,13 @@ def _load() -> AdminConfig:
     try:
         config = load_config(os.environ)
         processing_graph()
+        if config.prometheus_multiproc_dir is not None:
+            # prometheus_client writes there from the first metric on: it must exist
+            # even when uvicorn is started directly rather than by adminsite.server.
+            try:
+                Path(config.prometheus_multiproc_dir).mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR: cannot create the folder ({error.strerror})") from None
     except (ConfigError, ProcessingGraphError) as error:
         sys.stderr.write(f"configuration error: {error}\n")
         sys.stderr.flush()
@@ -124,6 +131,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["adminsite.renderers.AdminJSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "adminsite.renderers.JSONOnlyNegotiation",
     # `?format=` is not a parameter of the API: without this, DRF answers 404 to `?format=x`.
     "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_PARSER_CLASSES": [

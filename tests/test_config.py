@@ -103,7 +103,7 @@ BAD_VALUES = [
     ("QUEUE_MONGO_URL", "mongodb://h:99999", "expected a valid MongoDB connection string"),
     ("CACHE_MONGO_DATABASE", "my.cache", "expected a MongoDB database name"),
     ("QUEUE_MONGO_DATABASE", "a" * 64, "expected a MongoDB database name"),
-    ("LOG_LEVEL", "verbose", "expected one of CRITICAL, ERROR, WARNING, INFO, DEBUG"),
+    ("LOG_LEVEL", "verbose", "expected one of CRITICAL, FATAL, ERROR, WARN, WARNING, INFO, DEBUG, NOTSET"),
 ]
 
 
