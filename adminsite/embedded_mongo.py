@@ -127,7 +127,17 @@ def running_ferretdb(data_dir: Path, *, port: int | None = None) -> Iterator[Emb
         yield server
 
 
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit so that `with` blocks stop FerretDB instead of orphaning it."""
+
+    def exit_cleanly(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, exit_cleanly)
+
+
 def main() -> None:
+    stop_on_sigterm()
     parser = argparse.ArgumentParser(description="Serve FerretDB (SQLite) on 127.0.0.1 until interrupted.")
     parser.add_argument("--data-dir", type=Path, default=PROJECT_ROOT / ".data" / "ferretdb")
     parser.add_argument("--port", type=int, default=None)

@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from adminsite.embedded_mongo import running_ferretdb  # noqa: E402
+from adminsite.embedded_mongo import running_ferretdb, stop_on_sigterm  # noqa: E402
 
 
 def manage(*arguments: str, environ: dict[str, str]) -> None:
@@ -31,6 +31,7 @@ def serve(environ: dict[str, str]) -> int:
 
 
 def main() -> int:
+    stop_on_sigterm()
     environ = dict(os.environ)
     # the workers share their request metrics there, so /admin/metrics counts all of them
     environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(ROOT / ".data" / "prometheus"))

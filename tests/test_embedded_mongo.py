@@ -1,0 +1,41 @@
+"""The embedded FerretDB of `make run`: served on loopback, and never left running behind."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+
+from adminsite.embedded_mongo import PROJECT_ROOT, free_port
+
+
+def answers(url: str) -> bool:
+    client: MongoClient[dict[str, object]] = MongoClient(url, serverSelectionTimeoutMS=300)
+    try:
+        client.admin.command("ping")
+        return True
+    except PyMongoError:
+        return False
+    finally:
+        client.close()
+
+
+def test_sigterm_stops_the_server_and_its_ferretdb(tmp_path: Path) -> None:
+    port = free_port()
+    serving = subprocess.Popen(
+        [sys.executable, "-m", "adminsite.embedded_mongo", "--data-dir", str(tmp_path), "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert serving.stdout is not None
+    url = serving.stdout.readline().strip()  # printed once FerretDB answers
+    assert url == f"mongodb://127.0.0.1:{port}/"
+    assert answers(url)
+    serving.send_signal(signal.SIGTERM)
+    serving.wait(timeout=20)
+    assert not answers(url), "FerretDB outlived the process that started it"
