@@ -31,7 +31,7 @@ typecheck: install
 
 # The browser tests drive Debian's chromium (never a browser downloaded by Playwright).
 chromium:
-	command -v chromium || (apt-get update && apt-get install -y chromium)
+	command -v chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 unit: install ferretdb chromium
 	$(PY) -m pytest -n 2 -p no:cacheprovider
