@@ -9,16 +9,15 @@ second, so they use their own clients with a short server-selection timeout
 from __future__ import annotations
 
 import logging
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC
 
 from django.conf import settings
 from pymongo import MongoClient
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
+from adminsite import mongo
 from adminsite.config import AdminConfig
 from adminsite.mongo import MongoDocument
 
@@ -27,32 +26,20 @@ logger = logging.getLogger(__name__)
 PROBE_TIMEOUT_SECONDS = 1.0
 """Upper bound of a probe's wait for a server (Kubernetes probes time out after 1 s by default)."""
 
-_probe_clients: dict[tuple[str, float], MongoClient[MongoDocument]] = {}
-_probe_clients_lock = threading.Lock()
-
 
 def probe_timeout_seconds(config: AdminConfig) -> float:
     return min(PROBE_TIMEOUT_SECONDS, config.mongo_timeout_seconds)
 
 
 def _probe_client(url: str, timeout_seconds: float) -> MongoClient[MongoDocument]:
-    """One client per (URL, timeout) for the process, reused across probes (pymongo pools)."""
-    with _probe_clients_lock:
-        client = _probe_clients.get((url, timeout_seconds))
-        if client is None:
-            timeout_ms = max(1, int(timeout_seconds * 1000))
-            client = MongoClient(
-                url,
-                tz_aware=True,
-                tzinfo=UTC,
-                serverSelectionTimeoutMS=timeout_ms,
-                connectTimeoutMS=timeout_ms,
-                # reading the metric collections may take longer than finding a server
-                socketTimeoutMS=max(timeout_ms, int(settings.ADMIN.mongo_timeout_seconds * 1000)),
-                appname="dataset-viewer-admin-console-probe",
-            )
-            _probe_clients[(url, timeout_seconds)] = client
-        return client
+    """The process's client for probes of this URL with this timeout (pymongo pools connections)."""
+    return mongo.client_for(
+        url,
+        timeout_seconds=timeout_seconds,
+        # reading the metric collections may take longer than finding a server
+        socket_timeout_seconds=max(timeout_seconds, settings.ADMIN.mongo_timeout_seconds),
+        appname=f"{mongo.APPNAME}-probe",
+    )
 
 
 @dataclass(frozen=True)
@@ -100,10 +87,3 @@ def ping_databases(config: AdminConfig) -> dict[str, bool]:
     if silent:
         logger.warning("MongoDB did not answer a ping within %ss: %s", timeout, ", ".join(silent))
     return verdicts
-
-
-def close_probe_clients() -> None:
-    with _probe_clients_lock:
-        for client in _probe_clients.values():
-            client.close()
-        _probe_clients.clear()

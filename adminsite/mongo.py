@@ -1,7 +1,7 @@
 """Connections to the two MongoDB databases of the dataset viewer, and their collection names.
 
 The collection names and encodings are shared with the other services (REFERENCE.md,
-"Collections"); they are defined here once. Clients are created lazily, one per URL, and
+"Collections"); they are defined here once. Clients are created lazily, one per URL and options, and
 reused for the life of the process (pymongo pools connections and is thread-safe).
 Databases are looked up on each call from the settings so that tests can give every test
 its own database names.
@@ -42,8 +42,10 @@ WHOLE_RESULT_BATCH_SIZE = 100_000
 (the server's cap) instead of 101 documents, so a dataset with hundreds of entries still costs
 one round trip."""
 
-_clients: dict[str, MongoClient[MongoDocument]] = {}
+_clients: dict[tuple[str, float | None, float | None, str], MongoClient[MongoDocument]] = {}
 _clients_lock = threading.Lock()
+
+APPNAME = "dataset-viewer-admin-console"
 
 
 def _config() -> AdminConfig:
@@ -51,21 +53,35 @@ def _config() -> AdminConfig:
     return config
 
 
-def client_for(url: str) -> MongoClient[MongoDocument]:
-    """One client per URL for the process; BSON dates come back as aware UTC datetimes."""
+def client_for(
+    url: str,
+    *,
+    timeout_seconds: float | None = None,
+    socket_timeout_seconds: float | None = None,
+    appname: str = APPNAME,
+) -> MongoClient[MongoDocument]:
+    """One client per URL and options for the process; BSON dates come back as aware UTC datetimes.
+
+    `timeout_seconds` bounds finding a server and connecting (ADMIN_MONGO_TIMEOUT_SECONDS when
+    None, read when the client is created); `socket_timeout_seconds` bounds each reply (None:
+    no bound). The health probes ask for shorter timeouts than the request clients.
+    """
+    key = (url, timeout_seconds, socket_timeout_seconds, appname)
     with _clients_lock:
-        client = _clients.get(url)
+        client = _clients.get(key)
         if client is None:
-            timeout_ms = int(_config().mongo_timeout_seconds * 1000)
+            seconds = _config().mongo_timeout_seconds if timeout_seconds is None else timeout_seconds
+            timeout_ms = max(1, int(seconds * 1000))
             client = MongoClient(
                 url,
                 tz_aware=True,
                 tzinfo=UTC,
                 serverSelectionTimeoutMS=timeout_ms,
                 connectTimeoutMS=timeout_ms,
-                appname="dataset-viewer-admin-console",
+                socketTimeoutMS=None if socket_timeout_seconds is None else int(socket_timeout_seconds * 1000),
+                appname=appname,
             )
-            _clients[url] = client
+            _clients[key] = client
         return client
 
 
