@@ -19,15 +19,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from adminsite.dataset_names import is_valid_dataset_name
 from adminsite.errors import (
     AdminError,
     DatabaseUnavailableError,
     InvalidParameterError,
-    MissingRequiredParameterError,
     NotFoundError,
     UnexpectedApiError,
 )
+from adminsite.parameters import dataset_value, required_value
 
 logger = logging.getLogger(__name__)
 
@@ -93,22 +92,21 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     return error_response(_as_admin_error(exc))
 
 
+def _raw_parameter(request: Request, name: str) -> object:
+    """The query parameter, else the form or JSON body field (write routes take either)."""
+    return request.query_params.get(name) or (request.data.get(name) if hasattr(request.data, "get") else None)
+
+
 def required_parameter(request: Request, name: str) -> str:
     """A query or form parameter that must be present and not blank."""
-    value = request.query_params.get(name) or (request.data.get(name) if hasattr(request.data, "get") else None)
-    if not isinstance(value, str) or not value.strip():
-        raise MissingRequiredParameterError(f"Parameter '{name}' is required")
-    return value
+    return required_value(name, _raw_parameter(request, name))
 
 
 def optional_parameter(request: Request, name: str) -> str | None:
-    value = request.query_params.get(name) or (request.data.get(name) if hasattr(request.data, "get") else None)
+    value = _raw_parameter(request, name)
     return value if isinstance(value, str) and value.strip() else None
 
 
 def dataset_parameter(request: Request) -> str:
     """The `dataset` parameter, checked as the Hub names repos before it is used anywhere."""
-    dataset = required_parameter(request, "dataset")
-    if not is_valid_dataset_name(dataset):
-        raise InvalidParameterError("Parameter 'dataset' is not a valid dataset name")
-    return dataset
+    return dataset_value(_raw_parameter(request, "dataset"))

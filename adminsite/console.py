@@ -20,8 +20,9 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 from adminsite.api import database_unavailable
 from adminsite.authentication import auth_enabled
 from adminsite.dataset_names import is_valid_dataset_name
-from adminsite.errors import AdminError, InvalidParameterError, MissingRequiredParameterError, UnexpectedApiError
+from adminsite.errors import AdminError, InvalidParameterError, UnexpectedApiError
 from adminsite.identity import identity_of
+from adminsite.parameters import dataset_value
 
 logger = logging.getLogger(__name__)
 
@@ -125,13 +126,8 @@ def form_value(request: HttpRequest, name: str) -> str | None:
 
 
 def form_dataset(request: HttpRequest) -> str:
-    """The posted `dataset`, required and checked as `adminsite.api.dataset_parameter` does."""
-    dataset = form_value(request, "dataset")
-    if dataset is None:
-        raise MissingRequiredParameterError("Parameter 'dataset' is required")
-    if not is_valid_dataset_name(dataset):
-        raise InvalidParameterError("Parameter 'dataset' is not a valid dataset name")
-    return dataset
+    """The posted `dataset`, required and checked as the JSON routes check it."""
+    return dataset_value(request.POST.get("dataset"))
 
 
 def text_parameter(request: HttpRequest, name: str) -> str | None:

@@ -32,10 +32,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from adminsite import assets, hub, mongo
-from adminsite.dataset_names import is_valid_dataset_name
-from adminsite.errors import InvalidParameterError, MissingRequiredParameterError, NotFoundError
+from adminsite.errors import InvalidParameterError, NotFoundError
 from adminsite.hub import NotSupportedError
 from adminsite.identity import HubIdentity
+from adminsite.parameters import dataset_value, required_value
 from adminsite.processing_graph import ProcessingStep, processing_graph
 from cachereports import selectors as cache_selectors
 from cachereports import services as cache_services
@@ -68,20 +68,6 @@ JobAction = Literal["created", "already_waiting", "priority_raised"]
 
 # ---------------------------------------------------------------------------------------------
 # Parameters
-
-
-def _check_dataset(dataset: str | None) -> str:
-    if dataset is None or not dataset.strip():
-        raise MissingRequiredParameterError("Parameter 'dataset' is required")
-    if not is_valid_dataset_name(dataset):
-        raise InvalidParameterError("Parameter 'dataset' is not a valid dataset name")
-    return dataset
-
-
-def _required(name: str, value: str | None) -> str:
-    if value is None or not value.strip():
-        raise MissingRequiredParameterError(f"Parameter '{name}' is required")
-    return value
 
 
 def parse_priority(value: str | None) -> Priority:
@@ -122,7 +108,7 @@ class ForceRefreshRequest:
     """None: the step's difficulty."""
 
     def __post_init__(self) -> None:
-        _check_dataset(self.dataset)
+        dataset_value(self.dataset)
         if self.step.needs_config != (self.config is not None) or self.step.needs_split != (self.split is not None):
             raise InvalidParameterError(f"Step '{self.step.name}' takes a {self.step.input_type} as input.")
         if self.difficulty is not None and not 0 <= self.difficulty <= MAX_DIFFICULTY:
@@ -152,9 +138,9 @@ def parse_force_refresh(
     processing_step = processing_graph().get(step)
     if processing_step is None:
         raise NotFoundError(f"Unknown processing step '{step}'")
-    checked_dataset = _check_dataset(dataset)
-    checked_config = _required("config", config) if processing_step.needs_config else None
-    checked_split = _required("split", split) if processing_step.needs_split else None
+    checked_dataset = dataset_value(dataset)
+    checked_config = required_value("config", config) if processing_step.needs_config else None
+    checked_split = required_value("split", split) if processing_step.needs_split else None
     return ForceRefreshRequest(
         step=processing_step,
         dataset=checked_dataset,
@@ -431,7 +417,7 @@ def recreate_dataset(*, dataset: str, priority: Priority, actor: HubIdentity, dr
     The Hub is asked first: HubRequestError means nothing was changed. A NotSupported answer
     removes the dataset and is returned in `not_supported` (no job created).
     """
-    _check_dataset(dataset)
+    dataset_value(dataset)
     assets.existing_dataset_asset_folders(dataset=dataset)  # refuses unsafe folders before any write
     if dry_run:
         return _recreate_plan(dataset=dataset)

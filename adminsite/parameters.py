@@ -1,0 +1,25 @@
+"""The checks of an operator's parameters, wherever they come from (JSON route, page, command).
+
+One place for each check, so that a mistake gets the same message and error code whichever
+way the operator made it.
+"""
+
+from __future__ import annotations
+
+from adminsite.dataset_names import is_valid_dataset_name
+from adminsite.errors import InvalidParameterError, MissingRequiredParameterError
+
+
+def required_value(name: str, value: object) -> str:
+    """`value` when it is a non-blank string; else MissingRequiredParameter naming the parameter."""
+    if not isinstance(value, str) or not value.strip():
+        raise MissingRequiredParameterError(f"Parameter '{name}' is required")
+    return value
+
+
+def dataset_value(value: object) -> str:
+    """A dataset name, checked as the Hub names repos before it is used anywhere."""
+    dataset = required_value("dataset", value)
+    if not is_valid_dataset_name(dataset):
+        raise InvalidParameterError("Parameter 'dataset' is not a valid dataset name")
+    return dataset
