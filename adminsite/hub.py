@@ -29,6 +29,7 @@ from django.conf import settings
 from adminsite.config import AdminConfig
 from adminsite.dataset_names import is_valid_dataset_name
 from adminsite.errors import AdminError
+from adminsite.hub_http import BearerAuth, http_session
 
 logger = logging.getLogger(__name__)
 
@@ -107,12 +108,11 @@ def _config() -> AdminConfig:
 def _get(path: str, *, params: dict[str, str] | None = None) -> requests.Response:
     """One GET to the Hub; a timeout or a connection error becomes a HubRequestError."""
     config = _config()
-    headers = {"Authorization": f"Bearer {config.hf_token}"} if config.hf_token else {}
     try:
-        return requests.get(
+        return http_session().get(
             f"{config.hf_endpoint}{path}",
             params=params,
-            headers=headers,
+            auth=BearerAuth(config.hf_token) if config.hf_token else None,
             timeout=config.hf_timeout_seconds,
         )
     except requests.Timeout:

@@ -46,6 +46,7 @@ from django.conf import settings
 
 from adminsite.config import AdminConfig
 from adminsite.errors import AuthCheckHubRequestError, ExternalAuthenticatedError, ExternalUnauthenticatedError
+from adminsite.hub_http import BearerAuth, http_session
 from adminsite.identity import HubIdentity
 
 logger = logging.getLogger(__name__)
@@ -137,32 +138,6 @@ def identity_from_whoami(whoami: object, *, org: str) -> HubIdentity:
 # --- the Hub call ---------------------------------------------------------------------------
 
 
-class _BearerAuth(requests.auth.AuthBase):
-    """Sets the `Authorization` header; explicit so that a ~/.netrc can never replace it."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
-
-    def __repr__(self) -> str:
-        return "_BearerAuth(<hidden>)"
-
-
-_thread_local = threading.local()
-
-
-def _http_session() -> requests.Session:
-    """One `requests.Session` per thread: keep-alive to the Hub without sharing a session."""
-    session: requests.Session | None = getattr(_thread_local, "session", None)
-    if session is None:
-        session = requests.Session()
-        _thread_local.session = session
-    return session
-
-
 def whoami_url(config: AdminConfig) -> str:
     return f"{config.hf_endpoint}{config.hf_whoami_path}"
 
@@ -173,9 +148,9 @@ def ask_hub(*, token: str, config: AdminConfig) -> Verdict:
     if org is None:
         raise RuntimeError("the whoami check is only made when ADMIN_HF_ORGANIZATION is set")
     try:
-        response = _http_session().get(
+        response = http_session().get(
             whoami_url(config),
-            auth=_BearerAuth(token),
+            auth=BearerAuth(token),
             # `total` bounds connect + read together, so a slow Hub costs at most the timeout.
             timeout=urllib3.Timeout(total=config.hf_timeout_seconds),  # type: ignore[arg-type]
             allow_redirects=False,
