@@ -37,9 +37,9 @@ TAG_NFAA_SYNONYMS = frozenset({"not-for-all-audiences", "nsfw", "porn", "hentai"
 """Tags that make a public dataset not supported (upstream's TAG_NFAA_SYNONYMS)."""
 
 DISABLED_REPOSITORY_MESSAGE = "Access to this resource is disabled."
+"""The `X-Error-Message` of the Hub for a disabled repository."""
 INVALID_CREDENTIALS_MESSAGE = "Invalid credentials in Authorization header"
 """The Hub's X-Error-Message when the token sent is refused (not a verdict on the repo)."""
-"""The `X-Error-Message` of the Hub for a disabled repository."""
 
 
 class HubRequestError(AdminError):
