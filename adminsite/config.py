@@ -195,8 +195,3 @@ def load_config(environ: Mapping[str, str]) -> AdminConfig:
         cached_assets_storage_root=read.path("CACHED_ASSETS_STORAGE_ROOT", "/storage/cached-assets"),
         parquet_metadata_storage_directory=read.optional_path("PARQUET_METADATA_STORAGE_DIRECTORY"),
     )
-
-
-def log_level_number(config: AdminConfig) -> int:
-    """The `logging` level of LOG_LEVEL (validated by `load_config`)."""
-    return int(logging.getLevelName(config.log_level))
