@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,30 +12,33 @@ from adminsite.api import ReadAPIView, dataset_parameter
 from cachereports import selectors
 
 
-class CacheReportsApi(ReadAPIView):
+class _CacheReportsPageApi(ReadAPIView):
+    """One page of the cache reports of a kind; the content and the page size vary by route."""
+
+    with_content: ClassVar[bool] = False
+
+    def get(self, request: Request, kind: str) -> Response:
+        config = settings.ADMIN
+        page = selectors.cache_reports_page(
+            kind=kind,
+            cursor=request.query_params.get("cursor", ""),
+            limit=config.cache_reports_with_content_num_results
+            if self.with_content
+            else config.cache_reports_num_results,
+            with_content=self.with_content,
+        )
+        reports_key = "cache_reports_with_content" if self.with_content else "cache_reports"
+        return Response({reports_key: page.cache_reports, "next_cursor": page.next_cursor})
+
+
+class CacheReportsApi(_CacheReportsPageApi):
     """GET /admin/cache-reports/{kind}?cursor="""
 
-    def get(self, request: Request, kind: str) -> Response:
-        page = selectors.cache_reports_page(
-            kind=kind,
-            cursor=request.query_params.get("cursor", ""),
-            limit=settings.ADMIN.cache_reports_num_results,
-            with_content=False,
-        )
-        return Response({"cache_reports": page.cache_reports, "next_cursor": page.next_cursor})
 
-
-class CacheReportsWithContentApi(ReadAPIView):
+class CacheReportsWithContentApi(_CacheReportsPageApi):
     """GET /admin/cache-reports-with-content/{kind}?cursor="""
 
-    def get(self, request: Request, kind: str) -> Response:
-        page = selectors.cache_reports_page(
-            kind=kind,
-            cursor=request.query_params.get("cursor", ""),
-            limit=settings.ADMIN.cache_reports_with_content_num_results,
-            with_content=True,
-        )
-        return Response({"cache_reports_with_content": page.cache_reports, "next_cursor": page.next_cursor})
+    with_content = True
 
 
 class DatasetStatusApi(ReadAPIView):
