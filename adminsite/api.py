@@ -92,21 +92,24 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     return error_response(_as_admin_error(exc))
 
 
-def _raw_parameter(request: Request, name: str) -> object:
-    """The query parameter, else the form or JSON body field (write routes take either)."""
-    return request.query_params.get(name) or (request.data.get(name) if hasattr(request.data, "get") else None)
+def raw_parameter(request: Request, name: str) -> object:
+    """The query parameter as given (even empty), else the form or JSON body field; None if absent."""
+    value = request.query_params.get(name)
+    if value is None and hasattr(request.data, "get"):
+        value = request.data.get(name)
+    return value
 
 
 def required_parameter(request: Request, name: str) -> str:
     """A query or form parameter that must be present and not blank."""
-    return required_value(name, _raw_parameter(request, name))
+    return required_value(name, raw_parameter(request, name))
 
 
 def optional_parameter(request: Request, name: str) -> str | None:
-    value = _raw_parameter(request, name)
+    value = raw_parameter(request, name)
     return value if isinstance(value, str) and value.strip() else None
 
 
 def dataset_parameter(request: Request) -> str:
     """The `dataset` parameter, checked as the Hub names repos before it is used anywhere."""
-    return dataset_value(_raw_parameter(request, "dataset"))
+    return dataset_value(raw_parameter(request, "dataset"))

@@ -18,8 +18,14 @@ def required_value(name: str, value: object) -> str:
 
 
 def dataset_value(value: object) -> str:
-    """A dataset name, checked as the Hub names repos before it is used anywhere."""
-    dataset = required_value("dataset", value)
-    if not is_valid_dataset_name(dataset):
+    """A dataset name, checked as the Hub names repos before it is used anywhere.
+
+    Absent or blank is MissingRequiredParameter, as the other services answer it (and as
+    REFERENCE.md says of force-refresh's parameters); anything else that is not a Hub repo
+    name (`../x`, `a/b/c`, a number in a JSON body...) is InvalidParameter.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise MissingRequiredParameterError("Parameter 'dataset' is required")
+    if not isinstance(value, str) or not is_valid_dataset_name(value):
         raise InvalidParameterError("Parameter 'dataset' is not a valid dataset name")
-    return dataset
+    return value

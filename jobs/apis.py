@@ -6,7 +6,7 @@ from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from adminsite.api import ReadAPIView, WriteAPIView, dataset_parameter, optional_parameter
+from adminsite.api import ReadAPIView, WriteAPIView, dataset_parameter, optional_parameter, raw_parameter
 from adminsite.identity import identity_of
 from jobs import selectors, services
 
@@ -31,7 +31,7 @@ class ForceRefreshApi(WriteAPIView):
     def post(self, request: Request, job_type: str) -> Response:
         refresh = services.parse_force_refresh(
             step=job_type,
-            dataset=optional_parameter(request, "dataset"),
+            dataset=raw_parameter(request, "dataset"),
             config=optional_parameter(request, "config"),
             split=optional_parameter(request, "split"),
             priority=optional_parameter(request, "priority"),

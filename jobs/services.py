@@ -128,7 +128,7 @@ class ForceRefreshRequest:
 def parse_force_refresh(
     *,
     step: str,
-    dataset: str | None,
+    dataset: object,
     config: str | None,
     split: str | None,
     priority: str | None,

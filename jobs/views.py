@@ -139,7 +139,7 @@ def force_refresh_action(request: HttpRequest) -> HttpResponse:
     """POST /admin/dataset/force-refresh (dataset, step, config, split, priority, difficulty)."""
     refresh = services.parse_force_refresh(
         step=form_value(request, "step") or "",
-        dataset=form_value(request, "dataset"),
+        dataset=request.POST.get("dataset"),
         config=form_value(request, "config"),
         split=form_value(request, "split"),
         priority=form_value(request, "priority"),

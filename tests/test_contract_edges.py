@@ -93,3 +93,12 @@ def test_a_refused_service_token_queues_nothing_on_force_refresh(client: Client,
     assert response.status_code == 500
     assert response["X-Error-Code"] == "HubRequestError"
     assert queue_db["jobsBlue"].count_documents({}) == 0
+
+
+def test_a_dataset_that_is_not_a_string_in_a_json_body_is_invalid(client: Client, fake_hub: Any) -> None:
+    for url in ("/admin/force-refresh/dataset-info", "/admin/recreate-dataset"):
+        response = client.post(url, data={"dataset": 5}, content_type="application/json")
+        assert response.status_code == 422, url
+        assert response["X-Error-Code"] == "InvalidParameter"
+        assert response.json() == {"error": "Parameter 'dataset' is not a valid dataset name"}
+    assert fake_hub.log == []
