@@ -7,8 +7,9 @@ Per request (logger `adminsite.requests`, INFO):
 Writes (POST, PUT, PATCH, DELETE) are marked `write` at the head of the line. The query
 string is kept for the operator, but any parameter whose name looks like a credential
 (token, key, secret, password, auth...) has its value replaced by `***`. Headers are never
-logged, so neither is the Authorization header. The write services can add what they did with
-`log_write(...)` (logger `adminsite.writes`).
+logged, so neither is the Authorization header. Every write (JSON route, page or command) adds
+one line with its outcome, written by the audit log (`jobs.audit`) through `log_write(...)`
+(logger `adminsite.writes`).
 
 Uvicorn's access log, which would repeat each line without the caller, is turned off by
 `adminsite.server`.
@@ -19,7 +20,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from urllib.parse import parse_qsl, urlencode
 
 from django.http import HttpRequest, HttpResponseBase
@@ -83,12 +84,12 @@ class RequestLogMiddleware:
         return response
 
 
-def log_write(*, request: HttpRequest | Request, action: str, outcome: str, **details: object) -> None:
-    """One line for a write and its outcome, e.g.
+def log_write(*, actor: HubIdentity, action: str, outcome: str, details: Mapping[str, object]) -> None:
+    """One line for a write and its outcome (the audit log writes it for every audited action), e.g.
 
-        log_write(request=request, action="force-refresh", outcome="created", dataset="org/ds",
-                  job_type="dataset-info")
-        -> write force-refresh outcome=created caller=alice dataset=org/ds job_type=dataset-info
+        log_write(actor=alice, action="force-refresh", outcome="ok",
+                  details={"dataset": "org/ds", "job_type": "dataset-info"})
+        -> write force-refresh outcome=ok caller=alice dataset=org/ds job_type=dataset-info
 
     Pass names and counts, never a token or a request header.
     """
@@ -97,6 +98,6 @@ def log_write(*, request: HttpRequest | Request, action: str, outcome: str, **de
         "write %s outcome=%s caller=%s%s",
         action,
         outcome,
-        caller_of(request).name,
+        actor.name,
         f" {detail_text}" if detail_text else "",
     )

@@ -26,6 +26,7 @@ from adminsite import mongo
 from adminsite.errors import AdminError
 from adminsite.hub import NotSupportedError
 from adminsite.identity import HubIdentity
+from adminsite.request_log import log_write
 
 logger = logging.getLogger(__name__)
 
@@ -71,20 +72,28 @@ def _finish(*, action_id: ObjectId, outcome: str, result: dict[str, Any], error:
 
 @contextmanager
 def audited(*, actor: HubIdentity, action: str, parameters: dict[str, Any]) -> Iterator[AuditRecord]:
-    """Record the block as one action of `actor`; its exceptions are recorded, then re-raised."""
+    """Record the block as one action of `actor`; its exceptions are recorded, then re-raised.
+
+    Each completed action also gives one line of the operator's log, with its outcome.
+    """
     action_id = _start(actor=actor, action=action, parameters=parameters)
     record = AuditRecord()
+
+    def finish(outcome: str, error: AdminError | None) -> None:
+        _finish(action_id=action_id, outcome=outcome, result=record.result, error=error)
+        error_detail = {"error_code": error.error_code} if error is not None else {}
+        details = {**_without_none(parameters), **error_detail, **record.result}
+        log_write(actor=actor, action=action, outcome=outcome, details=details)
+
     try:
         yield record
     except NotSupportedError as refusal:
-        _finish(action_id=action_id, outcome=NOT_SUPPORTED, result=record.result, error=refusal)
+        finish(NOT_SUPPORTED, refusal)
         raise
     except AdminError as error:
-        _finish(action_id=action_id, outcome=FAILED, result=record.result, error=error)
+        finish(FAILED, error)
         raise
     except BaseException as error:
-        unexpected = AdminError(f"Unexpected error: {type(error).__name__}")
-        _finish(action_id=action_id, outcome=FAILED, result=record.result, error=unexpected)
+        finish(FAILED, AdminError(f"Unexpected error: {type(error).__name__}"))
         raise
-    outcome = NOT_SUPPORTED if record.not_supported is not None else OK
-    _finish(action_id=action_id, outcome=outcome, result=record.result, error=record.not_supported)
+    finish(NOT_SUPPORTED if record.not_supported is not None else OK, record.not_supported)

@@ -15,11 +15,13 @@ from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from prometheus_client.parser import text_string_to_metric_families
 from pymongo.errors import ServerSelectionTimeoutError
+from pytest_httpserver import HTTPServer
 
 from adminsite.embedded_mongo import free_port
 from adminsite.identity import HubIdentity
 from adminsite.json_answers import JsonAnswersMiddleware
-from adminsite.request_log import RequestLogMiddleware, log_write, masked_query_string
+from adminsite.request_log import RequestLogMiddleware, masked_query_string
+from tests.write_helpers import SHA, serve_dataset
 
 JSON_ROUTES = [
     "/admin/pending-jobs",
@@ -239,14 +241,27 @@ def test_the_request_line_names_the_verified_caller_and_marks_writes(caplog: pyt
     assert line.endswith("ms caller=alice")
 
 
-def test_log_write_gives_one_line_with_the_outcome(caplog: pytest.LogCaptureFixture) -> None:
+def test_every_write_gives_one_line_with_its_outcome(
+    client: Client, fake_hub: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
-    request = RequestFactory().post("/admin/recreate-dataset")
-    request.hub_identity = HubIdentity(name="alice")  # type: ignore[attr-defined]
-    log_write(request=request, action="recreate-dataset", outcome="done", dataset="org/ds", deleted_jobs=3)
-    assert [record.getMessage() for record in caplog.records] == [
-        "write recreate-dataset outcome=done caller=alice dataset=org/ds deleted_jobs=3"
-    ]
+    serve_dataset(fake_hub, "org/ds")
+    client.post("/admin/force-refresh/dataset-info?dataset=org/ds", data="", content_type="application/json")
+    client.post("/admin/force-refresh/dataset-info?dataset=bad/../x", data="", content_type="application/json")
+    fake_hub.expect_request("/api/datasets/org/gone").respond_with_json({"error": "Repository not found"}, status=404)
+    client.post("/admin/recreate-dataset?dataset=org/gone", data="", content_type="application/json")
+    lines = [record.getMessage() for record in caplog.records if record.name == "adminsite.writes"]
+    assert len(lines) == 2  # the invalid name was refused before anything was written
+    assert lines[0].startswith(
+        "write force-refresh outcome=ok caller=anonymous job_type=dataset-info dataset=org/ds priority=low"
+        " action=created job_id="
+    )
+    assert lines[0].endswith(f" revision={SHA} difficulty=20")
+    assert lines[1] == (
+        "write recreate-dataset outcome=not_supported caller=anonymous dataset=org/gone priority=low"
+        " error_code=NotSupportedRepositoryNotFoundError deleted_jobs=0 deleted_cached_responses=0"
+        " deleted_asset_folders=0"
+    )
 
 
 @pytest.mark.parametrize(
