@@ -206,6 +206,16 @@ def test_healthchecks_stay_open_with_auth_on(client: Client, auth_on: FakeWhoami
     assert auth_on.calls == 0
 
 
+def test_metrics_and_readiness_stay_open_with_auth_on(client: Client, auth_on: FakeWhoami) -> None:
+    metrics = client.get("/admin/metrics")
+    assert metrics.status_code == 200
+    assert b"queue_jobs_total" in metrics.content or b"mongodb_up" in metrics.content
+    readiness = client.get("/admin/readiness")
+    assert readiness.status_code == 200
+    assert readiness.json()["status"] == "ready"
+    assert auth_on.calls == 0
+
+
 # --- the identity ---------------------------------------------------------------------------
 
 
