@@ -26,7 +26,7 @@ from adminsite.errors import (
     NotFoundError,
     UnexpectedApiError,
 )
-from adminsite.parameters import dataset_value, required_value
+from adminsite.parameters import dataset_value
 
 logger = logging.getLogger(__name__)
 
@@ -98,11 +98,6 @@ def raw_parameter(request: Request, name: str) -> object:
     if value is None and hasattr(request.data, "get"):
         value = request.data.get(name)
     return value
-
-
-def required_parameter(request: Request, name: str) -> str:
-    """A query or form parameter that must be present and not blank."""
-    return required_value(name, raw_parameter(request, name))
 
 
 def optional_parameter(request: Request, name: str) -> str | None:
