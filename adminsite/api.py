@@ -42,7 +42,9 @@ class ReadAPIView(APIView):
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
-        max_age = settings.ADMIN.max_age if self.cacheable else 0
+        # Only a read's answer may be cached: not a 405 to a POST on a read route, for one.
+        is_read = self.cacheable and request.method in ("GET", "HEAD")
+        max_age = settings.ADMIN.max_age if is_read else 0
         response["Cache-Control"] = cache_control(max_age)
         # The answer depends on the token: a shared cache must not serve it to another caller.
         patch_vary_headers(response, ["Authorization"])

@@ -101,3 +101,10 @@ def log_write(*, actor: HubIdentity, action: str, outcome: str, details: Mapping
         actor.name,
         f" {detail_text}" if detail_text else "",
     )
+
+
+class UnexpectedServerErrorsOnly(logging.Filter):
+    """Lets through Django's request log records of a 500 only (`status_code` is set by Django)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return getattr(record, "status_code", 500) == 500

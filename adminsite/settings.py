@@ -150,12 +150,21 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"unexpected_only": {"()": "adminsite.request_log.UnexpectedServerErrorsOnly"}},
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "stderr_unexpected": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["unexpected_only"],
+        },
+    },
     "root": {"handlers": ["stderr"], "level": ADMIN.log_level},
     "loggers": {
         "pymongo": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
-        # 4xx are already in the request log line; 5xx tracebacks still come through
-        "django.request": {"level": "ERROR"},
+        # Every answer is already in the request log line; Django's own line is kept only for
+        # a 500, whose traceback an operator needs (a 501 or 503 is an answer, not a failure).
+        "django.request": {"level": "ERROR", "handlers": ["stderr_unexpected"], "propagate": False},
     },
 }

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import logging
 from pathlib import Path
 from typing import Any
 
 from bson import ObjectId
 from django.test import Client
 
+from adminsite.request_log import UnexpectedServerErrorsOnly
 from tests.auth_support import FakeWhoami
 from tests.test_config import start_django
 from tests.write_helpers import upstream_cache_entry, upstream_job
@@ -102,3 +104,24 @@ def test_a_dataset_that_is_not_a_string_in_a_json_body_is_invalid(client: Client
         assert response["X-Error-Code"] == "InvalidParameter"
         assert response.json() == {"error": "Parameter 'dataset' is not a valid dataset name"}
     assert fake_hub.log == []
+
+
+def test_a_refused_method_on_a_read_route_is_not_cacheable(client: Client) -> None:
+    response = client.post("/admin/pending-jobs", data="", content_type="application/json")
+    assert response.status_code == 405
+    assert response["Cache-Control"] == "no-store"
+    assert client.get("/admin/pending-jobs")["Cache-Control"] == "max-age=10"
+
+
+def test_djangos_request_log_keeps_only_the_unexpected_server_errors() -> None:
+    keeps = UnexpectedServerErrorsOnly().filter
+
+    def record(status_code: int) -> logging.LogRecord:
+        entry = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "answer", None, None)
+        entry.status_code = status_code
+        return entry
+
+    assert keeps(record(500))
+    assert not keeps(record(501))
+    assert not keeps(record(503))
+    assert not keeps(record(404))
