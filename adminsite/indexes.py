@@ -1,12 +1,14 @@
 """The indexes of REFERENCE.md, declared once; `manage.py ensure_indexes` creates them.
 
 Every query of the selectors and services is backed by one of these. Creating an index that
-already exists is a no-op; one that exists with other options (as the other services may
-have made it) is left as it is and reported, never dropped.
+already exists is a no-op (reported as "exists", a new one as "created"); one that exists with
+other options (as the other services may have made it) is left as it is and reported, never
+dropped.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,8 +74,12 @@ QUEUE_INDEXES = [
 ]
 
 
-def ensure_index(database: Database[mongo.MongoDocument], spec: IndexSpec) -> str:
-    """Create one index; return what happened, in words."""
+def ensure_index(database: Database[mongo.MongoDocument], spec: IndexSpec, *, existing: Collection[str]) -> str:
+    """Create one index; return what happened, in words.
+
+    `existing` holds the names of the collection's indexes before the call: an index of that
+    name "exists" (create_index is still sent, so that other options are still reported).
+    """
     options: dict[str, Any] = {"name": spec.name, **spec.options}
     if spec.unique:
         options["unique"] = True
@@ -88,10 +94,21 @@ def ensure_index(database: Database[mongo.MongoDocument], spec: IndexSpec) -> st
             reason = (error.details or {}).get("errmsg", "not implemented")
             return f"{spec.collection}.{spec.name}: not supported by this server ({reason})"
         raise
-    return f"{spec.collection}.{spec.name}: ok"
+    return f"{spec.collection}.{spec.name}: {'exists' if spec.name in existing else 'created'}"
+
+
+def ensure_each_index() -> Iterator[str]:
+    """Ensure the indexes one by one, yielding what happened to each as soon as it is known.
+
+    One `listIndexes` per collection tells which ones existed before.
+    """
+    existing: dict[str, set[str]] = {}
+    for database, specs in ((mongo.cache_database(), CACHE_INDEXES), (mongo.queue_database(), QUEUE_INDEXES)):
+        for spec in specs:
+            if spec.collection not in existing:
+                existing[spec.collection] = {index["name"] for index in database[spec.collection].list_indexes()}
+            yield ensure_index(database, spec, existing=existing[spec.collection])
 
 
 def ensure_all_indexes() -> list[str]:
-    cache = mongo.cache_database()
-    queue = mongo.queue_database()
-    return [ensure_index(cache, spec) for spec in CACHE_INDEXES] + [ensure_index(queue, spec) for spec in QUEUE_INDEXES]
+    return list(ensure_each_index())

@@ -6,16 +6,19 @@
 
 It never writes into databases that already hold cache entries, jobs or metric rows (they
 could be production's): without --if-empty that is an error, with it a no-op.
+
+Exit status: 0 written (or, with --if-empty, nothing to do), 1 refused (databases hold data, bad
+option) or a database is unavailable.
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from adminsite.commands import AdminCommand
 from adminsite.demo_world import databases_are_empty, seed_world
 
 
@@ -51,8 +54,17 @@ class ProgressBar:
             self.stream.write(line + "\n")
 
 
-class Command(BaseCommand):
-    help = "Write a realistic demo world (cache entries, jobs, blockages, metric rows) into empty databases."
+EXIT_STATUSES = "exit status: 0 written (or nothing to do with --if-empty), 1 refused or a database is unavailable"
+
+
+class Command(AdminCommand):
+    help = (
+        "Write a realistic demo world (cache entries, jobs, blockages, metric rows) into empty databases."
+        f" {EXIT_STATUSES}."
+    )
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        return super().create_parser(prog_name, subcommand, epilog=EXIT_STATUSES, **kwargs)
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -80,7 +92,8 @@ class Command(BaseCommand):
             raise CommandError("The databases already hold data: seed_demo only writes into empty databases.")
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1")
-        progress = (lambda *_: None) if options["no_progress"] else ProgressBar(sys.stderr)
+        progress = (lambda *_: None) if options["no_progress"] else ProgressBar(self.raw_stderr)
+        self.unavailable_outcome = "the demo world may be incomplete: empty the databases and run it again."
         summary = seed_world(
             datasets=None if options["cache_entries"] is not None else options["datasets"],
             cache_entries=options["cache_entries"],

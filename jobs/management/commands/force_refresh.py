@@ -2,24 +2,35 @@
 
 The same operation as POST /admin/force-refresh/{STEP}: queue one job for the artifact at the
 Hub's current revision, unless one is already waiting (then its priority is raised if needed).
-Prints the outcome and a summary; exits with status 1 if it failed. Recorded in the audit log
-as `command:<OS user>`.
+Prints the outcome and a summary. Recorded in the audit log as `command:<OS user>`.
+
+Exit status: 0 a job stands (created, already waiting or priority raised), 1 it failed
+(bad parameter, Hub or database unavailable...), 2 the dataset is not supported (nothing queued).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from adminsite.commands import AdminCommand
 from adminsite.errors import AdminError
 from adminsite.hub import NotSupportedError
 from jobs.command_support import Summary, command_actor
 from jobs.services import force_refresh, parse_force_refresh
 
+EXIT_STATUSES = (
+    "exit status: 0 a job stands (created, already waiting or priority raised), 1 failed (nothing queued),"
+    " 2 the dataset is not supported (nothing queued)"
+)
 
-class Command(BaseCommand):
-    help = "Re-run one processing step for one dataset, config or split."
+
+class Command(AdminCommand):
+    help = f"Re-run one processing step for one dataset, config or split. {EXIT_STATUSES}."
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        return super().create_parser(prog_name, subcommand, epilog=EXIT_STATUSES, **kwargs)
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("step", metavar="STEP", help="the processing step (job type), e.g. config-parquet")
@@ -63,3 +74,5 @@ class Command(BaseCommand):
         self.stdout.write(summary.line())
         if summary.failed:
             raise CommandError(f"force-refresh of {target} failed", returncode=1)
+        if summary.not_supported:
+            raise CommandError(f"{target} is not supported: nothing queued", returncode=2)

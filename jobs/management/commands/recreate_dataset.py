@@ -2,9 +2,14 @@
 
 The same operation as POST /admin/recreate-dataset, for one or many datasets: ask the Hub,
 delete the waiting jobs, cache entries and asset folders, queue a `dataset-init` job. Every
-name is checked before anything is done. Prints a progress bar (stderr), one line per dataset
-and a summary; exits with status 1 if any dataset failed. Recorded in the audit log as
-`command:<OS user>` (dry runs change nothing and are not recorded).
+name is checked before anything is done. Prints a progress bar (stderr, on a terminal), one
+line per dataset and a summary. Recorded in the audit log as `command:<OS user>` (dry runs
+change nothing and are not recorded). When the database becomes unavailable the run stops:
+the datasets not reached yet are left alone ("not attempted").
+
+Exit status: 0 every dataset was recreated or, not being supported, removed (what a recreate
+of an unsupported dataset is for); 1 a dataset failed, or a name or option was refused
+(nothing done).
 """
 
 from __future__ import annotations
@@ -12,8 +17,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.conf import settings
+from django.core.management.base import CommandError, CommandParser
+from pymongo.errors import ConnectionFailure
 
+from adminsite.commands import AdminCommand, unavailable_databases
 from adminsite.dataset_names import is_valid_dataset_name
 from adminsite.errors import AdminError
 from jobs.command_support import ProgressBar, Summary, command_actor
@@ -49,8 +57,19 @@ def _describe(outcome: RecreateOutcome) -> str:
     return f"{counts}; {create} a dataset-init job at revision {outcome.revision}"
 
 
-class Command(BaseCommand):
-    help = "Wipe datasets (waiting jobs, cache entries, asset folders) and start their processing over."
+EXIT_STATUSES = (
+    "exit status: 0 every dataset was recreated or, not being supported, removed;"
+    " 1 a dataset failed or the arguments were refused"
+)
+
+
+class Command(AdminCommand):
+    help = (
+        f"Wipe datasets (waiting jobs, cache entries, asset folders) and start their processing over. {EXIT_STATUSES}."
+    )
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        return super().create_parser(prog_name, subcommand, epilog=EXIT_STATUSES, **kwargs)
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("datasets", nargs="*", metavar="DATASET", help="dataset names (namespace/name)")
@@ -80,25 +99,37 @@ class Command(BaseCommand):
             raise CommandError(error.message) from None
         dry_run: bool = options["dry_run"]
         summary = self._run(datasets=datasets, priority=priority, dry_run=dry_run)
-        self.stdout.write(summary.line(dry_run=dry_run))
+        if summary.not_attempted:
+            raise CommandError(
+                f"{len(summary.failed)} dataset(s) failed: {', '.join(summary.failed)};"
+                f" {len(summary.not_attempted)} not attempted",
+                returncode=1,
+            )
         if summary.failed:
             raise CommandError(f"{len(summary.failed)} dataset(s) failed: {', '.join(summary.failed)}", returncode=1)
 
     def _run(self, *, datasets: list[str], priority: Priority, dry_run: bool) -> Summary:
         actor = command_actor()
         summary = Summary()
-        progress = ProgressBar(stream=self.stderr, total=len(datasets))
-        for dataset in datasets:
+        progress = ProgressBar(out=self.stdout, bar_stream=self.raw_stderr, total=len(datasets))
+        for index, dataset in enumerate(datasets):
             try:
                 outcome = recreate_dataset(dataset=dataset, priority=priority, actor=actor, dry_run=dry_run)
             except AdminError as error:
                 summary.failed.append(dataset)
-                self.stdout.write(f"{dataset}: failed ({error.error_code}): {error.message}")
+                progress.write_line(f"{dataset}: failed ({error.error_code}): {error.message}")
+            except ConnectionFailure as error:
+                summary.failed.append(dataset)
+                summary.not_attempted += datasets[index + 1 :]
+                where = unavailable_databases(error, settings.ADMIN)
+                progress.write_line(f"{dataset}: failed: the database is unavailable ({where}); stopping")
+                break
             except Exception as error:
                 summary.failed.append(dataset)
-                self.stdout.write(f"{dataset}: failed (unexpected {type(error).__name__})")
+                progress.write_line(f"{dataset}: failed (unexpected {type(error).__name__})")
             else:
                 (summary.not_supported if outcome.not_supported is not None else summary.done).append(dataset)
-                self.stdout.write(f"{dataset}: {_describe(outcome)}")
+                progress.write_line(f"{dataset}: {_describe(outcome)}")
             progress.advance()
+        progress.write_line(summary.line(dry_run=dry_run))
         return summary
