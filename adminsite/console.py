@@ -19,8 +19,9 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 
 from adminsite.api import database_unavailable
 from adminsite.authentication import auth_enabled
+from adminsite.browser_sessions import displayed_identity
 from adminsite.dataset_names import is_valid_dataset_name
-from adminsite.errors import AdminError, InvalidParameterError, UnexpectedApiError
+from adminsite.errors import AdminError, FormRefusedError, InvalidParameterError, UnexpectedApiError
 from adminsite.identity import identity_of
 from adminsite.parameters import dataset_value
 
@@ -42,6 +43,24 @@ def error_page(request: HttpRequest, error: AdminError) -> HttpResponse:
     response = render_page(request, "pages/error.html", {"error": error}, status=error.status_code)
     response["X-Error-Code"] = error.error_code
     return response
+
+
+FORM_REFUSED_MESSAGE = "This form has expired or was not sent by this console: reload the page and try again."
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a form without a valid CSRF token is the console's 403 error page.
+
+    Only console forms reach it: the JSON routes are DRF views, exempt from the CSRF check
+    (they authenticate with a Bearer token, never a cookie). Django's reason is not shown.
+    """
+    if auth_enabled() and not hasattr(request, "hub_identity"):
+        # for the top bar only (the check runs before any view verified the session):
+        # the name the signed session cookie holds, so the page does not say "not logged in"
+        displayed = displayed_identity(request)
+        if displayed is not None:
+            request.hub_identity = displayed  # type: ignore[attr-defined]
+    return error_page(request, FormRefusedError(FORM_REFUSED_MESSAGE))
 
 
 RENDERS_HTML = "renders_html"
@@ -96,13 +115,15 @@ def redirect_page(url: str) -> HttpResponseRedirect:
 
 
 def console_action(
-    *, back: Callable[[HttpRequest], str]
+    *, back: Callable[[HttpRequest], str], about: Callable[[HttpRequest], str] | None = None
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """A form's POST: its errors become a message on the page the form came from (`back`).
 
     POST-redirect-GET: the view adds its outcome as a message and redirects; an AdminError
-    (bad input, Hub refusal or timeout, database down) is shown in words the same way.
-    Messages hold our sentences and `AdminError.message`, which never holds a secret.
+    (bad input, Hub refusal or timeout, database down) is shown in words the same way,
+    prefixed by `about(request)` ("Force-refresh of <step> for <dataset> / <config>") when the
+    page holds many such forms, so the message says which one failed. Messages hold our
+    sentences, posted names and `AdminError.message`, which never holds a secret.
     """
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -111,7 +132,8 @@ def console_action(
             try:
                 return view(request, *args, **kwargs)
             except Exception as exception:  # every error becomes a message, never a traceback
-                messages.error(request, as_admin_error(exception).message)
+                message = as_admin_error(exception).message
+                messages.error(request, message if about is None else f"{about(request)}: {message}")
                 return redirect_page(back(request))
 
         return html_view(wrapper)
@@ -123,6 +145,15 @@ def form_value(request: HttpRequest, name: str) -> str | None:
     """A posted field as the JSON routes read a parameter: absent or blank is None."""
     value = request.POST.get(name)
     return value if isinstance(value, str) and value.strip() else None
+
+
+def form_text(request: HttpRequest, name: str) -> str | None:
+    """A posted field to show back in a message: stripped and cut short (it is not checked yet)."""
+    value = form_value(request, name)
+    if value is None:
+        return None
+    value = value.strip()
+    return value if len(value) <= MAX_TEXT_PARAMETER_LENGTH else f"{value[:MAX_TEXT_PARAMETER_LENGTH]}…"
 
 
 def form_dataset(request: HttpRequest) -> str:

@@ -62,3 +62,10 @@ class DatabaseUnavailableError(AdminError):
 
     status_code = 503
     error_code = "DatabaseUnavailableError"
+
+
+class FormRefusedError(AdminError):
+    """A console form posted without a valid CSRF token (an old page, or not sent by the console)."""
+
+    status_code = 403
+    error_code = "FormRefused"

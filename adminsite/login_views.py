@@ -9,6 +9,7 @@ CSRF-protected. The token is never put back into the page, not even after a refu
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -18,7 +19,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from adminsite import browser_sessions
-from adminsite.authentication import HubUser, auth_enabled, hub_unavailable_response
+from adminsite.authentication import HubUser, auth_enabled
 from adminsite.console import html_view
 from adminsite.errors import AuthCheckHubRequestError
 
@@ -43,6 +44,22 @@ def _login_page(request: HttpRequest, *, error: str | None = None, status: int =
     return render(request, "auth/login.html", context, status=status)
 
 
+HUB_UNREACHABLE_AT_LOGIN = (
+    "The Hub could not be reached to check this token: you are not signed in. Paste the token again in a moment."
+)
+
+
+def _hub_unavailable_login_page(request: HttpRequest, error: AuthCheckHubRequestError) -> HttpResponse:
+    """The login form again (never the token), with the Hub failure in words and its status.
+
+    A page of its own would leave the browser on a POST result holding the token: reloading
+    it would send the token again.
+    """
+    response = _login_page(request, error=HUB_UNREACHABLE_AT_LOGIN, status=error.status_code)
+    response["X-Error-Code"] = error.error_code
+    return response
+
+
 @html_view
 @sensitive_post_parameters("token")
 @never_cache
@@ -58,8 +75,8 @@ def login(request: HttpRequest) -> HttpResponse:
         return _login_page(request, error="Paste a Hugging Face Hub token.", status=401)
     try:
         user = authenticate(request, hub_token=token)
-    except AuthCheckHubRequestError:
-        return hub_unavailable_response(request)
+    except AuthCheckHubRequestError as error:
+        return _hub_unavailable_login_page(request, error)
     if not isinstance(user, HubUser):
         organization = settings.ADMIN.hf_organization
         message = f"The Hub did not accept this token: it must grant write access to the {organization} organization."
@@ -72,6 +89,7 @@ def login(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_POST
 def logout(request: HttpRequest) -> HttpResponse:
-    """POST: end the browser session, then show the login page."""
+    """POST: end the browser session, then show the login page, which says so."""
     browser_sessions.close_session(request)
+    messages.info(request, "You are signed out.")
     return HttpResponseRedirect(str(settings.LOGIN_URL))

@@ -76,6 +76,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "adminsite.urls"
 APPEND_SLASH = False
+CSRF_FAILURE_VIEW = "adminsite.console.csrf_failure"
 
 TEMPLATES = [
     {

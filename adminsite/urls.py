@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from django.urls import path
+from django.views.generic import RedirectView
 
 from adminsite import health, login_views, metrics, pages
 from cachereports import apis as cache_apis
 from cachereports import views as cache_views
 from jobs import apis as job_apis
 from jobs import views as job_views
+
+to_dashboard = RedirectView.as_view(url="/admin/", permanent=False, http_method_names=["get", "head"])
 
 urlpatterns = [
     path("healthcheck", health.healthcheck),
@@ -23,7 +26,9 @@ urlpatterns = [
     path("admin/num-dataset-infos-by-builder-name", cache_apis.NumDatasetInfosByBuilderNameApi.as_view()),
     path("admin/cache-reports/<str:kind>", cache_apis.CacheReportsApi.as_view()),
     path("admin/cache-reports-with-content/<str:kind>", cache_apis.CacheReportsWithContentApi.as_view()),
-    # The browser console (HTML pages)
+    # The browser console (HTML pages); the bare site and /admin lead to its dashboard
+    path("", to_dashboard),
+    path("admin", to_dashboard),
     path("admin/", pages.dashboard, name="console-dashboard"),
     path("admin/jobs", job_views.jobs_list, name="console-jobs"),
     path("admin/cache", cache_views.cache_list, name="console-cache"),

@@ -369,6 +369,11 @@ class DatasetOverview:
     def num_jobs(self) -> int:
         return sum(len(row.jobs) for section in self.sections for row in section.rows)
 
+    @property
+    def is_unknown(self) -> bool:
+        """No cache entry and no pending job: not on the Hub, or never processed (not "all missing")."""
+        return all(row.cache_entry is None and not row.jobs for section in self.sections for row in section.rows)
+
 
 def _names(items: object, field: str) -> list[str]:
     """`config`/`split` names of a content list (dicts as the workers write them, or strings)."""

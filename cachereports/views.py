@@ -10,7 +10,7 @@ from adminsite.console import console_page, dataset_filter_parameter, integer_pa
 from adminsite.errors import InvalidParameterError
 from adminsite.processing_graph import processing_graph
 from cachereports import selectors
-from jobs.constants import Priority
+from jobs.constants import DATASET_INIT_STEP, Priority
 
 
 @page_login_required
@@ -41,6 +41,7 @@ def cache_list(request: HttpRequest) -> HttpResponse:
             "http_status": http_status,
             "error_code": error_code,
             "page": page,
+            "paged": bool(after or before),
             "steps": list(processing_graph()),
         },
     )
@@ -60,4 +61,8 @@ def dataset_page(request: HttpRequest) -> HttpResponse:
     dataset = dataset_filter_parameter(request)
     overview = selectors.dataset_overview(dataset=dataset) if dataset is not None else None
     priorities = [priority.value for priority in Priority]  # of the force-refresh forms, lowest (default) first
-    return render_page(request, "pages/dataset.html", {"overview": overview, "priorities": priorities})
+    return render_page(
+        request,
+        "pages/dataset.html",
+        {"overview": overview, "priorities": priorities, "init_step": DATASET_INIT_STEP},
+    )

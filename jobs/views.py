@@ -23,6 +23,7 @@ from adminsite.console import (
     console_page,
     dataset_filter_parameter,
     form_dataset,
+    form_text,
     form_value,
     html_view,
     integer_parameter,
@@ -65,11 +66,14 @@ def jobs_list(request: HttpRequest) -> HttpResponse:
     )
     sort = choice_parameter(request, "sort", list(selectors.JOB_SORTS)) or DEFAULT_SORT
     page = integer_parameter(request, "page", minimum=1, maximum=MAX_PAGE) or 1
+    jobs_page = selectors.jobs_page(filters=filters, sort=sort, page=page, page_size=JOBS_PAGE_SIZE)
+    if jobs_page.page > jobs_page.num_pages:
+        return _last_jobs_page(request, jobs_page)
     return render_page(
         request,
         "pages/jobs.html",
         {
-            "jobs_page": selectors.jobs_page(filters=filters, sort=sort, page=page, page_size=JOBS_PAGE_SIZE),
+            "jobs_page": jobs_page,
             "filters": filters,
             "sort": sort,
             "job_types": processing_graph().names,
@@ -78,6 +82,16 @@ def jobs_list(request: HttpRequest) -> HttpResponse:
             "worker_sizes": selectors.WORKER_SIZES,
         },
     )
+
+
+def _last_jobs_page(request: HttpRequest, jobs_page: selectors.JobsPage) -> HttpResponse:
+    """A page past the end (the queue shrank, or a hand-typed URL): the last page, said in words."""
+    last = jobs_page.num_pages
+    pages = _plural(last, "page", "pages")
+    messages.info(request, f"There is no page {jobs_page.page}: {pages} in all, here is the last.")
+    query = request.GET.copy()
+    query["page"] = str(last)
+    return redirect_page(f"{reverse('console-jobs')}?{query.urlencode()}")
 
 
 # --- Repair forms of the dataset page -------------------------------------------------------
@@ -132,9 +146,19 @@ def _removed_words(outcome: services.RecreateOutcome) -> str:
     )
 
 
+def _force_refresh_of(request: HttpRequest) -> str:
+    """Which form failed: "Force-refresh of config-parquet for org/ds / default" (as posted)."""
+    step = form_text(request, "step")
+    parts = (form_text(request, name) for name in ("dataset", "config", "split"))
+    artifact = " / ".join(part for part in parts if part)
+    if step is None:
+        return f"Force-refresh for {artifact}" if artifact else "Force-refresh"
+    return f"Force-refresh of {step} for {artifact}" if artifact else f"Force-refresh of {step}"
+
+
 @page_login_required
 @require_POST
-@console_action(back=_dataset_page)
+@console_action(back=_dataset_page, about=_force_refresh_of)
 def force_refresh_action(request: HttpRequest) -> HttpResponse:
     """POST /admin/dataset/force-refresh (dataset, step, config, split, priority, difficulty)."""
     refresh = services.parse_force_refresh(

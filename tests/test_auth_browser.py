@@ -143,6 +143,38 @@ def test_login_when_the_hub_fails_is_500(client: Client, auth_on: FakeWhoami, qu
     assert session_records(queue_db) == []
 
 
+def test_login_when_the_hub_fails_shows_the_login_form_again_without_the_token(
+    client: Client, auth_on: FakeWhoami
+) -> None:
+    """Not a page of its own: reloading a POST result would send the token again."""
+    auth_on.answer(TOKEN, 503, "unavailable")
+    response = login(client)
+    assert response.status_code == 500
+    assert "no-store" in response["Cache-Control"]
+    page = response.content.decode()
+    assert "<title>Sign in · dataset viewer admin</title>" in page
+    error = (
+        '<p class="error" role="alert">The Hub could not be reached to check this token: you are not signed in.'
+        " Paste the token again in a moment.</p>"
+    )
+    assert error in page
+    assert page.index(error) < page.index('<form method="post" action="/admin/login">')
+    assert '<input type="password" id="token" name="token" autocomplete="off" required autofocus>' in page
+    assert f'<input type="hidden" name="next" value="{PAGE}">' in page
+    assert TOKEN not in page
+    auth_on.allow(TOKEN)
+    assert login(client).status_code == 302  # once the Hub answers, the same form signs in
+
+
+def test_logout_says_so_on_the_login_page(client: Client, auth_on: FakeWhoami) -> None:
+    auth_on.allow(TOKEN)
+    login(client)
+    response = client.post("/admin/logout")
+    page = client.get(response["Location"])
+    assert '<li class="message info" role="status">You are signed out.</li>' in page.content.decode()
+    assert "You are signed out." not in client.get("/admin/login").content.decode()  # said once
+
+
 @pytest.mark.parametrize("next_url", ["https://evil.example/x", "//evil.example/x", "javascript:alert(1)", ""])
 def test_login_never_redirects_off_site(client: Client, auth_on: FakeWhoami, next_url: str) -> None:
     auth_on.allow(TOKEN)

@@ -172,13 +172,24 @@ def test_a_force_refresh_shows_the_new_waiting_job_after_the_redirect(
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"step": "config-info"}, "Parameter 'config' is required"),
-        ({"step": "dataset-info", "priority": "urgent"}, "Parameter 'priority' should be one of low, normal, high."),
+        ({"step": "config-info"}, "Force-refresh of config-info for acme/reviews: Parameter 'config' is required"),
         (
-            {"step": "dataset-info", "difficulty": "101"},
-            "Parameter 'difficulty' should be an integer between 0 and 100.",
+            {"step": "dataset-info", "priority": "urgent"},
+            "Force-refresh of dataset-info for acme/reviews: Parameter 'priority' should be one of low, normal, high.",
         ),
-        ({"step": "no-such-step"}, "Unknown processing step 'no-such-step'"),
+        (
+            {"step": "config-parquet", "config": "default", "difficulty": "101"},
+            "Force-refresh of config-parquet for acme/reviews / default:"
+            " Parameter 'difficulty' should be an integer between 0 and 100.",
+        ),
+        (
+            {"step": "split-first-rows", "config": "default", "split": "train", "priority": "urgent"},
+            "Force-refresh of split-first-rows for acme/reviews / default / train:"
+            " Parameter 'priority' should be one of low, normal, high.",
+        ),
+        ({"step": "no-such-step"}, "Force-refresh of no-such-step for acme/reviews: Unknown processing step"),
+        ({"step": " "}, "Force-refresh for acme/reviews: "),
+        ({"step": "x" * 300}, f"Force-refresh of {'x' * 200}… for acme/reviews: Unknown processing step"),
     ],
 )
 def test_invalid_force_refresh_input_is_explained_and_writes_nothing(
@@ -194,7 +205,9 @@ def test_invalid_force_refresh_input_is_explained_and_writes_nothing(
 def test_an_invalid_dataset_name_is_explained_on_the_dataset_search_page(alice: Client, queue_db: Any) -> None:
     response = alice.post("/admin/dataset/force-refresh", {"dataset": "../etc", "step": "dataset-info"})
     assert response["Location"] == "/admin/dataset"
-    assert "Parameter 'dataset' is not a valid dataset name" in messages_of(alice, response)
+    assert "Force-refresh of dataset-info for ../etc: Parameter 'dataset' is not a valid dataset name" in messages_of(
+        alice, response
+    )
     assert queue_db["jobsBlue"].count_documents({}) == 0
 
 
@@ -205,7 +218,9 @@ def test_a_hub_refusal_is_explained_and_queues_nothing(alice: Client, fake_hub: 
     )
     response = alice.post("/admin/dataset/force-refresh", {"dataset": "acme/private", "step": "dataset-info"})
     assert response["Location"] == "/admin/dataset?dataset=acme%2Fprivate"
-    assert "Not supported: dataset repository acme/private is private." in messages_of(alice, response)
+    assert (
+        "Force-refresh of dataset-info for acme/private: Not supported: dataset repository acme/private is private."
+    ) in messages_of(alice, response)
     assert queue_db["jobsBlue"].count_documents({}) == 0
     [action] = queue_db["adminActions"].find()
     assert (action["outcome"], action["error_code"]) == ("not_supported", "NotSupportedPrivateRepositoryError")
@@ -314,6 +329,50 @@ def test_forms_without_the_csrf_token_are_refused(auth_on: FakeWhoami, fake_hub:
     assert queue_db["jobsBlue"].count_documents({"type": "dataset-info"}) == 1
 
 
+def test_a_form_without_its_csrf_token_gets_the_consoles_error_page(
+    auth_on: FakeWhoami, cache_db: Any, queue_db: Any
+) -> None:
+    auth_on.allow(TOKEN, whoami_answer(name="alice"))
+    browser = Client(enforce_csrf_checks=True)
+    browser.post("/admin/login", {"token": TOKEN, "csrfmiddlewaretoken": csrf_token_of(browser.get("/admin/login"))})
+    response = browser.post("/admin/dataset/force-refresh", {"dataset": DATASET, "step": "dataset-info"})
+    assert response.status_code == 403
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    assert response["X-Error-Code"] == "FormRefused"
+    assert response["Cache-Control"] == "no-store"
+    text = text_of(response)
+    assert (
+        "Error 403 FormRefused This form has expired or was not sent by this console: reload the page and try again."
+    ) in text
+    assert '<span class="who" title="logged in as">alice</span>' in response.content.decode()
+    assert "CSRF" not in response.content.decode()
+    assert queue_db["adminActions"].count_documents({}) == 0
+
+
+def test_a_form_without_its_csrf_token_and_no_session_gets_the_same_page(client: Client) -> None:
+    response = Client(enforce_csrf_checks=True).post("/admin/logout")
+    assert response.status_code == 403
+    assert "This form has expired or was not sent by this console" in text_of(response)
+
+
+def test_json_routes_take_posts_without_any_csrf_token(
+    auth_on: FakeWhoami, fake_hub: Any, cache_db: Any, queue_db: Any
+) -> None:
+    """DRF views are exempt (Bearer token, no cookie): even a browser holding a session cookie."""
+    auth_on.allow(TOKEN, whoami_answer(name="alice"))
+    serve_dataset(fake_hub, DATASET)
+    browser = Client(enforce_csrf_checks=True)
+    browser.post("/admin/login", {"token": TOKEN, "csrfmiddlewaretoken": csrf_token_of(browser.get("/admin/login"))})
+    response = json_post(browser, "/admin/force-refresh/dataset-info", {"dataset": DATASET})
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"] == "application/json"
+    assert queue_db["jobsBlue"].count_documents({"type": "dataset-info"}) == 1
+    refused = browser.post("/admin/force-refresh/dataset-info?dataset=acme/reviews")  # no Bearer token
+    assert refused.status_code == 401
+    assert refused.json() == {"error": refused.json()["error"]}
+    assert refused["X-Error-Code"] == "ExternalUnauthenticatedError"
+
+
 @pytest.mark.parametrize(
     ("method", "url"),
     [
@@ -341,7 +400,9 @@ def test_every_page_has_a_logout_button_and_the_audit_log_link_when_auth_is_on(a
         html,
     )
     assert '<a href="/admin/audit">Audit log</a>' in html
-    assert alice.post("/admin/logout")["Location"] == "/admin/login"
+    logout = alice.post("/admin/logout")
+    assert logout["Location"] == "/admin/login"
+    assert "You are signed out." in text_of(alice.get(logout["Location"]))
     assert alice.get("/admin/graph")["Location"] == "/admin/login?next=/admin/graph"
 
 

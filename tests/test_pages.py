@@ -51,7 +51,8 @@ def test_every_page_shows_who_is_logged_in_the_nav_and_the_search_box(
     for link in ('href="/admin/"', 'href="/admin/jobs"', 'href="/admin/cache"', 'href="/admin/graph"'):
         assert link in html
     assert "<style>" in html and "--error:" in html  # our CSS, inlined
-    assert "<link" not in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+    assert html.count("<link") == 1 and '<link rel="icon" href="data:,">' in html  # no /favicon.ico request
+    assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")
 
 
 def test_pages_show_anonymous_when_auth_is_off(client: Client) -> None:
@@ -411,7 +412,23 @@ def test_jobs_are_paginated(client: Client, queue_db) -> None:
     html = last.content.decode()
     assert '<a rel="prev" href="?page=2&amp;status=waiting">← previous</a>' in html
     assert 'rel="next"' not in html
-    assert client.get("/admin/jobs", {"page": "4"}).context["jobs_page"].jobs == []
+    past_the_end = client.get("/admin/jobs", {"page": "99", "status": "waiting"})
+    assert past_the_end.status_code == 302
+    assert past_the_end["Location"] == "/admin/jobs?page=3&status=waiting"
+    clamped = client.get(past_the_end["Location"])
+    assert "There is no page 99: 3 pages in all, here is the last." in text_of(clamped)
+    assert "120 pending jobs · page 3 of 3" in text_of(clamped)
+    assert "No job matches" not in text_of(clamped)
+
+
+def test_a_jobs_page_past_the_end_of_an_empty_queue_leads_to_page_1(client: Client) -> None:
+    response = client.get("/admin/jobs", {"page": "2", "type": "dataset-info"})
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/jobs?page=1&type=dataset-info"
+    page = client.get(response["Location"])
+    assert "There is no page 2: 1 page in all, here is the last." in text_of(page)
+    assert "0 pending jobs · page 1 of 1" in text_of(page)
+    assert "No job matches these filters." in text_of(page)
 
 
 # --- Cache browser and cache entry -------------------------------------------------------
@@ -438,6 +455,21 @@ def test_cache_browser_pages_forward_and_back(client: Client, cache_db, settings
     html = client.get("/admin/cache", {"kind": "dataset-info", "after": ids[1]}).content.decode()
     assert f'<a rel="next" href="?kind=dataset-info&amp;after={ids[3]}">next →</a>' in html
     assert f'<a rel="prev" href="?kind=dataset-info&amp;before={ids[2]}">← back</a>' in html
+    assert '<a href="?kind=dataset-info">first page</a>' in html
+
+
+def test_the_cache_browser_offers_the_first_page_only_away_from_it(client: Client, cache_db, settings: Any) -> None:
+    settings.ADMIN = dataclasses.replace(settings.ADMIN, cache_reports_num_results=2)
+    ids = [str(insert_cache_entry(cache_db, kind="dataset-info", dataset=f"ds{index}")) for index in range(3)]
+
+    def pager(params: dict[str, str]) -> str:
+        html = client.get("/admin/cache", {"kind": "dataset-info", **params}).content.decode()
+        return html.split('<nav class="pager" aria-label="Pages">')[1].split("</nav>")[0]
+
+    assert "first page" not in pager({})
+    assert "first page" not in pager({"before": ids[2]})  # back to the start: the first page again
+    assert "first page" in pager({"after": ids[1]})
+    assert "first page" in pager({"after": "ffffffffffffffffffffffff"})  # past the end: a way back
 
 
 def test_cache_browser_filters_by_status_and_error_code(client: Client, cache_db) -> None:
@@ -573,16 +605,35 @@ def test_dataset_page_shows_each_step_with_what_is_broken_outdated_or_missing(
     assert "fr 500 DatasetGenerationError An error occurred while generating the dataset rev-1" in text
     assert html.count('<span class="badge missing">missing</span>') == 38
     assert '<a href="/admin/jobs?dataset=acme/reviews">1 pending job</a>' in html
+    # "1h ago" stays on one line; the full revision is in the cell (cut by CSS) and its title
+    assert re.search(r'<td class="nowrap" title="\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ">1h[ 0-9ms]* ago</td>', html)
+    assert '<code class="ellipsis" title="rev-1">rev-1</code>' in html
+    assert "The console has no cache entry" not in text
 
 
-def test_dataset_page_of_an_unknown_dataset_shows_every_dataset_step_missing(client: Client) -> None:
+def test_dataset_page_of_an_unknown_dataset_says_the_console_has_nothing_about_it(client: Client) -> None:
     response = client.get("/admin/dataset", {"dataset": "nobody/nothing"})
     assert response.status_code == 200
-    overview = response.context["overview"]
-    assert overview.num_missing == 14  # the dataset-level steps; no config is known
+    assert response.context["overview"].is_unknown
     text = text_of(response)
+    assert "The console has no cache entry nor pending job for nobody/nothing" in text
+    assert "it may not exist on the Hub, or it has never been processed." in text
+    assert "missing" not in text
+    assert 'id="dataset-steps"' not in response.content.decode()
+    assert '<a class="danger" id="recreate-link" href="/admin/dataset/recreate?dataset=nobody/nothing">' in (
+        response.content.decode()
+    )
+
+
+def test_a_dataset_with_only_a_pending_job_is_not_unknown(client: Client, queue_db: Any) -> None:
+    insert_job(queue_db, type="dataset-config-names", dataset="nobody/new")
+    response = client.get("/admin/dataset", {"dataset": "nobody/new"})
+    assert not response.context["overview"].is_unknown
+    text = text_of(response)
+    assert "The console has no cache entry" not in text
     assert "no config listed yet" in text
     assert "no split listed yet" in text
+    assert "1 pending job" in text
 
 
 def test_dataset_page_lists_entries_and_jobs_of_configs_no_longer_listed(client: Client, cache_db, queue_db) -> None:
@@ -629,3 +680,23 @@ def test_graph_page_draws_the_29_steps_layered_by_depth(client: Client, db_comma
     for step in drawing.steps:
         for parent in step.step.triggered_by:
             assert placed[parent].y < step.y  # every edge goes down
+
+
+# --- Entry points ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/", "/admin"])
+def test_the_site_root_and_admin_without_slash_lead_to_the_dashboard(client: Client, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
+    assert client.head(url).status_code == 302
+    assert client.post(url).status_code == 405
+
+
+@pytest.mark.parametrize("url", ["/nope", "/admin/nope", "/adminx", "/admin//", "/favicon.ico"])
+def test_other_unknown_urls_stay_a_json_404(client: Client, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"error": "Not found."}

@@ -36,6 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 REPOSITORY = Path(__file__).resolve().parent.parent
+VIEWPORT_WIDTH = 1280
 
 pytestmark = [
     pytest.mark.browser,
@@ -76,7 +77,7 @@ def page(tmp_path: Path) -> Iterator[Any]:
             executable_path=CHROMIUM,
             headless=True,
             args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 900},
+            viewport={"width": VIEWPORT_WIDTH, "height": 900},
         )
         context.set_default_timeout(15_000)
         try:
@@ -107,7 +108,42 @@ def seed_console(cache_db: Any, queue_db: Any) -> Any:
         insert_job(queue_db, type=job_type, dataset=f"org{index}/data", created_at=ago(hours=index + 1))
     insert_job(queue_db, type="config-parquet-and-info", dataset="squad", config="plain_text", status="started")
     queue_db["datasetBlockages"].insert_one({"dataset": "spam/flood", "blocked_at": ago(minutes=30)})
+    seed_long_values(cache_db, queue_db)
     return broken
+
+
+LONG_DATASET = "open-science-collective/multilingual_speech_transcriptions_with_speaker_diarization_2024"
+LONG_CONFIG = "transcriptions_with_speaker_diarization_and_word_level_timestamps"
+
+
+def seed_long_values(cache_db: Any, queue_db: Any) -> None:
+    """What production holds and short test names hide: long names, full revisions, long errors."""
+    path = "hf://datasets/" + LONG_DATASET + "@" + SHA + "/data/" + LONG_CONFIG + "/train-00000-of-00042.parquet"
+    insert_cache_entry(
+        cache_db,
+        kind="config-parquet-and-info",
+        dataset=LONG_DATASET,
+        config=LONG_CONFIG,
+        http_status=500,
+        error_code="DatasetGenerationCastError",
+        details={"error": f"An error occurred while generating the dataset: cannot cast {path}"},
+        revision=SHA,
+    )
+    queue_db["adminActions"].insert_one(
+        {
+            "actor": "a-maintainer-with-a-rather-long-hub-user-name",
+            "actor_org": ORG,
+            "action": "recreate-dataset",
+            "parameters": {"dataset": LONG_DATASET, "priority": "high", "config": LONG_CONFIG},
+            "requested_at": ago(days=2),
+            "outcome": "failed",
+            "finished_at": ago(days=2),
+            "result": {"revision": SHA, "deleted_cached_responses": 1234, "deleted_jobs": 56, "job_id": "6b0942" * 4},
+            "error_code": "HubRequestError",
+            "message": f"The Hub answered 503 about dataset {LONG_DATASET}: nothing was changed. {path}",
+        }
+    )
+    insert_job(queue_db, type="split-first-rows", dataset=LONG_DATASET, config=LONG_CONFIG, split="train", revision=SHA)
 
 
 @pytest.fixture
@@ -117,6 +153,20 @@ def screenshots(tmp_path: Path) -> Path:
     folder = REPOSITORY / configured if configured else tmp_path / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def assert_fits_the_window(page: Any) -> None:
+    """No sideways scrolling: wide tables scroll in their own box, long values wrap.
+
+    Neither the page nor `main` (the last-resort scroll box, see console.css) is wider than the window.
+    """
+    widths = page.evaluate(
+        "({page: document.documentElement.scrollWidth, window: window.innerWidth,"
+        " main: document.querySelector('main').scrollWidth, mainBox: document.querySelector('main').clientWidth})"
+    )
+    assert widths["window"] == VIEWPORT_WIDTH
+    assert widths["page"] <= widths["window"], (page.url, widths)
+    assert widths["main"] <= widths["mainBox"], (page.url, widths)
 
 
 def test_a_maintainer_finds_why_a_dataset_is_broken_and_refreshes_it(
@@ -131,16 +181,18 @@ def test_a_maintainer_finds_why_a_dataset_is_broken_and_refreshes_it(
     page.wait_for_url("**/admin/login?next=/admin/")
     assert page.title() == "Sign in · dataset viewer admin"
     assert page.locator("header .who").count() == 0
+    assert_fits_the_window(page)
     page.screenshot(path=str(screenshots / "login.png"), full_page=True)
     page.fill("#token", token)
     page.click("main button[type=submit]")
     page.wait_for_url(f"{console_url}/admin/")
 
     assert page.title() == "Dashboard · dataset viewer admin"
-    assert page.locator("#queue-waiting").inner_text() == "4 waiting"
+    assert page.locator("#queue-waiting").inner_text() == "5 waiting"
     assert page.locator("#queue-started").inner_text() == "1 started"
     assert page.locator("header .who").inner_text() == "julien"
     assert page.locator("header form.logout button").inner_text() == "Log out"
+    assert_fits_the_window(page)
     page.screenshot(path=str(screenshots / "dashboard.png"), full_page=True)
 
     page.fill("#dataset-search", "acme/reviews")
@@ -164,25 +216,30 @@ def test_a_maintainer_finds_why_a_dataset_is_broken_and_refreshes_it(
     )
     broken_row = page.locator('tr[data-step="config-parquet-and-info"][data-config="fr"]')
     assert broken_row.locator("span.badge.waiting").inner_text() == "waiting · normal"
+    assert_fits_the_window(page)
     page.screenshot(path=str(screenshots / "dataset.png"), full_page=True)
 
     broken_row.locator("code.error-code").click()
     page.wait_for_url("**/admin/cache/*")
     assert page.locator("#error-code").inner_text() == "DatasetGenerationError"
     assert '"cause_exception": "ValueError"' in page.locator("#details").inner_text()
+    assert_fits_the_window(page)
     page.screenshot(path=str(screenshots / "cache-entry.png"), full_page=True)
 
     page.click("text=all config-parquet-and-info entries")
     page.wait_for_url("**/admin/cache?kind=config-parquet-and-info")
-    assert page.locator("#cache-entries tbody tr").count() == 2
+    assert page.locator("#cache-entries tbody tr").count() == 3
+    assert_fits_the_window(page)
     page.screenshot(path=str(screenshots / "cache.png"), full_page=True)
 
     page.click("header nav >> text=Jobs")
-    assert page.locator("#jobs-total").inner_text().startswith("6 pending jobs")
+    assert page.locator("#jobs-total").inner_text().startswith("7 pending jobs")
+    assert_fits_the_window(page)
     page.screenshot(path=str(screenshots / "jobs.png"), full_page=True)
 
     page.click("header nav >> text=Graph")
     assert page.locator("#graph a.node").count() == 29
+    assert_fits_the_window(page)
     page.screenshot(path=str(screenshots / "graph.png"), full_page=True)
 
     page.goto(f"{console_url}/admin/dataset?dataset=acme%2Freviews")
@@ -194,15 +251,26 @@ def test_a_maintainer_finds_why_a_dataset_is_broken_and_refreshes_it(
         "0 asset folders",
     ]
     page.fill("#confirmation", "acme/review")
+    assert_fits_the_window(page)
     page.screenshot(path=str(screenshots / "recreate.png"), full_page=True)
 
     page.click("header nav >> text=Audit log")
     page.wait_for_url("**/admin/audit")
-    [action] = page.locator("#audit-log tbody tr").all()
+    action, older_action = page.locator("#audit-log tbody tr").all()
+    assert older_action.locator("td").nth(5).inner_text().startswith("failed")
     assert action.locator("td").nth(1).inner_text() == f"julien ({ORG})"
     assert action.locator("td").nth(2).inner_text() == "force-refresh"
     assert action.locator("td a").inner_text() == "acme/reviews"
     assert action.locator("td").nth(5).inner_text().startswith("ok")
+    assert_fits_the_window(page)
     page.screenshot(path=str(screenshots / "audit-log.png"), full_page=True)
+
+    for path in (f"/admin/dataset?dataset={LONG_DATASET}", f"/admin/dataset/recreate?dataset={LONG_DATASET}"):
+        page.goto(f"{console_url}{path}")
+        assert_fits_the_window(page)
+    page.goto(f"{console_url}/admin/dataset?dataset={LONG_DATASET}")
+    page.locator("#step-config-parquet-and-info code.error-code").click()
+    page.wait_for_url("**/admin/cache/*")
+    assert_fits_the_window(page)
     for name in ("login", "dashboard", "dataset", "cache-entry", "cache", "jobs", "graph", "recreate", "audit-log"):
         assert (screenshots / f"{name}.png").stat().st_size > 10_000, name
