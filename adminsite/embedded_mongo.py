@@ -39,7 +39,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _answers_ping(url: str) -> bool:
+def answers_ping(url: str) -> bool:
     client: MongoClient[dict[str, object]] = MongoClient(url, serverSelectionTimeoutMS=200, connectTimeoutMS=200)
     try:
         client.admin.command("ping")
@@ -95,7 +95,7 @@ class EmbeddedFerretDB:
                 raise EmbeddedMongoError(
                     f"FerretDB exited with {self.process.returncode}; see {self.data_dir}/ferretdb.log"
                 )
-            if _answers_ping(self.url):
+            if answers_ping(self.url):
                 return
             time.sleep(0.05)
         self.stop()

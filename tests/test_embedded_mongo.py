@@ -7,21 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pymongo import MongoClient
-from pymongo.errors import PyMongoError
-
-from adminsite.embedded_mongo import PROJECT_ROOT, free_port
-
-
-def answers(url: str) -> bool:
-    client: MongoClient[dict[str, object]] = MongoClient(url, serverSelectionTimeoutMS=300)
-    try:
-        client.admin.command("ping")
-        return True
-    except PyMongoError:
-        return False
-    finally:
-        client.close()
+from adminsite.embedded_mongo import PROJECT_ROOT, answers_ping, free_port
 
 
 def test_sigterm_stops_the_server_and_its_ferretdb(tmp_path: Path) -> None:
@@ -35,7 +21,7 @@ def test_sigterm_stops_the_server_and_its_ferretdb(tmp_path: Path) -> None:
     assert serving.stdout is not None
     url = serving.stdout.readline().strip()  # printed once FerretDB answers
     assert url == f"mongodb://127.0.0.1:{port}/"
-    assert answers(url)
+    assert answers_ping(url)
     serving.send_signal(signal.SIGTERM)
     serving.wait(timeout=20)
-    assert not answers(url), "FerretDB outlived the process that started it"
+    assert not answers_ping(url), "FerretDB outlived the process that started it"
