@@ -68,8 +68,8 @@ def _as_admin_error(exc: Exception) -> AdminError:
         return NotFoundError("Not found.")
     if isinstance(exc, exceptions.MethodNotAllowed | exceptions.NotAcceptable | exceptions.UnsupportedMediaType):
         error = AdminError(str(exc.detail))
-        error.status_code = exc.status_code  # type: ignore[misc]
-        error.error_code = type(exc).__name__  # type: ignore[misc]
+        error.status_code = exc.status_code
+        error.error_code = type(exc).__name__
         return error
     if isinstance(exc, exceptions.ParseError):
         return InvalidParameterError("The request body could not be parsed.")

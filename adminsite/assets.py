@@ -21,7 +21,6 @@ class UnsafeAssetPathError(AdminError):
     """A dataset's asset folder is not a plain folder inside its root: it is left alone."""
 
     status_code = 500
-    error_code = "UnsafeAssetPathError"
 
 
 def storage_roots() -> tuple[Path, Path]:

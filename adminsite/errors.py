@@ -6,14 +6,23 @@ JSON error answer in one place.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any
 
 
 class AdminError(Exception):
-    """An error the caller can act on: its message is shown as is, so it never holds a secret."""
+    """An error the caller can act on: its message is shown as is, so it never holds a secret.
 
-    status_code: ClassVar[int] = 500
-    error_code: ClassVar[str] = "UnexpectedApiError"
+    `error_code` is the class name unless a class says otherwise: the codes clients match on
+    are the names of the other services' exceptions, so a class cannot drift from its code.
+    """
+
+    status_code: int = 500
+    error_code: str = "UnexpectedApiError"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "error_code" not in cls.__dict__:
+            cls.error_code = cls.__name__
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -39,29 +48,24 @@ class NotFoundError(AdminError):
 
 class ExternalUnauthenticatedError(AdminError):
     status_code = 401
-    error_code = "ExternalUnauthenticatedError"
 
 
 class ExternalAuthenticatedError(AdminError):
     status_code = 404
-    error_code = "ExternalAuthenticatedError"
 
 
 class AuthCheckHubRequestError(AdminError):
     status_code = 500
-    error_code = "AuthCheckHubRequestError"
 
 
 class UnexpectedApiError(AdminError):
     status_code = 500
-    error_code = "UnexpectedApiError"
 
 
 class DatabaseUnavailableError(AdminError):
     """MongoDB did not answer within ADMIN_MONGO_TIMEOUT_SECONDS: retry later, nothing was changed by us."""
 
     status_code = 503
-    error_code = "DatabaseUnavailableError"
 
 
 class FormRefusedError(AdminError):

@@ -46,38 +46,36 @@ class HubRequestError(AdminError):
     """The Hub could not be asked (timeout, connection error, unexpected answer): nothing is written."""
 
     status_code = 500
-    error_code = "HubRequestError"
 
 
 class NotSupportedError(AdminError):
     """The dataset cannot be processed by the viewer (501)."""
 
     status_code = 501
-    error_code = "NotSupportedError"
 
 
 class NotSupportedRepositoryNotFoundError(NotSupportedError):
-    error_code = "NotSupportedRepositoryNotFoundError"
+    """The Hub does not know the dataset (or hides it from our token)."""
 
 
 class NotSupportedDisabledRepositoryError(NotSupportedError):
-    error_code = "NotSupportedDisabledRepositoryError"
+    """The repository is disabled on the Hub."""
 
 
 class NotSupportedPrivateRepositoryError(NotSupportedError):
-    error_code = "NotSupportedPrivateRepositoryError"
+    """Private, and its owner is neither PRO nor an Enterprise organization."""
 
 
 class NotSupportedTagNFAAError(NotSupportedError):
-    error_code = "NotSupportedTagNFAAError"
+    """Public and tagged not-for-all-audiences (or a synonym)."""
 
 
 class NotSupportedDisabledViewerError(NotSupportedError):
-    error_code = "NotSupportedDisabledViewerError"
+    """Its card data says `viewer: false`."""
 
 
 class DatasetInBlockListError(NotSupportedError):
-    error_code = "DatasetInBlockListError"
+    """Matched by COMMON_BLOCKED_DATASETS."""
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,6 @@ class LockTimeoutError(AdminError):
     """The lock stayed held by someone else until the deadline: nothing was written."""
 
     status_code = 500
-    error_code = "LockTimeoutError"
 
 
 def _try_acquire(*, key: str, owner: str, ttl_seconds: int) -> bool:
