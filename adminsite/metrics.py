@@ -45,7 +45,9 @@ from adminsite.db_health import (
     probe_database,
     probe_timeout_seconds,
 )
-from adminsite.mongo import CACHE_TOTAL_METRIC, JOB_TOTAL_METRIC, WORKER_TYPE_JOB_COUNTS, MongoDocument
+from adminsite.mongo import MongoDocument
+from cachereports import selectors as cache_selectors
+from jobs import selectors as job_selectors
 
 logger = logging.getLogger(__name__)
 
@@ -73,9 +75,6 @@ def _summed(rows: Iterable[MongoDocument], labels: list[str], value_field: str) 
     return values
 
 
-_JOB_TOTAL_FIELDS = {"_id": 0, "job_type": 1, "status": 1, "dataset_status": 1, "total": 1}
-
-
 def _queue_gauges(target: DatabaseTarget, timeout: float) -> list[Metric]:
     database = probe_database(target, timeout_seconds=timeout)
     job_rows = [
@@ -85,9 +84,9 @@ def _queue_gauges(target: DatabaseTarget, timeout: float) -> list[Metric]:
             "dataset_status": row.get("dataset_status", "normal"),
             "total": row.get("total"),
         }
-        for row in database[JOB_TOTAL_METRIC].find({}, _JOB_TOTAL_FIELDS)
+        for row in job_selectors.job_metric_rows(database)
     ]
-    worker_rows = database[WORKER_TYPE_JOB_COUNTS].find({}, {"_id": 0, "worker_size": 1, "jobs_count": 1})
+    worker_rows = job_selectors.worker_size_rows(database)
     return [
         _gauge(
             "queue_jobs_total",
@@ -107,7 +106,7 @@ def _queue_gauges(target: DatabaseTarget, timeout: float) -> list[Metric]:
 def _cache_gauges(target: DatabaseTarget, timeout: float) -> list[Metric]:
     database = probe_database(target, timeout_seconds=timeout)
     labels = ["kind", "http_status", "error_code"]
-    rows = database[CACHE_TOTAL_METRIC].find({}, {"_id": 0, "kind": 1, "http_status": 1, "error_code": 1, "total": 1})
+    rows = cache_selectors.cache_metric_rows(database)
     return [
         _gauge(
             "responses_in_cache_total",

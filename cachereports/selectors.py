@@ -11,6 +11,7 @@ from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
+from pymongo.database import Database
 
 from adminsite import mongo
 from adminsite.cursors import parse_cursor
@@ -139,6 +140,21 @@ class CacheHealth:
     total: int
 
 
+def cache_metric_rows(database: Database[mongo.MongoDocument] | None = None) -> list[mongo.MongoDocument]:
+    """The rows of `cacheTotalMetric` (kind, http_status, error_code?, total), sorted on their index.
+
+    `database` lets the metrics scrape read through its short-timeout client; by default the
+    reports' connection.
+    """
+    cache = database if database is not None else mongo.cache_database_for_reports()
+    return list(
+        cache[mongo.CACHE_TOTAL_METRIC]
+        .find({}, {"_id": 0, "kind": 1, "http_status": 1, "error_code": 1, "total": 1})
+        .sort([("kind", 1), ("http_status", 1), ("error_code", 1)])
+        .batch_size(mongo.WHOLE_RESULT_BATCH_SIZE)
+    )
+
+
 def cache_health() -> CacheHealth:
     """Entries by (kind, http_status, error_code), as the metric rows of `cacheTotalMetric` count them.
 
@@ -153,12 +169,7 @@ def cache_health() -> CacheHealth:
     A missing (or null) error_code is no error code; rows with total <= 0 (emptied groups, or a
     row decremented below zero) are left out; kinds not in the processing graph are kept.
     """
-    rows = (
-        mongo.cache_database_for_reports()[mongo.CACHE_TOTAL_METRIC]
-        .find({}, {"_id": 0, "kind": 1, "http_status": 1, "error_code": 1, "total": 1})
-        .sort([("kind", 1), ("http_status", 1), ("error_code", 1)])
-        .batch_size(mongo.WHOLE_RESULT_BATCH_SIZE)
-    )
+    rows = cache_metric_rows()
     by_kind: dict[str, dict[int, int]] = {step.name: {} for step in processing_graph()}
     by_error: dict[tuple[str, int, str], int] = {}
     for row in rows:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
 from adminsite import mongo
@@ -356,3 +357,19 @@ def audit_log_page(*, cursor: str, limit: int) -> AuditLogPage:
     actions = list(mongo.queue_database()[mongo.ADMIN_ACTIONS].find(query).sort("_id", -1).limit(limit))
     next_cursor = str(actions[-1]["_id"]) if len(actions) == limit else ""
     return AuditLogPage([audit_action_dict(action) for action in actions], next_cursor)
+
+
+def job_metric_rows(database: Database[mongo.MongoDocument] | None = None) -> list[mongo.MongoDocument]:
+    """The rows of `jobTotalMetric` (job_type, status, dataset_status, total).
+
+    `database` lets the metrics scrape read through its short-timeout client.
+    """
+    queue = database if database is not None else mongo.queue_database_for_reports()
+    fields = {"_id": 0, "job_type": 1, "status": 1, "dataset_status": 1, "total": 1}
+    return list(queue[mongo.JOB_TOTAL_METRIC].find({}, fields))
+
+
+def worker_size_rows(database: Database[mongo.MongoDocument] | None = None) -> list[mongo.MongoDocument]:
+    """The rows of `workerTypeJobCounts` (worker_size, jobs_count)."""
+    queue = database if database is not None else mongo.queue_database_for_reports()
+    return list(queue[mongo.WORKER_TYPE_JOB_COUNTS].find({}, {"_id": 0, "worker_size": 1, "jobs_count": 1}))
