@@ -533,11 +533,13 @@ READ_ROUTES = [
 
 @pytest.mark.parametrize("route", READ_ROUTES)
 @pytest.mark.parametrize(("max_age", "cache_control"), [(0, "no-store"), (300, "max-age=300")])
-def test_read_routes_are_cacheable_for_admin_max_age(client: Client, settings, route, max_age, cache_control):
+def test_read_routes_are_cacheable_for_admin_max_age_per_token(client: Client, settings, route, max_age, cache_control):
     settings.ADMIN = dataclasses.replace(settings.ADMIN, max_age=max_age)
     response = client.get(route)
     assert response.status_code == 200
     assert response["Cache-Control"] == cache_control
+    # the answer depends on the token: shared caches must keep callers apart
+    assert "Authorization" in [value.strip() for value in response["Vary"].split(",")]
 
 
 @pytest.mark.parametrize("url", ["/healthcheck", "/admin/healthcheck"])
