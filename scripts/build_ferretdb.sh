@@ -10,7 +10,10 @@ set -euo pipefail
 version=v1.24.2
 root=$(cd "$(dirname "$0")/.." && pwd)
 binary="$root/.tools/bin/ferretdb"
-if [ -x "$binary" ] && "$binary" --version 2>/dev/null | grep -q "version: $version"; then
+# The version is read whole, never piped into `head` or `grep -q`: those close the pipe early,
+# the binary dies of SIGPIPE, and under pipefail the script fails with 141.
+installed_version() { [ -x "$binary" ] && "$binary" --version 2>/dev/null || true; }
+if [[ "$(installed_version)" == *"version: $version"* ]]; then
   exit 0
 fi
 command -v go >/dev/null || { echo "Go is needed to build FerretDB (https://go.dev/doc/install)" >&2; exit 1; }
@@ -23,4 +26,6 @@ cp -r "$module_dir" "$source_dir"
 chmod -R u+w "$source_dir"
 echo "$version" > "$source_dir/build/version/version.txt"
 (cd "$source_dir" && CGO_ENABLED=0 go build -trimpath -ldflags=-checklinkname=0 -o "$binary" ./cmd/ferretdb)
-"$binary" --version | head -1
+built=$(installed_version)
+[[ "$built" == *"version: $version"* ]] || { echo "built FerretDB does not report $version" >&2; exit 1; }
+echo "built FerretDB $version"
