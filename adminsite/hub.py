@@ -43,9 +43,14 @@ INVALID_CREDENTIALS_MESSAGE = "Invalid credentials in Authorization header"
 
 
 class HubRequestError(AdminError):
-    """The Hub could not be asked (timeout, connection error, unexpected answer): nothing is written."""
+    """The Hub could not be asked (timeout, connection error, unexpected answer): nothing is written.
+
+    Its code is the contract's 500, UnexpectedApiError, which the other services answer in this
+    case and their clients match on; the message says that the Hub failed and nothing changed.
+    """
 
     status_code = 500
+    error_code = "UnexpectedApiError"
 
 
 class NotSupportedError(AdminError):

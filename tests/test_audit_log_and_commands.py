@@ -120,7 +120,7 @@ def test_recreate_command_summarises_and_fails_when_one_dataset_fails(
         f" created a dataset-init job at revision {SHA}",
         "org/gone: not supported (NotSupportedRepositoryNotFoundError): deleted 0 waiting jobs, 1 cache entry,"
         " 0 asset folders, no job",
-        "org/flaky: failed (HubRequestError): The Hub answered 503 about dataset org/flaky: nothing was changed.",
+        "org/flaky: failed (UnexpectedApiError): The Hub answered 503 about dataset org/flaky: nothing was changed.",
         "done: 1, not supported: 1, failed: 1",
     ]
     assert "#" not in err, "no progress bar off a terminal"

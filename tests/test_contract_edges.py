@@ -84,7 +84,7 @@ def test_a_refused_service_token_is_a_hub_failure_and_recreate_deletes_nothing(
     _refuse_our_token(fake_hub, "org/ds")
     response = client.post("/admin/recreate-dataset?dataset=org/ds", data="", content_type="application/json")
     assert response.status_code == 500
-    assert response["X-Error-Code"] == "HubRequestError"
+    assert response["X-Error-Code"] == "UnexpectedApiError"
     assert cache_db["cachedResponsesBlue"].count_documents({}) == 1
     assert queue_db["jobsBlue"].count_documents({}) == 1
 
@@ -93,7 +93,7 @@ def test_a_refused_service_token_queues_nothing_on_force_refresh(client: Client,
     _refuse_our_token(fake_hub, "org/ds")
     response = client.post("/admin/force-refresh/dataset-info?dataset=org/ds", data="", content_type="application/json")
     assert response.status_code == 500
-    assert response["X-Error-Code"] == "HubRequestError"
+    assert response["X-Error-Code"] == "UnexpectedApiError"
     assert queue_db["jobsBlue"].count_documents({}) == 0
 
 

@@ -132,7 +132,7 @@ def test_parameter_errors_queue_nothing_and_ask_no_hub(
     assert queue_state(queue_db) == EMPTY_QUEUE
 
 
-@pytest.mark.parametrize("name", ["../x", "a/../../b", "a/b/c", "org/..", "..", "x" * 10_000, "a%2F..%2F..%2Fb"])
+@pytest.mark.parametrize("name", ["../x", "a/../../b", "a/b/c", "org/..", "..", "", "x" * 10_000, "a%2F..%2F..%2Fb"])
 def test_invalid_dataset_names_touch_nothing(
     client: Client, fake_hub: Any, queue_db: Any, tmp_path: Path, name: str
 ) -> None:
@@ -224,7 +224,7 @@ def test_the_hub_token_is_sent_and_never_echoed(client: Client, fake_hub: Any, q
     ).respond_with_json({"error": "boom"}, status=502)
     response = post(client, "dataset-config-names", dataset=DATASET)
     assert response.status_code == 500
-    assert response["X-Error-Code"] == "HubRequestError"
+    assert response["X-Error-Code"] == "UnexpectedApiError"
     assert "hf_secret_token" not in response.content.decode()
     assert response.json() == {"error": "The Hub answered 502 about dataset org/ds: nothing was changed."}
     assert queue_state(queue_db) == EMPTY_QUEUE
@@ -236,7 +236,7 @@ def test_hub_timeout_is_500_and_writes_nothing(client: Client, fake_hub: Any, qu
     with slow_hub(fake_hub, f"/api/datasets/{DATASET}"):
         response = post(client, "dataset-config-names", dataset=DATASET)
     assert response.status_code == 500
-    assert response["X-Error-Code"] == "HubRequestError"
+    assert response["X-Error-Code"] == "UnexpectedApiError"
     assert response.json() == {"error": "The Hub did not answer within 0.05s: nothing was changed."}
     assert queue_state(queue_db) == EMPTY_QUEUE
 
@@ -245,7 +245,7 @@ def test_unreachable_hub_is_500_and_writes_nothing(client: Client, queue_db: Any
     set_config(hf_endpoint="http://127.0.0.1:9")  # discard port: connection refused
     response = post(client, "dataset-config-names", dataset=DATASET)
     assert response.status_code == 500
-    assert response["X-Error-Code"] == "HubRequestError"
+    assert response["X-Error-Code"] == "UnexpectedApiError"
     assert queue_state(queue_db) == EMPTY_QUEUE
 
 

@@ -139,7 +139,7 @@ def seed_long_values(cache_db: Any, queue_db: Any) -> None:
             "outcome": "failed",
             "finished_at": ago(days=2),
             "result": {"revision": SHA, "deleted_cached_responses": 1234, "deleted_jobs": 56, "job_id": "6b0942" * 4},
-            "error_code": "HubRequestError",
+            "error_code": "UnexpectedApiError",
             "message": f"The Hub answered 503 about dataset {LONG_DATASET}: nothing was changed. {path}",
         }
     )
