@@ -149,7 +149,7 @@ def test_a_hub_slower_than_the_timeout_is_500_within_the_timeout(
     response = get(client)
     elapsed = time.monotonic() - started
     assert_error(response, 500, "AuthCheckHubRequestError", HUB_FAILURE)
-    assert elapsed < 0.2 + 0.3
+    assert elapsed < 0.2 + 1.0  # cut by the timeout: the fake Hub itself never answers
 
 
 def test_an_unreachable_hub_is_500(client: Client, settings: Any) -> None:

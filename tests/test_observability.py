@@ -71,11 +71,12 @@ def test_readiness_names_the_database_that_does_not_answer(client: Client, setti
     }
 
 
-def test_liveness_does_not_ask_the_database(client: Client, database_down) -> None:
+def test_liveness_does_not_ask_the_database(client: Client, database_down, settings) -> None:
+    settings.ADMIN = dataclasses.replace(settings.ADMIN, mongo_timeout_seconds=10)
     started = time.monotonic()
     response = client.get("/admin/healthcheck")
     assert (response.status_code, response.content) == (200, b"ok")
-    assert time.monotonic() - started < 0.2
+    assert time.monotonic() - started < 5  # asking the dead database would take the 10 s timeout
 
 
 # database down
@@ -153,7 +154,7 @@ def test_metrics_answer_quickly_with_the_request_metrics_when_the_database_is_do
 ) -> None:
     started = time.monotonic()
     response = client.get("/admin/metrics")
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 3  # the 0.3 s timeouts, not pymongo's 30 s default
     assert response.status_code == 200
     samples = samples_of(response.content)
     assert samples["mongodb_up"] == {(("database", "cache"),): 0.0, (("database", "queue"),): 0.0}
