@@ -21,16 +21,8 @@ from adminsite.embedded_mongo import free_port
 from adminsite.identity import HubIdentity
 from adminsite.json_answers import JsonAnswersMiddleware
 from adminsite.request_log import RequestLogMiddleware, masked_query_string
+from tests.read_routes import READ_ROUTES
 from tests.write_helpers import SHA, serve_dataset
-
-JSON_ROUTES = [
-    "/admin/pending-jobs",
-    "/admin/blocked-datasets",
-    "/admin/dataset-status?dataset=org/ds",
-    "/admin/num-dataset-infos-by-builder-name",
-    "/admin/cache-reports/dataset-info",
-    "/admin/cache-reports-with-content/dataset-info",
-]
 
 
 @pytest.fixture
@@ -82,7 +74,7 @@ def test_liveness_does_not_ask_the_database(client: Client, database_down, setti
 # database down
 
 
-@pytest.mark.parametrize("route", JSON_ROUTES)
+@pytest.mark.parametrize("route", READ_ROUTES.values())
 def test_every_json_route_answers_503_when_the_database_is_down(client: Client, database_down, route: str) -> None:
     started = time.monotonic()
     response = client.get(route)

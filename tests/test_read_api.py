@@ -15,6 +15,7 @@ from adminsite.processing_graph import processing_graph
 from cachereports import selectors
 from cachereports.documents import cache_entry_document
 from jobs.documents import job_document
+from tests.read_routes import READ_ROUTES
 
 REVISION = "a" * 40
 T0 = datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
@@ -521,17 +522,8 @@ def test_cache_reports_with_an_invalid_cursor_is_422(client: Client, route, curs
 
 # --- headers ------------------------------------------------------------------------------------
 
-READ_ROUTES = [
-    "/admin/pending-jobs",
-    "/admin/blocked-datasets",
-    "/admin/dataset-status?dataset=org/ds",
-    "/admin/num-dataset-infos-by-builder-name",
-    "/admin/cache-reports/dataset-info",
-    "/admin/cache-reports-with-content/dataset-info",
-]
 
-
-@pytest.mark.parametrize("route", READ_ROUTES)
+@pytest.mark.parametrize("route", READ_ROUTES.values())
 @pytest.mark.parametrize(("max_age", "cache_control"), [(0, "no-store"), (300, "max-age=300")])
 def test_read_routes_are_cacheable_for_admin_max_age_per_token(client: Client, settings, route, max_age, cache_control):
     settings.ADMIN = dataclasses.replace(settings.ADMIN, max_age=max_age)

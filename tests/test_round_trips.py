@@ -20,16 +20,9 @@ from cachereports import selectors as cache_selectors
 from cachereports.documents import cache_entry_document
 from jobs import selectors as job_selectors
 from jobs.documents import job_document
+from tests.read_routes import READ_ROUTES
 from tests.test_read_api import T0
 
-ROUTES = {
-    "dataset-status": "/admin/dataset-status?dataset=org/ds",
-    "pending-jobs": "/admin/pending-jobs",
-    "blocked-datasets": "/admin/blocked-datasets",
-    "num-dataset-infos-by-builder-name": "/admin/num-dataset-infos-by-builder-name",
-    "cache-reports": "/admin/cache-reports/dataset-info",
-    "cache-reports-with-content": "/admin/cache-reports-with-content/dataset-info",
-}
 MAX_COMMANDS = {
     "dataset-status": 2,
     "pending-jobs": 2,
@@ -80,7 +73,7 @@ def seed_one_entry_and_one_job_per_step(cache_db: Any, queue_db: Any, graph: Pro
 
 def commands_per_route(client: Client, db_commands: Any) -> dict[str, Counter[str]]:
     counts = {}
-    for name, url in ROUTES.items():
+    for name, url in READ_ROUTES.items():
         db_commands.commands.clear()
         response = client.get(url)
         assert response.status_code == 200, url
@@ -106,7 +99,7 @@ def test_read_routes_cost_a_constant_number_of_commands(client: Client, cache_db
     seed_one_entry_and_one_job_per_step(cache_db, queue_db, big_graph)
     big = commands_per_route(client, db_commands)
 
-    assert len(client.get(ROUTES["dataset-status"]).json()) == 120  # the big graph was really used
+    assert len(client.get(READ_ROUTES["dataset-status"]).json()) == 120  # the big graph was really used
     for name, maximum in MAX_COMMANDS.items():
         assert sum(small[name].values()) <= maximum, (name, small[name])
         assert big[name] == small[name], (name, small[name], big[name])
