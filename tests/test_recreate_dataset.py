@@ -124,6 +124,23 @@ def metric_totals(queue_db: Any, cache_db: Any) -> dict[str, Any]:
     }
 
 
+TOTALS_AFTER_RECREATE = {
+    "jobs": {
+        ("dataset-config-names", "waiting"): 0,
+        ("config-parquet", "waiting"): 1,
+        ("split-first-rows", "started"): 1,
+        ("dataset-init", "waiting"): 1,
+    },
+    "sizes": {"light": 1, "medium": 1},  # -2 light, -1 medium, +1 medium (dataset-init, 50)
+    "cache": {
+        ("dataset-config-names", 200, None): 0,
+        ("config-parquet", 200, None): 1,
+        ("config-parquet", 500, "X"): 0,
+    },
+}
+"""The metric rows once DATASET of `production` is recreated: its rows at 0, OTHER's kept."""
+
+
 def test_recreate_wipes_the_dataset_and_queues_dataset_init(
     client: Client, fake_hub: Any, queue_db: Any, cache_db: Any, storage: tuple[Path, Path], production: dict[str, Any]
 ) -> None:
@@ -156,20 +173,7 @@ def test_recreate_wipes_the_dataset_and_queues_dataset_init(
         [production["started"], production["other_job"], init], key=lambda job: str(job["_id"])
     )
     assert list(cache_db["cachedResponsesBlue"].find()) == [production["other_entry"]]
-    assert metric_totals(queue_db, cache_db) == {
-        "jobs": {
-            ("dataset-config-names", "waiting"): 0,
-            ("config-parquet", "waiting"): 1,
-            ("split-first-rows", "started"): 1,
-            ("dataset-init", "waiting"): 1,
-        },
-        "sizes": {"light": 1, "medium": 1},  # -2 light, -1 medium, +1 medium (dataset-init, 50)
-        "cache": {
-            ("dataset-config-names", 200, None): 0,
-            ("config-parquet", 200, None): 1,
-            ("config-parquet", 500, "X"): 0,
-        },
-    }
+    assert metric_totals(queue_db, cache_db) == TOTALS_AFTER_RECREATE
     assets, cached = storage
     assert not (assets / DATASET).exists()
     assert not (cached / DATASET).exists()
@@ -392,17 +396,4 @@ def test_a_failure_half_way_is_recorded_and_a_retry_completes(
         "deleted_cached_responses": 3,
         "deleted_asset_folders": 2,
     }
-    assert metric_totals(queue_db, cache_db) == {
-        "jobs": {
-            ("dataset-config-names", "waiting"): 0,
-            ("config-parquet", "waiting"): 1,
-            ("split-first-rows", "started"): 1,
-            ("dataset-init", "waiting"): 1,
-        },
-        "sizes": {"light": 1, "medium": 1},
-        "cache": {
-            ("dataset-config-names", 200, None): 0,
-            ("config-parquet", 200, None): 1,
-            ("config-parquet", 500, "X"): 0,
-        },
-    }
+    assert metric_totals(queue_db, cache_db) == TOTALS_AFTER_RECREATE
