@@ -33,6 +33,18 @@ class EmbeddedMongoError(Exception):
     """FerretDB is missing, or did not start."""
 
 
+def stop_process(process: subprocess.Popen[bytes], *, grace_seconds: float) -> None:
+    """SIGTERM, so the process can close its files; SIGKILL if it is still there after the grace."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=grace_seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -102,14 +114,8 @@ class EmbeddedFerretDB:
         raise EmbeddedMongoError(f"FerretDB did not answer within {START_TIMEOUT_SECONDS}s")
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None:
+            stop_process(self.process, grace_seconds=10)
 
     def __enter__(self) -> EmbeddedFerretDB:
         self.start()

@@ -7,7 +7,6 @@ until it answers; requests go over HTTP on 127.0.0.1.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ import requests
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
-from adminsite.embedded_mongo import EmbeddedFerretDB, free_port
+from adminsite.embedded_mongo import EmbeddedFerretDB, free_port, stop_process
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 START_DEADLINE_SECONDS = 30.0
@@ -41,13 +40,7 @@ class RunningServer:
         return self.log.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, grace_seconds=15)
         self.http.close()
 
 
