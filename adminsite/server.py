@@ -11,7 +11,7 @@ ADMIN_UVICORN_NUM_WORKERS (2). Before any worker starts:
   previous run (only prometheus_client's `*.db` files are removed), so the counters of dead
   processes are not added to the new ones.
 
-Uvicorn's access log is off: `adminsite.request_log` writes one line per request, with the
+Uvicorn's access log is off: `adminsite.web.request_log` writes one line per request, with the
 caller and without secrets.
 """
 
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import uvicorn
 
-from adminsite.config import AdminConfig, ConfigError, load_config
-from adminsite.processing_graph import ProcessingGraphError, processing_graph
+from adminsite.core.config import AdminConfig, ConfigError, load_config
+from adminsite.core.processing_graph import ProcessingGraphError, processing_graph
 
 # prometheus_client's multiprocess files: counter_<pid>.db, histogram_<pid>.db, gauge_*_<pid>.db
 _METRIC_FILE_PREFIXES = ("counter_", "gauge_", "histogram_", "summary_")

@@ -1,4 +1,4 @@
-"""Django settings. The environment is read once, by `adminsite.config.load_config`.
+"""Django settings. The environment is read once, by `adminsite.core.config.load_config`.
 
 A bad configuration value or processing graph stops start-up here with one line on stderr
 naming the problem (no traceback), before the server accepts a request.
@@ -10,9 +10,9 @@ import os
 import sys
 from pathlib import Path
 
-from adminsite.config import AdminConfig, ConfigError, load_config
-from adminsite.processing_graph import ProcessingGraphError, processing_graph
-from adminsite.secret_key import stable_secret_key
+from adminsite.core.config import AdminConfig, ConfigError, load_config
+from adminsite.core.processing_graph import ProcessingGraphError, processing_graph
+from adminsite.core.secret_key import stable_secret_key
 
 
 def _load() -> AdminConfig:
@@ -52,20 +52,23 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "rest_framework",
+    "adminsite.database",
+    "adminsite.demo",
     "cachereports",
     "jobs",
+    "datasets",
 ]
 
 MIDDLEWARE = [
     # serving and observability (README "Running in production"): metrics first and last,
     # then the request log, CORS, gzip, static files and the JSON answer guarantees
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "adminsite.request_log.RequestLogMiddleware",
+    "adminsite.web.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.gzip.GZipMiddleware",
-    "adminsite.static_files.StaticFilesMiddleware",
-    "adminsite.json_answers.JsonAnswersMiddleware",
+    "adminsite.web.static_files.StaticFilesMiddleware",
+    "adminsite.web.json_answers.JsonAnswersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -76,7 +79,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "adminsite.urls"
 APPEND_SLASH = False
-CSRF_FAILURE_VIEW = "adminsite.console.csrf_failure"
+CSRF_FAILURE_VIEW = "adminsite.web.console.csrf_failure"
 
 TEMPLATES = [
     {
@@ -87,9 +90,9 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.messages.context_processors.messages",
-                "adminsite.console.console_context",
+                "adminsite.web.console.console_context",
             ],
-            "libraries": {"console": "adminsite.console_tags"},
+            "libraries": {"console": "adminsite.web.console_tags"},
         },
     },
 ]
@@ -105,7 +108,7 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
 # is checked on the Hub at login, then kept split between the cookie and the `adminSessions`
 # collection, never whole in either. A session lasts 12 hours at most and is re-checked on the
 # Hub every ADMIN_SESSION_REVERIFY_SECONDS.
-AUTHENTICATION_BACKENDS = ["adminsite.authentication.HubTokenBackend"]
+AUTHENTICATION_BACKENDS = ["adminsite.auth.authentication.HubTokenBackend"]
 LOGIN_URL = "/admin/login"
 LOGIN_REDIRECT_URL = "/admin/"
 SESSION_COOKIE_AGE = 12 * 3600
@@ -131,8 +134,8 @@ TIME_ZONE = "UTC"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REST_FRAMEWORK = {
-    "DEFAULT_RENDERER_CLASSES": ["adminsite.renderers.AdminJSONRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "adminsite.renderers.JSONOnlyNegotiation",
+    "DEFAULT_RENDERER_CLASSES": ["adminsite.web.renderers.AdminJSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "adminsite.web.renderers.JSONOnlyNegotiation",
     # `?format=` is not a parameter of the API: without this, DRF answers 404 to `?format=x`.
     "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_PARSER_CLASSES": [
@@ -141,17 +144,17 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     # Every DRF view needs a Hub token when ADMIN_HF_ORGANIZATION is set (REFERENCE.md).
-    "DEFAULT_AUTHENTICATION_CLASSES": ["adminsite.authentication.HubTokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["adminsite.authentication.IsAllowedByHub"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["adminsite.auth.authentication.HubTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["adminsite.auth.authentication.IsAllowedByHub"],
     "UNAUTHENTICATED_USER": None,
-    "EXCEPTION_HANDLER": "adminsite.api.exception_handler",
+    "EXCEPTION_HANDLER": "adminsite.web.api.exception_handler",
 }
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"unexpected_only": {"()": "adminsite.request_log.UnexpectedServerErrorsOnly"}},
+    "filters": {"unexpected_only": {"()": "adminsite.web.request_log.UnexpectedServerErrorsOnly"}},
     "handlers": {
         "stderr": {"class": "logging.StreamHandler", "formatter": "plain"},
         "stderr_unexpected": {

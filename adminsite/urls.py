@@ -5,9 +5,12 @@ from __future__ import annotations
 from django.urls import path
 from django.views.generic import RedirectView
 
-from adminsite import health, login_views, metrics, pages
+from adminsite.auth import login_views
+from adminsite.ops import health, metrics, pages
 from cachereports import apis as cache_apis
 from cachereports import views as cache_views
+from datasets import apis as dataset_apis
+from datasets import views as dataset_views
 from jobs import apis as job_apis
 from jobs import views as job_views
 
@@ -22,7 +25,7 @@ urlpatterns = [
     path("admin/metrics", metrics.metrics),
     path("admin/pending-jobs", job_apis.PendingJobsApi.as_view()),
     path("admin/blocked-datasets", job_apis.BlockedDatasetsApi.as_view()),
-    path("admin/dataset-status", cache_apis.DatasetStatusApi.as_view()),
+    path("admin/dataset-status", dataset_apis.DatasetStatusApi.as_view()),
     path("admin/num-dataset-infos-by-builder-name", cache_apis.NumDatasetInfosByBuilderNameApi.as_view()),
     path("admin/cache-reports/<str:kind>", cache_apis.CacheReportsApi.as_view()),
     path("admin/cache-reports-with-content/<str:kind>", cache_apis.CacheReportsWithContentApi.as_view()),
@@ -33,15 +36,15 @@ urlpatterns = [
     path("admin/jobs", job_views.jobs_list, name="console-jobs"),
     path("admin/cache", cache_views.cache_list, name="console-cache"),
     path("admin/cache/<str:entry_id>", cache_views.cache_entry, name="console-cache-entry"),
-    path("admin/dataset", cache_views.dataset_page, name="console-dataset"),
+    path("admin/dataset", dataset_views.dataset_page, name="console-dataset"),
     path("admin/graph", pages.graph, name="console-graph"),
-    path("admin/dataset/force-refresh", job_views.force_refresh_action, name="console-force-refresh"),
-    path("admin/dataset/recreate", job_views.recreate_dataset_page, name="console-recreate"),
+    path("admin/dataset/force-refresh", dataset_views.force_refresh_action, name="console-force-refresh"),
+    path("admin/dataset/recreate", dataset_views.recreate_dataset_page, name="console-recreate"),
     path("admin/audit", job_views.audit_log, name="console-audit"),
-    path("admin/force-refresh/<str:job_type>", job_apis.ForceRefreshApi.as_view()),
-    path("admin/recreate-dataset", job_apis.RecreateDatasetApi.as_view()),
+    path("admin/force-refresh/<str:job_type>", dataset_apis.ForceRefreshApi.as_view()),
+    path("admin/recreate-dataset", dataset_apis.RecreateDatasetApi.as_view()),
     path("admin/audit-log", job_apis.AuditLogApi.as_view()),
 ]
 
-handler404 = "adminsite.error_pages.not_found"
-handler500 = "adminsite.error_pages.server_error"
+handler404 = "adminsite.web.error_answers.not_found"
+handler500 = "adminsite.web.error_answers.server_error"

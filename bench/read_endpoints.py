@@ -54,9 +54,9 @@ def run(arguments: argparse.Namespace, mongo_url: str) -> None:
     from django.conf import settings
     from django.test import Client
 
-    from adminsite import mongo
-    from adminsite.demo_world import seed_world
-    from adminsite.indexes import ensure_all_indexes
+    from adminsite.database import mongo
+    from adminsite.database.indexes import ensure_all_indexes
+    from adminsite.demo.world import seed_world
 
     suffix = str(int(time.time()))
     settings.ADMIN = dataclasses.replace(
@@ -140,7 +140,7 @@ def main() -> None:
     if mongo_url:
         run(arguments, mongo_url)
         return
-    from adminsite.embedded_mongo import EmbeddedFerretDB
+    from adminsite.demo.embedded_mongo import EmbeddedFerretDB
 
     with tempfile.TemporaryDirectory(prefix="bench-ferretdb-") as data_dir, EmbeddedFerretDB(Path(data_dir)) as server:
         print(f"embedded FerretDB on {server.url}")

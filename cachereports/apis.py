@@ -1,4 +1,4 @@
-"""JSON routes of the cache: reports, reports with content, dataset status, builder counts."""
+"""JSON routes of the cache: reports, reports with content, builder counts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from adminsite.api import ReadAPIView, dataset_parameter
+from adminsite.web.api import ReadAPIView
 from cachereports import selectors
 
 
@@ -39,13 +39,6 @@ class CacheReportsWithContentApi(_CacheReportsPageApi):
     """GET /admin/cache-reports-with-content/{kind}?cursor="""
 
     with_content = True
-
-
-class DatasetStatusApi(ReadAPIView):
-    """GET /admin/dataset-status?dataset="""
-
-    def get(self, request: Request) -> Response:
-        return Response(selectors.dataset_status(dataset=dataset_parameter(request)))
 
 
 class NumDatasetInfosByBuilderNameApi(ReadAPIView):

@@ -11,15 +11,7 @@ from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
-from adminsite import mongo
-
-
-def _bson_date(value: datetime) -> datetime:
-    return value.replace(microsecond=value.microsecond // 1000 * 1000)
-
-
-def _without_none(fields: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in fields.items() if value is not None}
+from adminsite.database import mongo
 
 
 def cache_entry_document(
@@ -40,7 +32,7 @@ def cache_entry_document(
     duration: float | None = None,
 ) -> dict[str, Any]:
     """One document of `cachedResponsesBlue` (no `_id`: the driver adds it on insert)."""
-    return _without_none(
+    return mongo.without_none(
         {
             "kind": kind,
             "dataset": dataset,
@@ -54,7 +46,7 @@ def cache_entry_document(
             "job_runner_version": job_runner_version,
             "failed_runs": failed_runs,
             "details": details,
-            "updated_at": _bson_date(updated_at) if updated_at is not None else mongo.utc_now(),
+            "updated_at": mongo.bson_date(updated_at) if updated_at is not None else mongo.utc_now(),
             "duration": duration,
         }
     )
@@ -64,12 +56,12 @@ def cache_total_metric_document(
     *, kind: str, http_status: int, error_code: str | None, total: int, created_at: datetime | None = None
 ) -> dict[str, Any]:
     """One row of `cacheTotalMetric`: the number of cache entries of (kind, http_status, error_code)."""
-    return _without_none(
+    return mongo.without_none(
         {
             "kind": kind,
             "http_status": int(http_status),
             "error_code": error_code,
             "total": total,
-            "created_at": _bson_date(created_at) if created_at is not None else mongo.utc_now(),
+            "created_at": mongo.bson_date(created_at) if created_at is not None else mongo.utc_now(),
         }
     )

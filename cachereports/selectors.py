@@ -13,17 +13,22 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo.database import Database
 
-from adminsite import mongo
-from adminsite.cursors import parse_cursor
-from adminsite.errors import InvalidParameterError, NotFoundError
-from adminsite.processing_graph import ProcessingStep, processing_graph
+from adminsite.core.cursors import parse_cursor
+from adminsite.core.errors import InvalidParameterError, NotFoundError
+from adminsite.core.processing_graph import ProcessingStep, known_step, processing_graph
+from adminsite.database import mongo
 from cachereports.serializers import CacheReport, cache_report, cache_report_with_content
-from jobs.selectors import is_dataset_blocked, pending_jobs_of_dataset
 
 BUILDER_NAMES = ("parquet", "csv", "text", "imagefolder", "audiofolder", "json", "arrow", "webdataset")
 """The builder names counted one by one; every other builder (or none) counts as "other"."""
 
 DATASET_INFO_KIND = "dataset-info"
+CONFIG_INFO_KIND = "config-info"
+"""The cache kind whose `content.dataset_info` gives the size of a config and of its splits."""
+CONFIG_NAMES_KIND = "dataset-config-names"
+"""Its `content.config_names[].config` lists the configs of a dataset."""
+SPLIT_NAMES_KIND = "config-split-names"
+"""Its `content.splits[].split` lists the splits of a config."""
 
 
 @dataclass(frozen=True)
@@ -32,20 +37,12 @@ class CacheReportsPage:
     next_cursor: str
 
 
-def step_or_404(name: str) -> ProcessingStep:
-    """The processing step named by a URL (kind or job type); unknown ones are not found."""
-    step = processing_graph().get(name)
-    if step is None:
-        raise NotFoundError(f"Unknown processing step '{name}'")
-    return step
-
-
 def cache_reports_page(*, kind: str, cursor: str, limit: int, with_content: bool) -> CacheReportsPage:
     """One page of the entries of a kind, by `_id` ascending (index kind, _id).
 
     `next_cursor` is the `_id` of the last entry when the page is full, else "".
     """
-    step_or_404(kind)
+    known_step(kind)
     after = parse_cursor(cursor)
     query: dict[str, Any] = {"kind": kind}
     if after is not None:
@@ -78,19 +75,6 @@ def cache_reports_of_dataset(*, dataset: str) -> dict[str, list[CacheReport]]:
     for reports in by_kind.values():
         reports.sort(key=lambda report: (report["config"] or "", report["split"] or ""))
     return by_kind
-
-
-def dataset_status(*, dataset: str) -> dict[str, dict[str, list[Any]]]:
-    """Cache reports and pending jobs of a dataset for every step: two queries in all."""
-    reports = cache_reports_of_dataset(dataset=dataset)
-    jobs = pending_jobs_of_dataset(dataset=dataset)
-    return {
-        step.name: {
-            "cached_responses": reports[step.name],
-            "jobs": [*jobs[step.name]["waiting"], *jobs[step.name]["started"]],
-        }
-        for step in processing_graph()
-    }
 
 
 def num_dataset_infos_by_builder_name() -> dict[str, int]:
@@ -233,7 +217,7 @@ def cache_entries_page(
     For a very common code the planner may still prefer walking (kind, http_status, _id),
     which then stops after one page: both are indexes of REFERENCE.md, so no hint is forced.
     """
-    step_or_404(kind)
+    known_step(kind)
     after_id, before_id = parse_cursor(after), parse_cursor(before)
     query: dict[str, Any] = {"kind": kind}
     if http_status is not None:
@@ -289,10 +273,10 @@ def cache_entry_detail(*, entry_id: str) -> CacheEntryDetail:
     return CacheEntryDetail(_with_id(cache_entry), processing_graph().get(str(cache_entry.get("kind"))))
 
 
-# The dataset page
+def count_cache_entries_of_dataset(*, dataset: str) -> int:
+    """How many cache entries a dataset has (what a recreate would delete; index dataset, kind, http_status)."""
+    return mongo.cache_database()[mongo.CACHED_RESPONSES].count_documents({"dataset": dataset})
 
-CONFIG_NAMES_KIND = "dataset-config-names"
-SPLIT_NAMES_KIND = "config-split-names"
 
 _DATASET_PAGE_FIELDS = {
     field: 1
@@ -316,170 +300,26 @@ _DATASET_PAGE_FIELDS = {
 """The report fields, plus only the parts of the content that list configs and splits."""
 
 
-@dataclass(frozen=True)
-class StepRow:
-    """One (step, config, split) of a dataset: its cache entry (None: missing) and pending jobs.
-
-    A phase-2 action form (force-refresh) posts `step.name`, the dataset, `config`, `split`.
-    """
-
-    step: ProcessingStep
-    dataset: str
-    config: str | None
-    split: str | None
-    cache_entry: dict[str, Any] | None
-    jobs: list[dict[str, Any]]
-    outdated_reasons: list[str]
-
-    @property
-    def state(self) -> str:
-        """missing, ok (HTTP 200) or error: the colour of the row."""
-        if self.cache_entry is None:
-            return "missing"
-        return "ok" if self.cache_entry.get("http_status") == 200 else "error"
-
-
-@dataclass(frozen=True)
-class StepSection:
-    step: ProcessingStep
-    rows: list[StepRow]
-    configs_without_splits: list[str]
-    """For a split step: listed configs whose splits are not known yet (no config-split-names)."""
-
-
-@dataclass(frozen=True)
-class DatasetOverview:
-    """Everything about one dataset, step by step in graph order."""
-
-    dataset: str
-    revision: str | None
-    config_names: list[str]
-    blocked: bool
-    sections: list[StepSection]
-
-    def count(self, state: str) -> int:
-        return sum(1 for section in self.sections for row in section.rows if row.state == state)
-
-    @property
-    def num_ok(self) -> int:
-        return self.count("ok")
-
-    @property
-    def num_errors(self) -> int:
-        return self.count("error")
-
-    @property
-    def num_missing(self) -> int:
-        return self.count("missing")
-
-    @property
-    def num_outdated(self) -> int:
-        return sum(1 for section in self.sections for row in section.rows if row.outdated_reasons)
-
-    @property
-    def num_jobs(self) -> int:
-        return sum(len(row.jobs) for section in self.sections for row in section.rows)
-
-    @property
-    def is_unknown(self) -> bool:
-        """No cache entry and no pending job: not on the Hub, or never processed (not "all missing")."""
-        return all(row.cache_entry is None and not row.jobs for section in self.sections for row in section.rows)
-
-
-def _names(items: object, field: str) -> list[str]:
-    """`config`/`split` names of a content list (dicts as the workers write them, or strings)."""
-    if not isinstance(items, list):
-        return []
-    names = [item.get(field) if isinstance(item, dict) else item for item in items]
-    return list(dict.fromkeys(name for name in names if isinstance(name, str)))
-
-
-def _listed_names(entries: dict[tuple[str, str | None, str | None], dict[str, Any]]) -> dict[str | None, list[str]]:
-    """Configs listed by dataset-config-names (key None), and the splits of each config."""
-    listed: dict[str | None, list[str]] = {}
-    for (kind, config, _split), entry in entries.items():
-        content = entry.get("content") if entry.get("http_status") == 200 else None
-        if not isinstance(content, dict):
-            continue
-        if kind == CONFIG_NAMES_KIND:
-            listed[None] = _names(content.get("config_names"), "config")
-        elif kind == SPLIT_NAMES_KIND and config is not None:
-            listed[config] = _names(content.get("splits"), "split")
-    return listed
-
-
-def _outdated_reasons(step: ProcessingStep, entry: dict[str, Any] | None, revision: str | None) -> list[str]:
-    if entry is None:
-        return []
-    reasons = []
-    version = entry.get("job_runner_version")
-    if not isinstance(version, int) or version < step.job_runner_version:
-        reasons.append(f"job runner version {version} < {step.job_runner_version}")
-    entry_revision = entry.get("dataset_git_revision")
-    if revision is not None and entry_revision is not None and entry_revision != revision:
-        reasons.append(f"revision {entry_revision} is not the dataset's {revision}")
-    return reasons
-
-
-def _row_keys(
-    step: ProcessingStep, listed: dict[str | None, list[str]], present: list[tuple[str | None, str | None]]
-) -> list[tuple[str | None, str | None]]:
-    """The (config, split) rows a step should have, listed ones first, then any other present."""
-    configs = listed.get(None, [])
-    if step.input_type == "dataset":
-        expected: list[tuple[str | None, str | None]] = [(None, None)]
-    elif step.input_type == "config":
-        expected = [(config, None) for config in configs]
-    else:
-        expected = [(config, split) for config in configs for split in listed.get(config, [])]
-    extra = sorted(set(present) - set(expected), key=lambda key: (key[0] or "", key[1] or ""))
-    return [*expected, *extra]
-
-
-def dataset_overview(*, dataset: str) -> DatasetOverview:
-    """The dataset page: its cache entries and pending jobs per step, with what is missing.
-
-    Three commands whatever the number of steps, configs or splits: the dataset's entries
-    (index dataset, kind, http_status), its pending jobs (index dataset, status) and its
-    blockage (index dataset).
-    """
+def cache_entries_of_dataset_page(*, dataset: str) -> list[dict[str, Any]]:
+    """The entries of a dataset for its page: report fields and the name lists (index dataset, kind, http_status)."""
     found = mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES].find({"dataset": dataset}, _DATASET_PAGE_FIELDS)
-    entries = {(str(entry["kind"]), entry.get("config"), entry.get("split")): _with_id(entry) for entry in found}
-    jobs_by_type = pending_jobs_of_dataset(dataset=dataset)
-    listed = _listed_names(entries)
-    root = entries.get((CONFIG_NAMES_KIND, None, None))
-    revision = root.get("dataset_git_revision") if root is not None else None
-    sections = []
-    for step in processing_graph().in_graph_order():
-        jobs: dict[tuple[str | None, str | None], list[dict[str, Any]]] = {}
-        for job in [*jobs_by_type[step.name]["started"], *jobs_by_type[step.name]["waiting"]]:
-            jobs.setdefault((job["config"], job["split"]), []).append(job)
-        present = [(config, split) for (kind, config, split) in entries if kind == step.name] + list(jobs)
-        rows = []
-        for config, split in _row_keys(step, listed, present):
-            entry = entries.get((step.name, config, split))
-            rows.append(
-                StepRow(
-                    step=step,
-                    dataset=dataset,
-                    config=config,
-                    split=split,
-                    cache_entry=entry,
-                    jobs=jobs.get((config, split), []),
-                    outdated_reasons=_outdated_reasons(step, entry, revision),
-                )
-            )
-        unknown_splits = [config for config in listed.get(None, []) if config not in listed]
-        sections.append(StepSection(step, rows, unknown_splits if step.input_type == "split" else []))
-    return DatasetOverview(
-        dataset=dataset,
-        revision=revision if isinstance(revision, str) else None,
-        config_names=listed.get(None, []),
-        blocked=is_dataset_blocked(dataset=dataset),
-        sections=sections,
+    return [_with_id(entry) for entry in found.batch_size(mongo.WHOLE_RESULT_BATCH_SIZE)]
+
+
+def config_num_bytes(*, dataset: str, config: str, split: str | None) -> int | None:
+    """The size upstream reads for the bonus: the config's, or one split's, from its `config-info` entry."""
+    entry = mongo.cache_database()[mongo.CACHED_RESPONSES].find_one(
+        {"kind": CONFIG_INFO_KIND, "dataset": dataset, "config": config, "split": None},
+        {"content.dataset_info.dataset_size": 1, "content.dataset_info.splits": 1},
     )
-
-
-def count_cache_entries_of_dataset(*, dataset: str) -> int:
-    """How many cache entries a dataset has (what a recreate would delete; index dataset, kind, http_status)."""
-    return mongo.cache_database()[mongo.CACHED_RESPONSES].count_documents({"dataset": dataset})
+    content = entry.get("content") if entry else None
+    dataset_info = content.get("dataset_info") if isinstance(content, dict) else None
+    if not isinstance(dataset_info, dict):
+        return None
+    if split is None:
+        num_bytes = dataset_info.get("dataset_size")
+    else:
+        splits = dataset_info.get("splits")
+        split_info = splits.get(split) if isinstance(splits, dict) else None
+        num_bytes = split_info.get("num_bytes") if isinstance(split_info, dict) else None
+    return num_bytes if isinstance(num_bytes, int) and not isinstance(num_bytes, bool) else None

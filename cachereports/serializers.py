@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from adminsite.serialization import iso_datetime
+from adminsite.core.serialization import iso_datetime
 
 CacheReport = dict[str, Any]
 

@@ -17,11 +17,8 @@ from typing import Any
 
 from bson import ObjectId
 
-from adminsite import mongo
-from adminsite.errors import UnexpectedApiError
-
-DELETE_BATCH_SIZE = 500
-"""Entries read, then deleted, per round (a `$in` of this many ids stays small)."""
+from adminsite.core.errors import UnexpectedApiError
+from adminsite.database import mongo
 
 _MAX_PASSES_WITHOUT_PROGRESS = 3
 
@@ -52,7 +49,7 @@ def delete_dataset_cache_entries(*, dataset: str) -> int:
     while True:
         entries = list(
             responses.find({"dataset": dataset}, {"kind": 1, "http_status": 1, "error_code": 1}).limit(
-                DELETE_BATCH_SIZE
+                mongo.DELETE_BATCH_SIZE
             )
         )
         if not entries:

@@ -1,16 +1,15 @@
-"""HTML pages of the cache: the cache browser, one cache entry, one dataset."""
+"""HTML pages of the cache: the cache browser and one cache entry."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from adminsite.authentication import page_login_required
-from adminsite.console import console_page, dataset_filter_parameter, integer_parameter, render_page, text_parameter
-from adminsite.errors import InvalidParameterError
-from adminsite.processing_graph import processing_graph
+from adminsite.auth.authentication import page_login_required
+from adminsite.core.errors import InvalidParameterError
+from adminsite.core.processing_graph import processing_graph
+from adminsite.web.console import console_page, integer_parameter, render_page, text_parameter
 from cachereports import selectors
-from jobs.constants import DATASET_INIT_STEP, Priority
 
 
 @page_login_required
@@ -52,17 +51,3 @@ def cache_list(request: HttpRequest) -> HttpResponse:
 def cache_entry(request: HttpRequest, entry_id: str) -> HttpResponse:
     """GET /admin/cache/<id>: one entry, its details and its content."""
     return render_page(request, "pages/cache_entry.html", {"detail": selectors.cache_entry_detail(entry_id=entry_id)})
-
-
-@page_login_required
-@console_page
-def dataset_page(request: HttpRequest) -> HttpResponse:
-    """GET /admin/dataset?dataset=: every step of the dataset, with what is broken or missing."""
-    dataset = dataset_filter_parameter(request)
-    overview = selectors.dataset_overview(dataset=dataset) if dataset is not None else None
-    priorities = [priority.value for priority in Priority]  # of the force-refresh forms, lowest (default) first
-    return render_page(
-        request,
-        "pages/dataset.html",
-        {"overview": overview, "priorities": priorities, "init_step": DATASET_INIT_STEP},
-    )

@@ -22,11 +22,11 @@ from typing import Any
 
 from bson import ObjectId
 
-from adminsite import mongo
-from adminsite.errors import AdminError
-from adminsite.hub import NotSupportedError
-from adminsite.identity import HubIdentity
-from adminsite.request_log import log_write
+from adminsite.core.errors import AdminError
+from adminsite.core.identity import HubIdentity
+from adminsite.database import mongo
+from adminsite.hub.dataset_support import NotSupportedError
+from adminsite.web.request_log import log_write
 
 logger = logging.getLogger(__name__)
 
@@ -41,17 +41,13 @@ class AuditRecord:
     not_supported: NotSupportedError | None = None
 
 
-def _without_none(values: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if value is not None}
-
-
 def _start(*, actor: HubIdentity, action: str, parameters: dict[str, Any]) -> ObjectId:
-    document = _without_none(
+    document = mongo.without_none(
         {
             "actor": actor.name,
             "actor_org": actor.org,
             "action": action,
-            "parameters": _without_none(parameters),
+            "parameters": mongo.without_none(parameters),
             "requested_at": mongo.utc_now(),
             "outcome": PENDING,
         }
@@ -82,7 +78,7 @@ def audited(*, actor: HubIdentity, action: str, parameters: dict[str, Any]) -> I
     def finish(outcome: str, error: AdminError | None) -> None:
         _finish(action_id=action_id, outcome=outcome, result=record.result, error=error)
         error_detail = {"error_code": error.error_code} if error is not None else {}
-        details = {**_without_none(parameters), **error_detail, **record.result}
+        details = {**mongo.without_none(parameters), **error_detail, **record.result}
         log_write(actor=actor, action=action, outcome=outcome, details=details)
 
     try:

@@ -47,8 +47,5 @@ DATASET_STATUS_NORMAL = "normal"
 MIN_BYTES_FOR_BONUS_DIFFICULTY = 3_000_000_000
 """A config (or split) of strictly more bytes than this is big: its jobs get the step's bonus difficulty."""
 
-CONFIG_INFO_KIND = "config-info"
-"""The cache kind whose `content.dataset_info` gives the size of a config and of its splits."""
-
 DATASET_INIT_STEP = "dataset-init"
 """The root step: the one job that starts the processing of a dataset."""

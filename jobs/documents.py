@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from adminsite.dataset_names import namespace_of
+from adminsite.core.dataset_names import namespace_of
+from adminsite.database import mongo
 from jobs.constants import Priority, Status
 
 
@@ -23,11 +24,6 @@ def unicity_id(*, job_type: str, dataset: str, revision: str, config: str | None
     if split is not None:
         parts.append(split)
     return ",".join(parts)
-
-
-def _bson_date(value: datetime | None) -> datetime | None:
-    """Truncated to the millisecond, as a BSON date stores it (so a read gives back the same value)."""
-    return None if value is None else value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
 def job_document(
@@ -56,8 +52,8 @@ def job_document(
         "priority": Priority(priority).value,
         "status": Status(status).value,
         "difficulty": difficulty,
-        "created_at": _bson_date(created_at),
-        "started_at": _bson_date(started_at),
-        "last_heartbeat": _bson_date(last_heartbeat),
+        "created_at": mongo.bson_date(created_at),
+        "started_at": None if started_at is None else mongo.bson_date(started_at),
+        "last_heartbeat": None if last_heartbeat is None else mongo.bson_date(last_heartbeat),
     }
-    return {field: value for field, value in document.items() if value is not None}
+    return mongo.without_none(document)

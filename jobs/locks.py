@@ -25,8 +25,8 @@ from uuid import uuid4
 
 from pymongo.errors import DuplicateKeyError
 
-from adminsite import mongo
-from adminsite.errors import AdminError
+from adminsite.core.errors import AdminError
+from adminsite.database import mongo
 
 logger = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from typing import Any
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
-from adminsite import mongo
-from adminsite.cursors import parse_cursor
-from adminsite.processing_graph import processing_graph
+from adminsite.core.cursors import parse_cursor
+from adminsite.core.processing_graph import processing_graph
+from adminsite.database import mongo
 from jobs.constants import (
     LIGHT_MAX_DIFFICULTY,
     MEDIUM_MAX_DIFFICULTY,
@@ -136,10 +136,6 @@ def _status_counts() -> dict[str, int]:
     return {status: 0 for status in PENDING_STATUSES}
 
 
-_NOT_IMPLEMENTED = 238
-"""The error code of a MongoDB-protocol server that lacks an operator (FerretDB)."""
-
-
 def _queue_groups(*, with_oldest: bool) -> list[dict[str, Any]]:
     """Pending jobs counted by (type, status, priority, difficulty), in one `$group` (index status, type).
 
@@ -206,7 +202,7 @@ def _counted_queue() -> tuple[list[dict[str, Any]], dict[str, datetime] | None]:
     try:
         groups = _queue_groups(with_oldest=True)
     except OperationFailure as error:
-        if error.code != _NOT_IMPLEMENTED:
+        if error.code != mongo.NOT_IMPLEMENTED:
             raise
         return _queue_groups(with_oldest=False), None
     return groups, _oldest_waiting_of_groups(groups)
@@ -328,10 +324,14 @@ def jobs_page(*, filters: JobFilters, sort: str, page: int, page_size: int) -> J
     return JobsPage(jobs=jobs, total=jobs_collection.count_documents(query), page=page, page_size=page_size)
 
 
-def is_dataset_blocked(*, dataset: str) -> bool:
-    """Whether the dataset is in `datasetBlockages` (index dataset)."""
-    blockage = mongo.queue_database_for_reports()[mongo.DATASET_BLOCKAGES].find_one({"dataset": dataset}, {"_id": 1})
-    return blockage is not None
+def is_dataset_blocked(*, dataset: str, primary: bool = False) -> bool:
+    """Whether the dataset is in `datasetBlockages` (index dataset).
+
+    A page may read a secondary; a write that depends on the answer (the worker-size row a new
+    job counts in) reads the primary.
+    """
+    queue = mongo.queue_database() if primary else mongo.queue_database_for_reports()
+    return queue[mongo.DATASET_BLOCKAGES].find_one({"dataset": dataset}, {"_id": 1}) is not None
 
 
 def count_waiting_jobs_of_dataset(*, dataset: str) -> int:

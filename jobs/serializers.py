@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from adminsite.serialization import iso_datetime
+from adminsite.core.serialization import iso_datetime
 
 JobDict = dict[str, Any]
 

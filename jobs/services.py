@@ -1,155 +1,38 @@
-"""The two repair operations: force-refresh one artifact, recreate one dataset.
+"""Writes to the queue database: waiting jobs and the metric rows that count them.
 
-Both write into the production queue and cache, which have no transactions (FerretDB has
-none, and the other services do not use them). How each write stays all-or-nothing, or at
-least safe and completed by a retry:
+The queue has no transactions (FerretDB has none, and the other services do not use them).
+How each write stays safe:
 
-1. Everything is checked before the first write: the dataset name (as the Hub names repos:
-   no query, Hub call or path is built from anything else), the parameters, then the Hub
-   (support rules and current revision). A Hub timeout or error is a 500 and nothing is
-   written; only the audit entry records the attempt (see `jobs.audit`).
-2. Adding a waiting job happens under the lock of its `unicity_id` (the `locks` protocol the
+1. Adding a waiting job happens under the lock of its `unicity_id` (the `locks` protocol the
    workers use to start a job): check for a waiting job with that unicity_id, then either
    raise its priority or insert one. Concurrent calls, in any process, leave one waiting job.
    The metric rows are incremented (as upstream, before the insert); if the insert fails
    they are decremented back. The lock is released in `finally` (and expires after its ttl).
-3. Deleting waiting jobs and cache entries reads them in batches, groups them by metric row,
-   deletes each group by `_id` (and by the fields of its row, plus `status: waiting` for jobs,
-   so a job a worker started in between stays), then decrements the row by the count the
-   server reported: the rows follow exactly what was deleted. A retry deletes what is left.
-4. Recreate runs in this order: Hub, waiting jobs, cache entries, asset folders, then the
-   `dataset-init` job. Stopping half-way leaves a dataset with less cached data and no job:
-   what the viewer shows for a dataset not processed yet, never wrong data; running the same
-   recreate again finishes it (every step is idempotent). The job comes last so that no worker
-   computes from a cache that is about to be deleted.
+2. Deleting waiting jobs reads them in batches, groups them by metric row, deletes each group
+   by `_id` (plus `status: waiting`, so a job a worker started in between stays), then
+   decrements the row by the count the server reported: the rows follow exactly what was
+   deleted. A retry deletes what is left.
+
+The operations on a whole dataset (force-refresh, recreate) that call these live in
+`datasets.services`.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from adminsite import assets, hub, mongo
-from adminsite.errors import InvalidParameterError, NotFoundError
-from adminsite.hub import NotSupportedError
-from adminsite.identity import HubIdentity
-from adminsite.parameters import dataset_value, required_value
-from adminsite.processing_graph import ProcessingStep, processing_graph
-from cachereports import selectors as cache_selectors
-from cachereports import services as cache_services
+from adminsite.database import mongo
 from jobs import selectors as job_selectors
-from jobs.audit import audited
-from jobs.constants import (
-    CONFIG_INFO_KIND,
-    DATASET_INIT_STEP,
-    DATASET_STATUS_NORMAL,
-    DEFAULT_PRIORITY,
-    MIN_BYTES_FOR_BONUS_DIFFICULTY,
-    Priority,
-    Status,
-    worker_size,
-)
+from jobs.constants import DATASET_STATUS_NORMAL, Priority, Status, worker_size
 from jobs.documents import job_document, unicity_id
 from jobs.locks import held_lock
 from jobs.serializers import JobDict, job_dict
 
 logger = logging.getLogger(__name__)
 
-DELETE_BATCH_SIZE = 500
-"""Waiting jobs read, then deleted, per round."""
-
-MAX_DIFFICULTY = 100
-_DIGITS = re.compile(r"[0-9]{1,3}")
-
 JobAction = Literal["created", "already_waiting", "priority_raised"]
-
-
-# ---------------------------------------------------------------------------------------------
-# Parameters
-
-
-def parse_priority(value: str | None) -> Priority:
-    """`low` (default when absent or blank), `normal` or `high`; anything else is 422."""
-    if value is None or not value.strip():
-        return DEFAULT_PRIORITY
-    try:
-        return Priority(value)
-    except ValueError:
-        raise InvalidParameterError(
-            f"Parameter 'priority' should be one of {', '.join(priority.value for priority in Priority)}."
-        ) from None
-
-
-def parse_difficulty(value: str | None) -> int | None:
-    """An integer 0..100 written in digits (None when absent or blank); anything else is 422."""
-    if value is None or not value.strip():
-        return None
-    if _DIGITS.fullmatch(value.strip()) is None or int(value) > MAX_DIFFICULTY:
-        raise InvalidParameterError(f"Parameter 'difficulty' should be an integer between 0 and {MAX_DIFFICULTY}.")
-    return int(value)
-
-
-@dataclass(frozen=True, kw_only=True)
-class ForceRefreshRequest:
-    """A validated force-refresh: the artifact of one step, its priority and requested difficulty.
-
-    Built by `parse_force_refresh`; checked again on construction so that no caller can pass
-    an invalid dataset name or a missing config/split to `force_refresh`.
-    """
-
-    step: ProcessingStep
-    dataset: str
-    config: str | None
-    split: str | None
-    priority: Priority
-    difficulty: int | None
-    """None: the step's difficulty."""
-
-    def __post_init__(self) -> None:
-        dataset_value(self.dataset)
-        if self.step.needs_config != (self.config is not None) or self.step.needs_split != (self.split is not None):
-            raise InvalidParameterError(f"Step '{self.step.name}' takes a {self.step.input_type} as input.")
-        if self.difficulty is not None and not 0 <= self.difficulty <= MAX_DIFFICULTY:
-            raise InvalidParameterError(f"Parameter 'difficulty' should be an integer between 0 and {MAX_DIFFICULTY}.")
-
-    def audit_parameters(self) -> dict[str, Any]:
-        return {
-            "job_type": self.step.name,
-            "dataset": self.dataset,
-            "config": self.config,
-            "split": self.split,
-            "priority": self.priority.value,
-            "difficulty": self.difficulty,
-        }
-
-
-def parse_force_refresh(
-    *,
-    step: str,
-    dataset: object,
-    config: str | None,
-    split: str | None,
-    priority: str | None,
-    difficulty: str | None,
-) -> ForceRefreshRequest:
-    """Validate the raw parameters in the order of REFERENCE.md; raise the AdminError of the first bad one."""
-    processing_step = processing_graph().get(step)
-    if processing_step is None:
-        raise NotFoundError(f"Unknown processing step '{step}'")
-    checked_dataset = dataset_value(dataset)
-    checked_config = required_value("config", config) if processing_step.needs_config else None
-    checked_split = required_value("split", split) if processing_step.needs_split else None
-    return ForceRefreshRequest(
-        step=processing_step,
-        dataset=checked_dataset,
-        config=checked_config,
-        split=checked_split,
-        priority=parse_priority(priority),
-        difficulty=parse_difficulty(difficulty),
-    )
-
 
 # ---------------------------------------------------------------------------------------------
 # Waiting jobs and their metric rows
@@ -170,11 +53,6 @@ def _increment_waiting_metrics(*, job_type: str, difficulty: int, by: int, count
             {"$inc": {"jobs_count": by}, "$setOnInsert": {"created_at": now}},
             upsert=True,
         )
-
-
-def _is_blocked(dataset: str) -> bool:
-    """Rate-limited datasets do not count in `workerTypeJobCounts` (upstream `is_blocked`)."""
-    return mongo.queue_database()[mongo.DATASET_BLOCKAGES].find_one({"dataset": dataset}, {"_id": 1}) is not None
 
 
 @dataclass(frozen=True)
@@ -214,7 +92,8 @@ def add_waiting_job(
             difficulty=difficulty,
             created_at=mongo.utc_now(),
         )
-        count_worker_size = not _is_blocked(dataset)
+        # rate-limited datasets do not count in `workerTypeJobCounts` (upstream `is_blocked`)
+        count_worker_size = not job_selectors.is_dataset_blocked(dataset=dataset, primary=True)
         _increment_waiting_metrics(job_type=job_type, difficulty=difficulty, by=1, count_worker_size=count_worker_size)
         try:
             jobs.insert_one(document)
@@ -260,7 +139,7 @@ def delete_dataset_waiting_jobs(*, dataset: str) -> int:
     while True:
         batch = list(
             jobs.find({"dataset": dataset, "status": Status.WAITING.value}, {"type": 1, "difficulty": 1}).limit(
-                DELETE_BATCH_SIZE
+                mongo.DELETE_BATCH_SIZE
             )
         )
         if not batch:
@@ -276,177 +155,3 @@ def delete_dataset_waiting_jobs(*, dataset: str) -> int:
             if count:
                 _increment_waiting_metrics(job_type=job_type, difficulty=difficulty, by=-count, count_worker_size=True)
                 deleted += count
-
-
-# ---------------------------------------------------------------------------------------------
-# Force-refresh
-
-
-@dataclass(frozen=True)
-class ForceRefreshOutcome:
-    """The waiting job that stands for the artifact, the revision and the difficulty asked for."""
-
-    waiting_job: WaitingJob
-    revision: str
-    difficulty: int
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "status": "ok",
-            "action": self.waiting_job.action,
-            "job_id": self.waiting_job.job_id,
-            "job": self.waiting_job.job,
-        }
-
-
-def num_bytes_from_config_info(*, dataset: str, config: str, split: str | None) -> int | None:
-    """The size upstream reads for the bonus: the config's, or one split's, from its `config-info` entry."""
-    entry = mongo.cache_database()[mongo.CACHED_RESPONSES].find_one(
-        {"kind": CONFIG_INFO_KIND, "dataset": dataset, "config": config, "split": None},
-        {"content.dataset_info.dataset_size": 1, "content.dataset_info.splits": 1},
-    )
-    content = entry.get("content") if entry else None
-    dataset_info = content.get("dataset_info") if isinstance(content, dict) else None
-    if not isinstance(dataset_info, dict):
-        return None
-    if split is None:
-        num_bytes = dataset_info.get("dataset_size")
-    else:
-        splits = dataset_info.get("splits")
-        split_info = splits.get(split) if isinstance(splits, dict) else None
-        num_bytes = split_info.get("num_bytes") if isinstance(split_info, dict) else None
-    return num_bytes if isinstance(num_bytes, int) and not isinstance(num_bytes, bool) else None
-
-
-def job_difficulty(*, request: ForceRefreshRequest) -> int:
-    """The requested (or step's) difficulty, plus the step's bonus when the config/split is big."""
-    difficulty = request.step.difficulty if request.difficulty is None else request.difficulty
-    if request.config is not None:
-        num_bytes = num_bytes_from_config_info(dataset=request.dataset, config=request.config, split=request.split)
-        if num_bytes is not None and num_bytes > MIN_BYTES_FOR_BONUS_DIFFICULTY:
-            difficulty += request.step.bonus_difficulty_if_dataset_is_big
-    return difficulty
-
-
-def force_refresh(*, request: ForceRefreshRequest, actor: HubIdentity) -> ForceRefreshOutcome:
-    """Queue one job for the artifact at the Hub's revision (or raise the priority of the waiting one).
-
-    Raises a NotSupported error (501, nothing queued) or HubRequestError (500, nothing written).
-    """
-    with audited(actor=actor, action="force-refresh", parameters=request.audit_parameters()) as record:
-        revision = hub.supported_revision(dataset=request.dataset)
-        difficulty = job_difficulty(request=request)
-        waiting_job = add_waiting_job(
-            job_type=request.step.name,
-            dataset=request.dataset,
-            revision=revision,
-            config=request.config,
-            split=request.split,
-            priority=request.priority,
-            difficulty=difficulty,
-        )
-        record.result = {
-            "action": waiting_job.action,
-            "job_id": waiting_job.job_id,
-            "revision": revision,
-            "difficulty": difficulty,
-        }
-    return ForceRefreshOutcome(waiting_job=waiting_job, revision=revision, difficulty=difficulty)
-
-
-# ---------------------------------------------------------------------------------------------
-# Recreate
-
-
-@dataclass(frozen=True, kw_only=True)
-class RecreateOutcome:
-    """What a recreate deleted and created (or, in a dry run, would delete and create).
-
-    `not_supported` is set when the Hub refused the dataset: it was removed (unless dry run)
-    and no job was created; the JSON API answers that error (501).
-    """
-
-    dataset: str
-    dry_run: bool
-    deleted_jobs: int
-    deleted_cached_responses: int
-    deleted_asset_folders: int
-    revision: str | None = None
-    waiting_job: WaitingJob | None = None
-    not_supported: NotSupportedError | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "status": "ok",
-            "dataset": self.dataset,
-            "deleted_jobs": self.deleted_jobs,
-            "deleted_cached_responses": self.deleted_cached_responses,
-            "deleted_asset_folders": self.deleted_asset_folders,
-        }
-
-
-def _recreate_plan(*, dataset: str) -> RecreateOutcome:
-    """The dry run: ask the Hub, count what would be deleted, write nothing."""
-    revision: str | None = None
-    refusal: NotSupportedError | None = None
-    try:
-        revision = hub.supported_revision(dataset=dataset)
-    except NotSupportedError as error:
-        refusal = error
-    return RecreateOutcome(
-        dataset=dataset,
-        dry_run=True,
-        deleted_jobs=job_selectors.count_waiting_jobs_of_dataset(dataset=dataset),
-        deleted_cached_responses=cache_selectors.count_cache_entries_of_dataset(dataset=dataset),
-        deleted_asset_folders=len(assets.existing_dataset_asset_folders(dataset=dataset)),
-        revision=revision,
-        not_supported=refusal,
-    )
-
-
-def _remove_dataset(*, dataset: str, result: dict[str, Any]) -> None:
-    """Delete waiting jobs, cache entries and asset folders, recording each count as it is done."""
-    result["deleted_jobs"] = delete_dataset_waiting_jobs(dataset=dataset)
-    result["deleted_cached_responses"] = cache_services.delete_dataset_cache_entries(dataset=dataset)
-    result["deleted_asset_folders"] = assets.delete_dataset_asset_folders(dataset=dataset)
-
-
-def recreate_dataset(*, dataset: str, priority: Priority, actor: HubIdentity, dry_run: bool = False) -> RecreateOutcome:
-    """Wipe a dataset (waiting jobs, cache entries, asset folders) and queue its `dataset-init` job.
-
-    The Hub is asked first: HubRequestError means nothing was changed. A NotSupported answer
-    removes the dataset and is returned in `not_supported` (no job created).
-    """
-    dataset_value(dataset)
-    assets.existing_dataset_asset_folders(dataset=dataset)  # refuses unsafe folders before any write
-    if dry_run:
-        return _recreate_plan(dataset=dataset)
-    parameters = {"dataset": dataset, "priority": priority.value}
-    with audited(actor=actor, action="recreate-dataset", parameters=parameters) as record:
-        try:
-            revision = hub.supported_revision(dataset=dataset)
-        except NotSupportedError as refusal:
-            _remove_dataset(dataset=dataset, result=record.result)
-            record.not_supported = refusal
-            return RecreateOutcome(dataset=dataset, dry_run=False, not_supported=refusal, **record.result)
-        _remove_dataset(dataset=dataset, result=record.result)
-        init_step = processing_graph().steps_by_name[DATASET_INIT_STEP]
-        waiting_job = add_waiting_job(
-            job_type=init_step.name,
-            dataset=dataset,
-            revision=revision,
-            config=None,
-            split=None,
-            priority=priority,
-            difficulty=init_step.difficulty,
-        )
-        record.result |= {"revision": revision, "job_id": waiting_job.job_id, "job_action": waiting_job.action}
-        return RecreateOutcome(
-            dataset=dataset,
-            dry_run=False,
-            deleted_jobs=record.result["deleted_jobs"],
-            deleted_cached_responses=record.result["deleted_cached_responses"],
-            deleted_asset_folders=record.result["deleted_asset_folders"],
-            revision=revision,
-            waiting_job=waiting_job,
-        )

@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from adminsite.embedded_mongo import running_ferretdb, stop_on_sigterm  # noqa: E402
+from adminsite.demo.embedded_mongo import running_ferretdb, stop_on_sigterm  # noqa: E402
 
 
 def manage(*arguments: str, environ: dict[str, str]) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from werkzeug import Request, Response
 
-from adminsite import browser_sessions, hub_auth
+from adminsite.auth import browser_sessions, hub_whoami
 
 ORG = "my-org"
 WHOAMI_PATH = "/api/whoami-v2"
@@ -153,5 +153,5 @@ class Clock:
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake_clock = Clock()
     monkeypatch.setattr(browser_sessions, "now", fake_clock.now)
-    monkeypatch.setattr(hub_auth.VERDICTS, "clock", fake_clock.monotonic)
+    monkeypatch.setattr(hub_whoami.VERDICTS, "clock", fake_clock.monotonic)
     return fake_clock

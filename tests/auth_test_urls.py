@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from adminsite.authentication import page_login_required
-from adminsite.identity import identity_of
+from adminsite.auth.authentication import page_login_required
+from adminsite.core.identity import identity_of
 from adminsite.urls import urlpatterns as console_urlpatterns
 
 
@@ -18,5 +18,5 @@ def who_am_i_page(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [*console_urlpatterns, path("admin/test-page", who_am_i_page)]
 
-handler404 = "adminsite.error_pages.not_found"
-handler500 = "adminsite.error_pages.server_error"
+handler404 = "adminsite.web.error_answers.not_found"
+handler500 = "adminsite.web.error_answers.server_error"

@@ -18,8 +18,8 @@ import pytest
 from pymongo import monitoring
 from pymongo.database import Database
 
-from adminsite import mongo
-from adminsite.embedded_mongo import EmbeddedFerretDB
+from adminsite.database import mongo
+from adminsite.demo.embedded_mongo import EmbeddedFerretDB
 
 # Fixtures of the authentication tests: `whoami` (fake Hub whoami-v2), `auth_on`, `clock`.
 pytest_plugins = ["tests.auth_support"]
@@ -120,8 +120,8 @@ def fake_hub(httpserver: Any, settings: Any) -> Any:
 @pytest.fixture(autouse=True)
 def forget_hub_verdicts() -> Iterator[None]:
     """Each test starts with an empty whoami verdict cache (the fake Hub answers differ by test)."""
-    from adminsite import hub_auth
+    from adminsite.auth import hub_whoami
 
-    hub_auth.forget_verdicts()
+    hub_whoami.forget_verdicts()
     yield
-    hub_auth.forget_verdicts()
+    hub_whoami.forget_verdicts()

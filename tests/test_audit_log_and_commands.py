@@ -12,9 +12,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
-from adminsite.identity import HubIdentity
+from adminsite.core.identity import HubIdentity
+from datasets.services import force_refresh, parse_force_refresh
 from jobs.constants import Priority
-from jobs.services import force_refresh, parse_force_refresh
 from tests.write_helpers import SHA, serve_dataset, set_config, upstream_cache_entry, upstream_job
 
 ACTOR = f"command:{getpass.getuser()}"

@@ -11,8 +11,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, get_resolver
 
-from adminsite import hub_auth
-from adminsite.identity import HubIdentity
+from adminsite.auth import hub_whoami
+from adminsite.core.identity import HubIdentity
 from tests.auth_support import (
     ORG,
     Clock,
@@ -222,8 +222,8 @@ def test_metrics_and_readiness_stay_open_with_auth_on(client: Client, auth_on: F
 def test_the_identity_of_the_caller_is_on_both_requests(auth_on: FakeWhoami, rf: Any) -> None:
     from rest_framework.request import Request
 
-    from adminsite.authentication import HubTokenAuthentication, IsAllowedByHub
-    from adminsite.identity import identity_of
+    from adminsite.auth.authentication import HubTokenAuthentication, IsAllowedByHub
+    from adminsite.core.identity import identity_of
 
     auth_on.allow(TOKEN, whoami_answer(name="bob"))
     django_request = rf.get(ROUTE, headers={"Authorization": f"Bearer {TOKEN}"})
@@ -238,8 +238,8 @@ def test_the_identity_of_the_caller_is_on_both_requests(auth_on: FakeWhoami, rf:
 def test_the_identity_is_anonymous_when_auth_is_off(rf: Any) -> None:
     from rest_framework.request import Request
 
-    from adminsite.authentication import HubTokenAuthentication
-    from adminsite.identity import ANONYMOUS, identity_of
+    from adminsite.auth.authentication import HubTokenAuthentication
+    from adminsite.core.identity import ANONYMOUS, identity_of
 
     django_request = rf.get(ROUTE)
     request = Request(django_request, authenticators=[HubTokenAuthentication()])
@@ -282,7 +282,7 @@ def test_zero_seconds_turns_the_cache_off(client: Client, auth_on: FakeWhoami, s
     for _ in range(4):
         assert get(client).status_code == 200
     assert auth_on.calls == 4
-    assert len(hub_auth.VERDICTS) == 0
+    assert len(hub_whoami.VERDICTS) == 0
 
 
 def test_a_verdict_expires_after_the_configured_seconds(client: Client, auth_on: FakeWhoami, clock: Clock) -> None:
@@ -315,7 +315,7 @@ def test_concurrent_first_requests_with_one_token_make_one_hub_call(auth_on: Fak
 
     def verify() -> None:
         barrier.wait()
-        identities.append(hub_auth.verify_token(token=TOKEN))
+        identities.append(hub_whoami.verify_token(token=TOKEN))
 
     threads = [threading.Thread(target=verify) for _ in range(threads_count)]
     for thread in threads:
@@ -327,21 +327,21 @@ def test_concurrent_first_requests_with_one_token_make_one_hub_call(auth_on: Fak
 
 
 def test_the_cache_is_bounded_and_drops_the_least_recently_used() -> None:
-    cache = hub_auth.VerdictCache(max_size=2)
-    allowed = hub_auth.Verdict(identity=HubIdentity(name="alice", org=ORG))
+    cache = hub_whoami.VerdictCache(max_size=2)
+    allowed = hub_whoami.Verdict(identity=HubIdentity(name="alice", org=ORG))
     cache.put(("a",), allowed, ttl_seconds=10)
-    cache.put(("b",), hub_auth.NOT_ALLOWED, ttl_seconds=10)
+    cache.put(("b",), hub_whoami.NOT_ALLOWED, ttl_seconds=10)
     assert cache.get(("a",)) == allowed  # "a" is now the most recently used
-    cache.put(("c",), hub_auth.UNAUTHENTICATED, ttl_seconds=10)
+    cache.put(("c",), hub_whoami.UNAUTHENTICATED, ttl_seconds=10)
     assert len(cache) == 2
     assert cache.get(("b",)) is None
     assert cache.get(("a",)) == allowed
-    assert cache.get(("c",)) == hub_auth.UNAUTHENTICATED
+    assert cache.get(("c",)) == hub_whoami.UNAUTHENTICATED
 
 
 def test_the_cache_keeps_the_token_hash_not_the_token(client: Client, auth_on: FakeWhoami) -> None:
     auth_on.allow(TOKEN)
     assert get(client).status_code == 200
-    keys = list(hub_auth.VERDICTS._entries)
+    keys = list(hub_whoami.VERDICTS._entries)
     assert len(keys) == 1
-    assert TOKEN not in repr(keys) and TOKEN not in repr(list(hub_auth.VERDICTS._entries.values()))
+    assert TOKEN not in repr(keys) and TOKEN not in repr(list(hub_whoami.VERDICTS._entries.values()))

@@ -14,7 +14,8 @@ from django.contrib.sessions.serializers import JSONSerializer
 from django.core import signing
 from django.test import Client
 
-from adminsite import browser_sessions, mongo
+from adminsite.auth import browser_sessions
+from adminsite.database import mongo
 from tests.auth_support import (
     ORG,
     Clock,

@@ -7,13 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from adminsite.embedded_mongo import PROJECT_ROOT, answers_ping, free_port
+from adminsite.demo.embedded_mongo import PROJECT_ROOT, answers_ping, free_port
 
 
 def test_sigterm_stops_the_server_and_its_ferretdb(tmp_path: Path) -> None:
     port = free_port()
     serving = subprocess.Popen(
-        [sys.executable, "-m", "adminsite.embedded_mongo", "--data-dir", str(tmp_path), "--port", str(port)],
+        [sys.executable, "-m", "adminsite.demo.embedded_mongo", "--data-dir", str(tmp_path), "--port", str(port)],
         cwd=PROJECT_ROOT,
         stdout=subprocess.PIPE,
         text=True,

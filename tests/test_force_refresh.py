@@ -11,10 +11,10 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client
 
-from adminsite.dataset_names import BlockedDatasetPatterns
-from adminsite.processing_graph import ProcessingStep
+from adminsite.core.dataset_names import BlockedDatasetPatterns
+from adminsite.core.processing_graph import ProcessingStep
+from datasets.services import ForceRefreshRequest, job_difficulty
 from jobs.constants import Priority
-from jobs.services import ForceRefreshRequest, job_difficulty
 from tests.auth_support import ORG, whoami_answer
 from tests.write_helpers import (
     OLD_SHA,

@@ -6,7 +6,7 @@ from io import StringIO
 
 from django.core.management import call_command
 
-from adminsite.indexes import CACHE_INDEXES, QUEUE_INDEXES
+from adminsite.database.indexes import CACHE_INDEXES, QUEUE_INDEXES
 
 
 def index_keys(database, collection: str) -> dict[str, tuple[list[tuple[str, int]], bool]]:

@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from adminsite.embedded_mongo import free_port
+from adminsite.demo.embedded_mongo import free_port
 from tests.auth_support import ORG, FakeWhoami, whoami_answer
 from tests.page_data import insert_cache_entry, insert_job
 from tests.test_pages import text_of

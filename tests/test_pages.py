@@ -11,7 +11,7 @@ import pytest
 from bson import ObjectId
 from django.test import Client
 
-from adminsite.processing_graph import processing_graph
+from adminsite.core.processing_graph import processing_graph
 from tests.auth_support import FakeWhoami, whoami_answer
 from tests.page_data import ago, insert_cache_entry, insert_job, seed_broken_dataset
 

@@ -11,7 +11,7 @@ import pytest
 from bson import ObjectId
 from django.test import Client
 
-from adminsite.processing_graph import processing_graph
+from adminsite.core.processing_graph import processing_graph
 from cachereports import selectors
 from cachereports.documents import cache_entry_document
 from jobs.documents import job_document

@@ -308,7 +308,7 @@ def test_a_symlinked_asset_folder_is_refused_before_any_write(
 def test_cache_entries_are_deleted_in_batches_with_exact_metric_rows(
     fake_hub: Any, client: Client, cache_db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("cachereports.services.DELETE_BATCH_SIZE", 7)
+    monkeypatch.setattr("adminsite.database.mongo.DELETE_BATCH_SIZE", 7)
     entries = [
         upstream_cache_entry(kind="config-info", dataset=DATASET, config=f"c{i}", http_status=200 if i % 3 else 500)
         for i in range(40)

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from adminsite.processing_graph import GRAPH_FILE, ProcessingGraph, parse_processing_graph, processing_graph
+from adminsite.core.processing_graph import GRAPH_FILE, ProcessingGraph, parse_processing_graph, processing_graph
 from cachereports import selectors as cache_selectors
 from cachereports.documents import cache_entry_document
+from datasets import selectors as dataset_selectors
 from jobs import selectors as job_selectors
 from jobs.documents import job_document
 from tests.read_routes import READ_ROUTES
@@ -84,6 +85,7 @@ def commands_per_route(client: Client, db_commands: Any) -> dict[str, Counter[st
 def use_graph(monkeypatch: pytest.MonkeyPatch, graph: ProcessingGraph) -> None:
     monkeypatch.setattr(cache_selectors, "processing_graph", lambda: graph)
     monkeypatch.setattr(job_selectors, "processing_graph", lambda: graph)
+    monkeypatch.setattr(dataset_selectors, "processing_graph", lambda: graph)
 
 
 def test_read_routes_cost_a_constant_number_of_commands(client: Client, cache_db, queue_db, db_commands, monkeypatch):

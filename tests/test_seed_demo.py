@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from adminsite import mongo
-from adminsite.demo_world import BIG_DATASET_BYTES, seed_world
-from adminsite.processing_graph import processing_graph
+from adminsite.core.processing_graph import processing_graph
+from adminsite.database import mongo
+from adminsite.demo.world import BIG_DATASET_BYTES, seed_world
 from jobs.constants import worker_size
 
 

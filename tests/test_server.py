@@ -19,7 +19,7 @@ import requests
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
-from adminsite.embedded_mongo import EmbeddedFerretDB, free_port, stop_process
+from adminsite.demo.embedded_mongo import EmbeddedFerretDB, free_port, stop_process
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 START_DEADLINE_SECONDS = 30.0

@@ -1,0 +1,52 @@
+"""The per-dataset asset folders under ASSETS_STORAGE_ROOT and CACHED_ASSETS_STORAGE_ROOT.
+
+Upstream stores the assets of `namespace/name` in `<root>/namespace/name`. A folder is only
+ever built from a valid dataset name (checked again here), and then resolved and compared with
+the resolved root: a folder that would leave its root, or that goes through a symbolic link
+(which could point at another dataset's folder), is refused instead of removed.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+
+from adminsite.core.dataset_names import is_valid_dataset_name
+from adminsite.core.errors import AdminError, InvalidParameterError
+
+
+class UnsafeAssetPathError(AdminError):
+    """A dataset's asset folder is not a plain folder inside its root: it is left alone."""
+
+    status_code = 500
+
+
+def storage_roots() -> tuple[Path, Path]:
+    return settings.ADMIN.assets_storage_root, settings.ADMIN.cached_assets_storage_root
+
+
+def dataset_asset_folder(*, root: Path, dataset: str) -> Path:
+    """`<root>/<dataset>`, guaranteed to be strictly inside `root` and reached without symlinks."""
+    if not is_valid_dataset_name(dataset):
+        raise InvalidParameterError("Parameter 'dataset' is not a valid dataset name")
+    base = root.resolve()
+    folder = base.joinpath(*dataset.split("/"))
+    if folder == base or not folder.is_relative_to(base) or folder.resolve() != folder:
+        raise UnsafeAssetPathError(f"The asset folder of dataset {dataset} is not a plain folder under {root}.")
+    return folder
+
+
+def existing_dataset_asset_folders(*, dataset: str) -> list[Path]:
+    """The asset folders of a dataset that exist on disk (both roots)."""
+    folders = [dataset_asset_folder(root=root, dataset=dataset) for root in storage_roots()]
+    return [folder for folder in folders if folder.is_dir()]
+
+
+def delete_dataset_asset_folders(*, dataset: str) -> int:
+    """Remove the dataset's folder under each root; return how many were removed (idempotent)."""
+    folders = existing_dataset_asset_folders(dataset=dataset)
+    for folder in folders:
+        shutil.rmtree(folder)
+    return len(folders)

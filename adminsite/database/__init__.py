@@ -1,0 +1,1 @@
+"""MongoDB: the clients and collection names, the indexes we declare, the health probes."""

@@ -1,0 +1,1 @@
+"""Development only: the demo world, the embedded MongoDB-protocol server and the seed_demo command."""

@@ -1,0 +1,41 @@
+"""Liveness: answers `ok` without touching a database, so a slow MongoDB never kills the pod.
+
+Readiness (/admin/readiness) is the one that asks the databases.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
+
+from adminsite.core.errors import DatabaseUnavailableError
+from adminsite.database.probes import ping_databases
+
+
+@csrf_exempt
+@require_safe
+def healthcheck(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse("ok", content_type="text/plain; charset=utf-8")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@csrf_exempt
+@require_safe
+def readiness(request: HttpRequest) -> HttpResponse:
+    """Ready: both databases answer a ping within the probe timeout (at most 1 s); else a 503
+    naming the silent one, so the load balancer stops sending traffic this pod cannot serve."""
+    verdicts = ping_databases(settings.ADMIN)
+    databases = {name: "ok" if answered else "unreachable" for name, answered in verdicts.items()}
+    silent = [name for name, answered in verdicts.items() if not answered]
+    if silent:
+        error = DatabaseUnavailableError(f"MongoDB did not answer: {', '.join(silent)}")
+        body: dict[str, object] = {"error": error.message, "databases": databases}
+        response = JsonResponse(body, status=error.status_code)
+        response["X-Error-Code"] = error.error_code
+    else:
+        response = JsonResponse({"status": "ready", "databases": databases})
+    response["Cache-Control"] = "no-store"
+    return response

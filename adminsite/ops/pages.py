@@ -1,0 +1,34 @@
+"""HTML pages that span both databases: the dashboard and the processing graph."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+
+from adminsite.auth.authentication import page_login_required
+from adminsite.web.console import console_page, render_page
+from adminsite.web.graph_drawing import graph_drawing
+from cachereports import selectors as cache_selectors
+from jobs import selectors as job_selectors
+
+
+@page_login_required
+@console_page
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """GET /admin/: the queue, the health of the cache, builder names, blocked datasets (4 commands)."""
+    return render_page(
+        request,
+        "pages/dashboard.html",
+        {
+            "queue": job_selectors.queue_summary(),
+            "cache": cache_selectors.cache_health(),
+            "builder_names": cache_selectors.num_dataset_infos_by_builder_name(),
+            "blocked_datasets": job_selectors.blocked_datasets(),
+        },
+    )
+
+
+@page_login_required
+@console_page
+def graph(request: HttpRequest) -> HttpResponse:
+    """GET /admin/graph: the steps drawn layer by layer (no database command)."""
+    return render_page(request, "pages/graph.html", {"drawing": graph_drawing()})

@@ -1,0 +1,1 @@
+"""HTTP plumbing of every route: JSON API base, renderer, the one error answer, console pages, tags, middleware."""

@@ -1,0 +1,1 @@
+"""What spans one dataset across the cache, the queue and the Hub: status, page, force-refresh, recreate."""

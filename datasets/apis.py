@@ -1,0 +1,45 @@
+"""JSON routes of one dataset: its status and the repair operations (force-refresh, recreate)."""
+
+from __future__ import annotations
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from adminsite.core.identity import identity_of
+from adminsite.web.api import ReadAPIView, WriteAPIView, dataset_parameter, optional_parameter, raw_parameter
+from datasets import selectors, services
+
+
+class DatasetStatusApi(ReadAPIView):
+    """GET /admin/dataset-status?dataset="""
+
+    def get(self, request: Request) -> Response:
+        return Response(selectors.dataset_status(dataset=dataset_parameter(request)))
+
+
+class ForceRefreshApi(WriteAPIView):
+    """POST /admin/force-refresh/{job_type}?dataset=&config=&split=&priority=&difficulty="""
+
+    def post(self, request: Request, job_type: str) -> Response:
+        refresh = services.parse_force_refresh(
+            step=job_type,
+            dataset=raw_parameter(request, "dataset"),
+            config=optional_parameter(request, "config"),
+            split=optional_parameter(request, "split"),
+            priority=optional_parameter(request, "priority"),
+            difficulty=optional_parameter(request, "difficulty"),
+        )
+        outcome = services.force_refresh(request=refresh, actor=identity_of(request))
+        return Response(outcome.as_json())
+
+
+class RecreateDatasetApi(WriteAPIView):
+    """POST /admin/recreate-dataset?dataset=&priority="""
+
+    def post(self, request: Request) -> Response:
+        dataset = dataset_parameter(request)
+        priority = services.parse_priority(optional_parameter(request, "priority"))
+        outcome = services.recreate_dataset(dataset=dataset, priority=priority, actor=identity_of(request))
+        if outcome.not_supported is not None:
+            raise outcome.not_supported
+        return Response(outcome.as_json())

@@ -1,0 +1,131 @@
+"""`manage.py recreate_dataset DATASET... [--from-file F] [--priority P] [--dry-run]`
+
+The same operation as POST /admin/recreate-dataset, for one or many datasets: ask the Hub,
+delete the waiting jobs, cache entries and asset folders, queue a `dataset-init` job. Every
+name is checked before anything is done. Prints a progress bar (stderr, on a terminal), one
+line per dataset and a summary. Recorded in the audit log as `command:<OS user>` (dry runs
+change nothing and are not recorded). When the database becomes unavailable the run stops:
+the datasets not reached yet are left alone ("not attempted").
+
+Exit status: 0 every dataset was recreated or, not being supported, removed (what a recreate
+of an unsupported dataset is for); 1 a dataset failed, or a name or option was refused
+(nothing done).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import CommandError, CommandParser
+from pymongo.errors import ConnectionFailure
+
+from adminsite.core.commands import AdminCommand, ProgressBar, Summary, command_actor, unavailable_databases
+from adminsite.core.dataset_names import is_valid_dataset_name
+from adminsite.core.errors import AdminError
+from adminsite.core.words import plural
+from datasets.services import RecreateOutcome, parse_priority, recreate_dataset
+from jobs.constants import Priority
+
+
+def _read_dataset_file(path: str) -> list[str]:
+    """One dataset name a line; blank lines and lines starting with '#' are skipped."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as error:
+        raise CommandError(f"cannot read {path}: {error.strerror}") from None
+    return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+
+
+def _describe(outcome: RecreateOutcome) -> str:
+    verb = "would delete" if outcome.dry_run else "deleted"
+    counts = (
+        f"{verb} {plural(outcome.deleted_jobs, 'waiting job', 'waiting jobs')},"
+        f" {plural(outcome.deleted_cached_responses, 'cache entry', 'cache entries')},"
+        f" {plural(outcome.deleted_asset_folders, 'asset folder', 'asset folders')}"
+    )
+    if outcome.not_supported is not None:
+        return f"not supported ({outcome.not_supported.error_code}): {counts}, no job"
+    create = "would create" if outcome.dry_run else "created"
+    if outcome.waiting_job is not None and outcome.waiting_job.action != "created":
+        create = "kept the waiting"
+    return f"{counts}; {create} a dataset-init job at revision {outcome.revision}"
+
+
+EXIT_STATUSES = (
+    "exit status: 0 every dataset was recreated or, not being supported, removed;"
+    " 1 a dataset failed or the arguments were refused"
+)
+
+
+class Command(AdminCommand):
+    help = (
+        f"Wipe datasets (waiting jobs, cache entries, asset folders) and start their processing over. {EXIT_STATUSES}."
+    )
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        return super().create_parser(prog_name, subcommand, epilog=EXIT_STATUSES, **kwargs)
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("datasets", nargs="*", metavar="DATASET", help="dataset names (namespace/name)")
+        parser.add_argument("--from-file", metavar="F", help="also read dataset names from F, one a line")
+        parser.add_argument(
+            "--priority", default=None, help="priority of the dataset-init jobs: low (default), normal, high"
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="print what would be deleted and created; change nothing"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        datasets: list[str] = list(options["datasets"])
+        if options["from_file"]:
+            datasets += _read_dataset_file(options["from_file"])
+        datasets = list(dict.fromkeys(datasets))
+        if not datasets:
+            raise CommandError("no dataset given")
+        invalid = [name for name in datasets if not is_valid_dataset_name(name)]
+        if invalid:
+            raise CommandError(
+                f"invalid dataset name(s), nothing done: {', '.join(repr(name[:100]) for name in invalid)}"
+            )
+        try:
+            priority = parse_priority(options["priority"])
+        except AdminError as error:
+            raise CommandError(error.message) from None
+        dry_run: bool = options["dry_run"]
+        summary = self._run(datasets=datasets, priority=priority, dry_run=dry_run)
+        if summary.not_attempted:
+            raise CommandError(
+                f"{len(summary.failed)} dataset(s) failed: {', '.join(summary.failed)};"
+                f" {len(summary.not_attempted)} not attempted",
+                returncode=1,
+            )
+        if summary.failed:
+            raise CommandError(f"{len(summary.failed)} dataset(s) failed: {', '.join(summary.failed)}", returncode=1)
+
+    def _run(self, *, datasets: list[str], priority: Priority, dry_run: bool) -> Summary:
+        actor = command_actor()
+        summary = Summary()
+        progress = ProgressBar(out=self.stdout, bar_stream=self.raw_stderr, total=len(datasets))
+        for index, dataset in enumerate(datasets):
+            try:
+                outcome = recreate_dataset(dataset=dataset, priority=priority, actor=actor, dry_run=dry_run)
+            except AdminError as error:
+                summary.failed.append(dataset)
+                progress.write_line(f"{dataset}: failed ({error.error_code}): {error.message}")
+            except ConnectionFailure as error:
+                summary.failed.append(dataset)
+                summary.not_attempted += datasets[index + 1 :]
+                where = unavailable_databases(error, settings.ADMIN)
+                progress.write_line(f"{dataset}: failed: the database is unavailable ({where}); stopping")
+                break
+            except Exception as error:
+                summary.failed.append(dataset)
+                progress.write_line(f"{dataset}: failed (unexpected {type(error).__name__})")
+            else:
+                (summary.not_supported if outcome.not_supported is not None else summary.done).append(dataset)
+                progress.write_line(f"{dataset}: {_describe(outcome)}")
+            progress.advance()
+        progress.write_line(summary.line(dry_run=dry_run))
+        return summary

@@ -1,0 +1,192 @@
+"""Reads of one dataset across the cache and the queue: its status (JSON) and its page.
+
+Each function costs a constant number of database commands whatever the number of steps,
+configs or splits: the cache and queue reads are those of `cachereports.selectors` and
+`jobs.selectors`, composed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from adminsite.core.processing_graph import ProcessingStep, processing_graph
+from cachereports import selectors as cache_selectors
+from jobs import selectors as job_selectors
+
+
+def dataset_status(*, dataset: str) -> dict[str, dict[str, list[Any]]]:
+    """Cache reports and pending jobs of a dataset for every step: two queries in all."""
+    reports = cache_selectors.cache_reports_of_dataset(dataset=dataset)
+    jobs = job_selectors.pending_jobs_of_dataset(dataset=dataset)
+    return {
+        step.name: {
+            "cached_responses": reports[step.name],
+            "jobs": [*jobs[step.name]["waiting"], *jobs[step.name]["started"]],
+        }
+        for step in processing_graph()
+    }
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """One (step, config, split) of a dataset: its cache entry (None: missing) and pending jobs.
+
+    A phase-2 action form (force-refresh) posts `step.name`, the dataset, `config`, `split`.
+    """
+
+    step: ProcessingStep
+    dataset: str
+    config: str | None
+    split: str | None
+    cache_entry: dict[str, Any] | None
+    jobs: list[dict[str, Any]]
+    outdated_reasons: list[str]
+
+    @property
+    def state(self) -> str:
+        """missing, ok (HTTP 200) or error: the colour of the row."""
+        if self.cache_entry is None:
+            return "missing"
+        return "ok" if self.cache_entry.get("http_status") == 200 else "error"
+
+
+@dataclass(frozen=True)
+class StepSection:
+    step: ProcessingStep
+    rows: list[StepRow]
+    configs_without_splits: list[str]
+    """For a split step: listed configs whose splits are not known yet (no config-split-names)."""
+
+
+@dataclass(frozen=True)
+class DatasetOverview:
+    """Everything about one dataset, step by step in graph order."""
+
+    dataset: str
+    revision: str | None
+    config_names: list[str]
+    blocked: bool
+    sections: list[StepSection]
+
+    def count(self, state: str) -> int:
+        return sum(1 for section in self.sections for row in section.rows if row.state == state)
+
+    @property
+    def num_ok(self) -> int:
+        return self.count("ok")
+
+    @property
+    def num_errors(self) -> int:
+        return self.count("error")
+
+    @property
+    def num_missing(self) -> int:
+        return self.count("missing")
+
+    @property
+    def num_outdated(self) -> int:
+        return sum(1 for section in self.sections for row in section.rows if row.outdated_reasons)
+
+    @property
+    def num_jobs(self) -> int:
+        return sum(len(row.jobs) for section in self.sections for row in section.rows)
+
+    @property
+    def is_unknown(self) -> bool:
+        """No cache entry and no pending job: not on the Hub, or never processed (not "all missing")."""
+        return all(row.cache_entry is None and not row.jobs for section in self.sections for row in section.rows)
+
+
+def _names(items: object, field: str) -> list[str]:
+    """`config`/`split` names of a content list (dicts as the workers write them, or strings)."""
+    if not isinstance(items, list):
+        return []
+    names = [item.get(field) if isinstance(item, dict) else item for item in items]
+    return list(dict.fromkeys(name for name in names if isinstance(name, str)))
+
+
+def _listed_names(entries: dict[tuple[str, str | None, str | None], dict[str, Any]]) -> dict[str | None, list[str]]:
+    """Configs listed by dataset-config-names (key None), and the splits of each config."""
+    listed: dict[str | None, list[str]] = {}
+    for (kind, config, _split), entry in entries.items():
+        content = entry.get("content") if entry.get("http_status") == 200 else None
+        if not isinstance(content, dict):
+            continue
+        if kind == cache_selectors.CONFIG_NAMES_KIND:
+            listed[None] = _names(content.get("config_names"), "config")
+        elif kind == cache_selectors.SPLIT_NAMES_KIND and config is not None:
+            listed[config] = _names(content.get("splits"), "split")
+    return listed
+
+
+def _outdated_reasons(step: ProcessingStep, entry: dict[str, Any] | None, revision: str | None) -> list[str]:
+    if entry is None:
+        return []
+    reasons = []
+    version = entry.get("job_runner_version")
+    if not isinstance(version, int) or version < step.job_runner_version:
+        reasons.append(f"job runner version {version} < {step.job_runner_version}")
+    entry_revision = entry.get("dataset_git_revision")
+    if revision is not None and entry_revision is not None and entry_revision != revision:
+        reasons.append(f"revision {entry_revision} is not the dataset's {revision}")
+    return reasons
+
+
+def _row_keys(
+    step: ProcessingStep, listed: dict[str | None, list[str]], present: list[tuple[str | None, str | None]]
+) -> list[tuple[str | None, str | None]]:
+    """The (config, split) rows a step should have, listed ones first, then any other present."""
+    configs = listed.get(None, [])
+    if step.input_type == "dataset":
+        expected: list[tuple[str | None, str | None]] = [(None, None)]
+    elif step.input_type == "config":
+        expected = [(config, None) for config in configs]
+    else:
+        expected = [(config, split) for config in configs for split in listed.get(config, [])]
+    extra = sorted(set(present) - set(expected), key=lambda key: (key[0] or "", key[1] or ""))
+    return [*expected, *extra]
+
+
+def dataset_overview(*, dataset: str) -> DatasetOverview:
+    """The dataset page: its cache entries and pending jobs per step, with what is missing.
+
+    Three commands whatever the number of steps, configs or splits: the dataset's entries
+    (index dataset, kind, http_status), its pending jobs (index dataset, status) and its
+    blockage (index dataset).
+    """
+    found = cache_selectors.cache_entries_of_dataset_page(dataset=dataset)
+    entries = {(str(entry["kind"]), entry.get("config"), entry.get("split")): entry for entry in found}
+    jobs_by_type = job_selectors.pending_jobs_of_dataset(dataset=dataset)
+    listed = _listed_names(entries)
+    root = entries.get((cache_selectors.CONFIG_NAMES_KIND, None, None))
+    revision = root.get("dataset_git_revision") if root is not None else None
+    sections = []
+    for step in processing_graph().in_graph_order():
+        jobs: dict[tuple[str | None, str | None], list[dict[str, Any]]] = {}
+        for job in [*jobs_by_type[step.name]["started"], *jobs_by_type[step.name]["waiting"]]:
+            jobs.setdefault((job["config"], job["split"]), []).append(job)
+        present = [(config, split) for (kind, config, split) in entries if kind == step.name] + list(jobs)
+        rows = []
+        for config, split in _row_keys(step, listed, present):
+            entry = entries.get((step.name, config, split))
+            rows.append(
+                StepRow(
+                    step=step,
+                    dataset=dataset,
+                    config=config,
+                    split=split,
+                    cache_entry=entry,
+                    jobs=jobs.get((config, split), []),
+                    outdated_reasons=_outdated_reasons(step, entry, revision),
+                )
+            )
+        unknown_splits = [config for config in listed.get(None, []) if config not in listed]
+        sections.append(StepSection(step, rows, unknown_splits if step.input_type == "split" else []))
+    return DatasetOverview(
+        dataset=dataset,
+        revision=revision if isinstance(revision, str) else None,
+        config_names=listed.get(None, []),
+        blocked=job_selectors.is_dataset_blocked(dataset=dataset),
+        sections=sections,
+    )
