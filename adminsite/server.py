@@ -18,13 +18,11 @@ caller and without secrets.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import uvicorn
 
-from adminsite.core.config import AdminConfig, ConfigError, load_config
-from adminsite.core.processing_graph import ProcessingGraphError, processing_graph
+from adminsite.core.config import checked_config, stop_on_config_error
 
 # prometheus_client's multiprocess files: counter_<pid>.db, histogram_<pid>.db, gauge_*_<pid>.db
 _METRIC_FILE_PREFIXES = ("counter_", "gauge_", "histogram_", "summary_")
@@ -38,24 +36,13 @@ def prepare_multiprocess_directory(directory: Path) -> None:
             metric_file.unlink(missing_ok=True)
 
 
-def _checked_config() -> AdminConfig:
-    try:
-        config = load_config(os.environ)
-        processing_graph()
-    except (ConfigError, ProcessingGraphError) as error:
-        sys.stderr.write(f"configuration error: {error}\n")
-        raise SystemExit(1) from None
-    return config
-
-
 def main() -> None:
-    config = _checked_config()
+    config = checked_config(os.environ)
     if config.prometheus_multiproc_dir:
         try:
             prepare_multiprocess_directory(Path(config.prometheus_multiproc_dir))
         except OSError as error:
-            sys.stderr.write(f"configuration error: PROMETHEUS_MULTIPROC_DIR: {error}\n")
-            raise SystemExit(1) from None
+            stop_on_config_error(f"PROMETHEUS_MULTIPROC_DIR: {error}")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminsite.settings")
     uvicorn.run(
         "adminsite.asgi:application",

@@ -7,29 +7,21 @@ naming the problem (no traceback), before the server accepts a request.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
-from adminsite.core.config import AdminConfig, ConfigError, load_config
-from adminsite.core.processing_graph import ProcessingGraphError, processing_graph
+from adminsite.core.config import AdminConfig, checked_config, stop_on_config_error
 from adminsite.core.secret_key import stable_secret_key
 
 
 def _load() -> AdminConfig:
-    try:
-        config = load_config(os.environ)
-        processing_graph()
-        if config.prometheus_multiproc_dir is not None:
-            # prometheus_client writes there from the first metric on: it must exist
-            # even when uvicorn is started directly rather than by adminsite.server.
-            try:
-                Path(config.prometheus_multiproc_dir).mkdir(parents=True, exist_ok=True)
-            except OSError as error:
-                raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR: cannot create the folder ({error.strerror})") from None
-    except (ConfigError, ProcessingGraphError) as error:
-        sys.stderr.write(f"configuration error: {error}\n")
-        sys.stderr.flush()
-        raise SystemExit(1) from None
+    config = checked_config(os.environ)
+    if config.prometheus_multiproc_dir is not None:
+        # prometheus_client writes there from the first metric on: it must exist
+        # even when uvicorn is started directly rather than by adminsite.server.
+        try:
+            Path(config.prometheus_multiproc_dir).mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            stop_on_config_error(f"PROMETHEUS_MULTIPROC_DIR: cannot create the folder ({error.strerror})")
     return config
 
 
@@ -39,7 +31,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 # The console has no SQL data of its own: sessions are signed cookies holding the verified
 # Hub identity (never the token), so no SQL database is needed. The key must be the same in
-# every uvicorn worker: see adminsite/secret_key.py.
+# every uvicorn worker: see adminsite/core/secret_key.py.
 SECRET_KEY = stable_secret_key(environ=os.environ, key_file=BASE_DIR / ".data" / "secret_key")
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
@@ -79,7 +71,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "adminsite.urls"
 APPEND_SLASH = False
-CSRF_FAILURE_VIEW = "adminsite.web.console.csrf_failure"
+CSRF_FAILURE_VIEW = "adminsite.auth.page_context.csrf_failure"
 
 TEMPLATES = [
     {
@@ -90,7 +82,7 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.messages.context_processors.messages",
-                "adminsite.web.console.console_context",
+                "adminsite.auth.page_context.console_context",
             ],
             "libraries": {"console": "adminsite.web.console_tags"},
         },
@@ -104,7 +96,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
 
-# Browser authentication (adminsite/authentication.py, adminsite/browser_sessions.py): the token
+# Browser authentication (adminsite/auth/): the token
 # is checked on the Hub at login, then kept split between the cookie and the `adminSessions`
 # collection, never whole in either. A session lasts 12 hours at most and is re-checked on the
 # Hub every ADMIN_SESSION_REVERIFY_SECONDS.

@@ -22,7 +22,7 @@ from adminsite.database import mongo
 from adminsite.demo.embedded_mongo import EmbeddedFerretDB
 
 # Fixtures of the authentication tests: `whoami` (fake Hub whoami-v2), `auth_on`, `clock`.
-pytest_plugins = ["tests.auth_support"]
+pytest_plugins = ["tests.support.auth_support"]
 
 
 class CommandRecorder(monitoring.CommandListener):

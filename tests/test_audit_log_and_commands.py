@@ -15,7 +15,7 @@ from django.test import Client
 from adminsite.core.identity import HubIdentity
 from datasets.services import force_refresh, parse_force_refresh
 from jobs.constants import Priority
-from tests.write_helpers import SHA, serve_dataset, set_config, upstream_cache_entry, upstream_job
+from tests.support.write_helpers import SHA, serve_dataset, set_config, upstream_cache_entry, upstream_job
 
 ACTOR = f"command:{getpass.getuser()}"
 

@@ -13,7 +13,7 @@ from django.urls import URLPattern, get_resolver
 
 from adminsite.auth import hub_whoami
 from adminsite.core.identity import HubIdentity
-from tests.auth_support import (
+from tests.support.auth_support import (
     ORG,
     Clock,
     FakeWhoami,

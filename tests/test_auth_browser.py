@@ -16,7 +16,7 @@ from django.test import Client
 
 from adminsite.auth import browser_sessions
 from adminsite.database import mongo
-from tests.auth_support import (
+from tests.support.auth_support import (
     ORG,
     Clock,
     FakeWhoami,
@@ -24,7 +24,7 @@ from tests.auth_support import (
     whoami_answer,
 )
 
-pytestmark = pytest.mark.urls("tests.auth_test_urls")
+pytestmark = pytest.mark.urls("tests.support.auth_test_urls")
 
 PAGE = "/admin/test-page"
 TOKEN = "hf_BrowserTokenOfAliceZyxwvutsrqpo"

@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from adminsite.core.commands import AdminCommand, ProgressBar, public_url
-from tests.write_helpers import serve_dataset, set_config
+from tests.support.write_helpers import serve_dataset, set_config
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 

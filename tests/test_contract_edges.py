@@ -11,9 +11,9 @@ from bson import ObjectId
 from django.test import Client
 
 from adminsite.web.request_log import UnexpectedServerErrorsOnly
-from tests.auth_support import FakeWhoami
+from tests.support.auth_support import FakeWhoami
+from tests.support.write_helpers import upstream_cache_entry, upstream_job
 from tests.test_config import start_django
-from tests.write_helpers import upstream_cache_entry, upstream_job
 
 INVALID_CREDENTIALS = "Invalid credentials in Authorization header"
 

@@ -15,8 +15,8 @@ from adminsite.core.dataset_names import BlockedDatasetPatterns
 from adminsite.core.processing_graph import ProcessingStep
 from datasets.services import ForceRefreshRequest, job_difficulty
 from jobs.constants import Priority
-from tests.auth_support import ORG, whoami_answer
-from tests.write_helpers import (
+from tests.support.auth_support import ORG, whoami_answer
+from tests.support.write_helpers import (
     OLD_SHA,
     SHA,
     serve_dataset,

@@ -21,8 +21,8 @@ from adminsite.core.identity import HubIdentity
 from adminsite.demo.embedded_mongo import free_port
 from adminsite.web.json_answers import JsonAnswersMiddleware
 from adminsite.web.request_log import RequestLogMiddleware, masked_query_string
-from tests.read_routes import READ_ROUTES
-from tests.write_helpers import SHA, serve_dataset
+from tests.support.read_routes import READ_ROUTES
+from tests.support.write_helpers import SHA, serve_dataset
 
 
 @pytest.fixture

@@ -19,10 +19,10 @@ from django.conf import settings
 from django.test import Client
 
 from adminsite.demo.embedded_mongo import free_port
-from tests.auth_support import ORG, FakeWhoami, whoami_answer
-from tests.page_data import insert_cache_entry, insert_job
+from tests.support.auth_support import ORG, FakeWhoami, whoami_answer
+from tests.support.page_data import insert_cache_entry, insert_job
+from tests.support.write_helpers import SHA, serve_dataset, set_config, slow_hub
 from tests.test_pages import text_of
-from tests.write_helpers import SHA, serve_dataset, set_config, slow_hub
 
 DATASET = "acme/reviews"
 TOKEN = "hf_alice_secret_token_0123456789"

@@ -12,8 +12,8 @@ from bson import ObjectId
 from django.test import Client
 
 from adminsite.core.processing_graph import processing_graph
-from tests.auth_support import FakeWhoami, whoami_answer
-from tests.page_data import ago, insert_cache_entry, insert_job, seed_broken_dataset
+from tests.support.auth_support import FakeWhoami, whoami_answer
+from tests.support.page_data import ago, insert_cache_entry, insert_job, seed_broken_dataset
 
 
 def text_of(response: Any) -> str:

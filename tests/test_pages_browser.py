@@ -20,9 +20,9 @@ import pytest
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.core.wsgi import get_wsgi_application
 
-from tests.auth_support import ORG, FakeWhoami, whoami_answer
-from tests.page_data import ago, insert_cache_entry, insert_job, seed_broken_dataset
-from tests.write_helpers import SHA, serve_dataset
+from tests.support.auth_support import ORG, FakeWhoami, whoami_answer
+from tests.support.page_data import ago, insert_cache_entry, insert_job, seed_broken_dataset
+from tests.support.write_helpers import SHA, serve_dataset
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -15,7 +15,7 @@ from adminsite.core.processing_graph import processing_graph
 from cachereports import selectors
 from cachereports.documents import cache_entry_document
 from jobs.documents import job_document
-from tests.read_routes import READ_ROUTES
+from tests.support.read_routes import READ_ROUTES
 
 REVISION = "a" * 40
 T0 = datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)

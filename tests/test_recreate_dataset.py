@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.auth_support import ORG, whoami_answer
-from tests.write_helpers import (
+from tests.support.auth_support import ORG, whoami_answer
+from tests.support.write_helpers import (
     A_DATE,
     SHA,
     serve_dataset,

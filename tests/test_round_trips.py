@@ -21,7 +21,7 @@ from cachereports.documents import cache_entry_document
 from datasets import selectors as dataset_selectors
 from jobs import selectors as job_selectors
 from jobs.documents import job_document
-from tests.read_routes import READ_ROUTES
+from tests.support.read_routes import READ_ROUTES
 from tests.test_read_api import T0
 
 MAX_COMMANDS = {

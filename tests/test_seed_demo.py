@@ -13,8 +13,8 @@ from django.core.management import CommandError, call_command
 
 from adminsite.core.processing_graph import processing_graph
 from adminsite.database import mongo
-from adminsite.demo.world import BIG_DATASET_BYTES, seed_world
-from jobs.constants import worker_size
+from adminsite.demo.world import seed_world
+from jobs.constants import MIN_BYTES_FOR_BONUS_DIFFICULTY, worker_size
 
 
 @pytest.fixture
@@ -118,8 +118,12 @@ def test_the_world_is_varied_like_production(world):
         for entry in entries
         if entry["kind"] == "config-info" and entry["http_status"] == 200
     ]
-    assert any(info["dataset_size"] > BIG_DATASET_BYTES for info in config_infos)
-    assert any(split["num_bytes"] > BIG_DATASET_BYTES for info in config_infos for split in info["splits"].values())
+    assert any(info["dataset_size"] > MIN_BYTES_FOR_BONUS_DIFFICULTY for info in config_infos)
+    assert any(
+        split["num_bytes"] > MIN_BYTES_FOR_BONUS_DIFFICULTY
+        for info in config_infos
+        for split in info["splits"].values()
+    )
     assert {job["priority"] for job in jobs} == {"low", "normal", "high"}
     assert {job["status"] for job in jobs} == {"waiting", "started"}
     assert len(jobs) == 300 and len({job["unicity_id"] for job in jobs}) == 300

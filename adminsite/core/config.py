@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from pymongo.errors import ConfigurationError, InvalidURI
 from pymongo.uri_parser import parse_uri
 
 from adminsite.core.dataset_names import BlockedDatasetPatterns
+from adminsite.core.processing_graph import ProcessingGraphError, processing_graph
 
 
 class ConfigError(Exception):
@@ -195,3 +198,24 @@ def load_config(environ: Mapping[str, str]) -> AdminConfig:
         cached_assets_storage_root=read.path("CACHED_ASSETS_STORAGE_ROOT", "/storage/cached-assets"),
         parquet_metadata_storage_directory=read.optional_path("PARQUET_METADATA_STORAGE_DIRECTORY"),
     )
+
+
+def checked_config(environ: Mapping[str, str]) -> AdminConfig:
+    """The configuration and the processing graph, checked; a bad one stops start-up in one line.
+
+    Called by the settings (every process: uvicorn workers, commands) and by the server before
+    it spawns workers, so a bad value is one line on stderr and exit status 1, not a traceback
+    and workers restarted in a loop.
+    """
+    try:
+        config = load_config(environ)
+        processing_graph()
+    except (ConfigError, ProcessingGraphError) as error:
+        stop_on_config_error(str(error))
+    return config
+
+
+def stop_on_config_error(message: str) -> NoReturn:
+    sys.stderr.write(f"configuration error: {message}\n")
+    sys.stderr.flush()
+    raise SystemExit(1)

@@ -26,11 +26,8 @@ from typing import Any
 from adminsite.core.processing_graph import ProcessingGraph, ProcessingStep, processing_graph
 from adminsite.database import mongo
 from cachereports.documents import cache_entry_document, cache_total_metric_document
-from jobs.constants import Priority, Status, worker_size
+from jobs.constants import MIN_BYTES_FOR_BONUS_DIFFICULTY, Priority, Status, worker_size
 from jobs.documents import job_document, unicity_id
-
-BIG_DATASET_BYTES = 3_000_000_000
-"""Above this size (config-info), a step's `bonus_difficulty_if_dataset_is_big` applies."""
 
 Progress = Callable[[str, int, int], None]
 """Called as `progress(what, done, total)` after each batch."""
@@ -171,7 +168,7 @@ class Config:
 
     @property
     def is_big(self) -> bool:
-        return self.dataset_size > BIG_DATASET_BYTES
+        return self.dataset_size > MIN_BYTES_FOR_BONUS_DIFFICULTY
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_safe
 
 from adminsite.core.errors import DatabaseUnavailableError
 from adminsite.database.probes import ping_databases
+from adminsite.web.error_answers import json_error
 
 
 @csrf_exempt
@@ -32,10 +33,7 @@ def readiness(request: HttpRequest) -> HttpResponse:
     silent = [name for name, answered in verdicts.items() if not answered]
     if silent:
         error = DatabaseUnavailableError(f"MongoDB did not answer: {', '.join(silent)}")
-        body: dict[str, object] = {"error": error.message, "databases": databases}
-        response = JsonResponse(body, status=error.status_code)
-        response["X-Error-Code"] = error.error_code
-    else:
-        response = JsonResponse({"status": "ready", "databases": databases})
+        return json_error(error, databases=databases)
+    response = JsonResponse({"status": "ready", "databases": databases})
     response["Cache-Control"] = "no-store"
     return response

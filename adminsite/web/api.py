@@ -2,33 +2,21 @@
 
 Every route answers JSON with a `Cache-Control` header: `max-age=ADMIN_MAX_AGE` for reads
 (errors included, as the other services do), `no-store` for writes and healthchecks. Errors
-are `{"error": message}` with an `X-Error-Code` header, built here and nowhere else.
+are `{"error": message}` with an `X-Error-Code` header, built by `adminsite.web.error_answers`.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any, ClassVar
 
 from django.conf import settings
-from django.http import Http404
 from django.utils.cache import patch_vary_headers
-from pymongo.errors import ConnectionFailure
-from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from adminsite.core.errors import (
-    AdminError,
-    DatabaseUnavailableError,
-    InvalidParameterError,
-    NotFoundError,
-    UnexpectedApiError,
-)
 from adminsite.core.parameters import dataset_value
-
-logger = logging.getLogger(__name__)
+from adminsite.web.error_answers import as_admin_error, error_body
 
 
 def cache_control(max_age: int) -> str:
@@ -57,41 +45,10 @@ class WriteAPIView(ReadAPIView):
     cacheable = False
 
 
-def error_response(error: AdminError) -> Response:
-    return Response({"error": error.message}, status=error.status_code, headers={"X-Error-Code": error.error_code})
-
-
-def _as_admin_error(exc: Exception) -> AdminError:
-    if isinstance(exc, AdminError):
-        return exc
-    if isinstance(exc, Http404 | exceptions.NotFound):
-        return NotFoundError("Not found.")
-    if isinstance(exc, exceptions.MethodNotAllowed | exceptions.NotAcceptable | exceptions.UnsupportedMediaType):
-        error = AdminError(str(exc.detail))
-        error.status_code = exc.status_code
-        error.error_code = type(exc).__name__
-        return error
-    if isinstance(exc, exceptions.ParseError):
-        return InvalidParameterError("The request body could not be parsed.")
-    if isinstance(exc, ConnectionFailure):
-        return database_unavailable(exc)
-    logger.exception("unexpected error in a JSON route")
-    return UnexpectedApiError("Unexpected error.")
-
-
-def database_unavailable(exc: ConnectionFailure) -> DatabaseUnavailableError:
-    """MongoDB unreachable or timing out (ServerSelectionTimeoutError, AutoReconnect, ...): a 503.
-
-    pymongo's message names hosts and topology, never the URL's credentials; it is logged for
-    the operator rather than shown: the caller only needs to know to retry.
-    """
-    logger.warning("MongoDB unavailable: %s: %.300s", type(exc).__name__, exc)
-    return DatabaseUnavailableError("The database is unavailable, please retry later.")
-
-
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER: every error of every JSON route goes through here."""
-    return error_response(_as_admin_error(exc))
+    error = as_admin_error(exc, where="a JSON route")
+    return Response(error_body(error), status=error.status_code, headers={"X-Error-Code": error.error_code})
 
 
 def raw_parameter(request: Request, name: str) -> object:

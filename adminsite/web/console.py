@@ -15,15 +15,11 @@ from typing import Any, ParamSpec
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from pymongo.errors import ConnectionFailure, PyMongoError
 
-from adminsite.auth.authentication import auth_enabled
-from adminsite.auth.browser_sessions import displayed_identity
 from adminsite.core.dataset_names import is_valid_dataset_name
-from adminsite.core.errors import AdminError, FormRefusedError, InvalidParameterError, UnexpectedApiError
-from adminsite.core.identity import identity_of
+from adminsite.core.errors import AdminError, InvalidParameterError
 from adminsite.core.parameters import dataset_value
-from adminsite.web.api import database_unavailable
+from adminsite.web.error_answers import as_admin_error
 
 logger = logging.getLogger(__name__)
 
@@ -45,24 +41,6 @@ def error_page(request: HttpRequest, error: AdminError) -> HttpResponse:
     return response
 
 
-FORM_REFUSED_MESSAGE = "This form has expired or was not sent by this console: reload the page and try again."
-
-
-def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    """CSRF_FAILURE_VIEW: a form without a valid CSRF token is the console's 403 error page.
-
-    Only console forms reach it: the JSON routes are DRF views, exempt from the CSRF check
-    (they authenticate with a Bearer token, never a cookie). Django's reason is not shown.
-    """
-    if auth_enabled() and not hasattr(request, "hub_identity"):
-        # for the top bar only (the check runs before any view verified the session):
-        # the name the signed session cookie holds, so the page does not say "not logged in"
-        displayed = displayed_identity(request)
-        if displayed is not None:
-            request.hub_identity = displayed  # type: ignore[attr-defined]
-    return error_page(request, FormRefusedError(FORM_REFUSED_MESSAGE))
-
-
 RENDERS_HTML = "renders_html"
 """Attribute of a view that answers HTML: its errors outside the view are HTML pages too."""
 
@@ -79,19 +57,6 @@ def renders_html(request: HttpRequest) -> bool:
     return match is not None and getattr(match.func, RENDERS_HTML, False) is True
 
 
-def as_admin_error(exception: Exception) -> AdminError:
-    """The error a page or an action shows for an exception of its view, logged when unexpected."""
-    if isinstance(exception, AdminError):
-        return exception
-    if isinstance(exception, ConnectionFailure):
-        return database_unavailable(exception)
-    if isinstance(exception, PyMongoError):
-        logger.exception("database error in a page")
-        return UnexpectedApiError("The database could not be read. Try again later.")
-    logger.exception("unexpected error in a page")
-    return UnexpectedApiError("Unexpected error.")
-
-
 def console_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Turn the domain errors of a page view into an error page with their status.
 
@@ -103,7 +68,7 @@ def console_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
         try:
             return view(request, *args, **kwargs)
         except Exception as exception:  # every error becomes a page, never a traceback
-            return error_page(request, as_admin_error(exception))
+            return error_page(request, as_admin_error(exception, where="a page"))
 
     return html_view(wrapper)
 
@@ -132,7 +97,7 @@ def console_action(
             try:
                 return view(request, *args, **kwargs)
             except Exception as exception:  # every error becomes a message, never a traceback
-                message = as_admin_error(exception).message
+                message = as_admin_error(exception, where="a form").message
                 messages.error(request, message if about is None else f"{about(request)}: {message}")
                 return redirect_page(back(request))
 
@@ -193,12 +158,3 @@ def dataset_filter_parameter(request: HttpRequest, name: str = "dataset") -> str
     if value is not None and not is_valid_dataset_name(value):
         raise InvalidParameterError(f"Parameter '{name}' is not a valid dataset name")
     return value
-
-
-def console_context(request: HttpRequest) -> dict[str, Any]:
-    """Context processor: who is logged in (and whether to offer a logout), the dataset searched for."""
-    return {
-        "identity": identity_of(request),
-        "auth_enabled": auth_enabled(),
-        "searched_dataset": request.GET.get("dataset", "")[:200],
-    }

@@ -16,9 +16,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from pymongo.errors import ConnectionFailure
 
-from adminsite.web.api import database_unavailable
 from adminsite.web.console import error_page, renders_html
-from adminsite.web.error_answers import json_error
+from adminsite.web.error_answers import database_unavailable, json_error
 
 
 class JsonAnswersMiddleware:

@@ -1,0 +1,33 @@
+"""The parts of docs/ARCHITECTURE.md import downward only: checked on the project's own imports."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def lint_imports(*, cwd: Path = REPOSITORY) -> subprocess.CompletedProcess[str]:
+    command = [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_no_part_imports_a_part_above_it() -> None:
+    result = lint_imports()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 kept, 0 broken" in result.stdout
+
+
+def test_an_upward_import_breaks_the_contract(tmp_path: Path) -> None:
+    """The contract bites: the same check on a copy where cachereports imports jobs fails."""
+    for part in ("adminsite", "cachereports", "jobs", "datasets"):
+        shutil.copytree(REPOSITORY / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPOSITORY / "pyproject.toml", tmp_path / "pyproject.toml")
+    upward = tmp_path / "cachereports" / "selectors.py"
+    upward.write_text(upward.read_text() + "\nfrom jobs import selectors as _upward\n")
+    result = lint_imports(cwd=tmp_path)
+    assert result.returncode != 0
+    assert "cachereports.selectors -> jobs.selectors" in result.stdout
