@@ -27,6 +27,7 @@ urlpatterns = [
     path("admin/blocked-datasets", job_apis.BlockedDatasetsApi.as_view()),
     path("admin/dataset-status", dataset_apis.DatasetStatusApi.as_view()),
     path("admin/num-dataset-infos-by-builder-name", cache_apis.NumDatasetInfosByBuilderNameApi.as_view()),
+    path("admin/cache-errors", cache_apis.CacheErrorsApi.as_view()),
     path("admin/cache-reports/<str:kind>", cache_apis.CacheReportsApi.as_view()),
     path("admin/cache-reports-with-content/<str:kind>", cache_apis.CacheReportsWithContentApi.as_view()),
     # The browser console (HTML pages); the bare site and /admin lead to its dashboard

@@ -8,7 +8,7 @@ from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from adminsite.web.api import ReadAPIView
+from adminsite.web.api import ReadAPIView, optional_parameter
 from cachereports import selectors
 
 
@@ -46,3 +46,10 @@ class NumDatasetInfosByBuilderNameApi(ReadAPIView):
 
     def get(self, request: Request) -> Response:
         return Response(selectors.num_dataset_infos_by_builder_name())
+
+
+class CacheErrorsApi(ReadAPIView):
+    """GET /admin/cache-errors?kind= (kind optional: every kind)"""
+
+    def get(self, request: Request) -> Response:
+        return Response(selectors.cache_errors(kind=optional_parameter(request, "kind")).as_json())

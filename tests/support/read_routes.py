@@ -11,4 +11,5 @@ READ_ROUTES = {
     "num-dataset-infos-by-builder-name": "/admin/num-dataset-infos-by-builder-name",
     "cache-reports": "/admin/cache-reports/dataset-info",
     "cache-reports-with-content": "/admin/cache-reports-with-content/dataset-info",
+    "cache-errors": "/admin/cache-errors",
 }
