@@ -436,7 +436,8 @@ def _error_groups_read(kind: str | None) -> list[dict[str, Any]]:
     found = mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES].find(_error_match(kind), projection)
     groups = []
     for entry in found.batch_size(mongo.WHOLE_RESULT_BATCH_SIZE):
-        details = entry.get("details") if isinstance(entry.get("details"), dict) else {}
+        found_details = entry.get("details")
+        details: dict[str, Any] = found_details if isinstance(found_details, dict) else {}
         copied_from = details.get("copied_from_artifact")
         key = {
             "kind": entry.get("kind"),
