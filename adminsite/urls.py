@@ -43,6 +43,7 @@ urlpatterns = [
     path("admin/dataset/recreate", dataset_views.recreate_dataset_page, name="console-recreate"),
     path("admin/audit", job_views.audit_log, name="console-audit"),
     path("admin/force-refresh/<str:job_type>", dataset_apis.ForceRefreshApi.as_view()),
+    path("admin/bulk-refresh", dataset_apis.BulkRefreshApi.as_view()),
     path("admin/recreate-dataset", dataset_apis.RecreateDatasetApi.as_view()),
     path("admin/audit-log", job_apis.AuditLogApi.as_view()),
 ]

@@ -20,6 +20,7 @@ from adminsite.core.errors import InvalidParameterError, NotFoundError
 from adminsite.core.processing_graph import ProcessingStep, known_step, processing_graph
 from adminsite.core.serialization import iso_datetime
 from adminsite.database import mongo
+from cachereports.filters import CacheEntryFilter
 from cachereports.serializers import CacheReport, cache_report, cache_report_with_content
 
 BUILDER_NAMES = ("parquet", "csv", "text", "imagefolder", "audiofolder", "json", "arrow", "webdataset")
@@ -309,13 +310,8 @@ def cache_entries_of_dataset_page(*, dataset: str) -> list[dict[str, Any]]:
     return [_with_id(entry) for entry in found.batch_size(mongo.WHOLE_RESULT_BATCH_SIZE)]
 
 
-def config_num_bytes(*, dataset: str, config: str, split: str | None) -> int | None:
-    """The size upstream reads for the bonus: the config's, or one split's, from its `config-info` entry."""
-    entry = mongo.cache_database()[mongo.CACHED_RESPONSES].find_one(
-        {"kind": CONFIG_INFO_KIND, "dataset": dataset, "config": config, "split": None},
-        {"content.dataset_info.dataset_size": 1, "content.dataset_info.splits": 1},
-    )
-    content = entry.get("content") if entry else None
+def _num_bytes(content: object, split: str | None) -> int | None:
+    """The config's size (`dataset_info.dataset_size`), or one split's, from a `config-info` content."""
     dataset_info = content.get("dataset_info") if isinstance(content, dict) else None
     if not isinstance(dataset_info, dict):
         return None
@@ -326,6 +322,81 @@ def config_num_bytes(*, dataset: str, config: str, split: str | None) -> int | N
         split_info = splits.get(split) if isinstance(splits, dict) else None
         num_bytes = split_info.get("num_bytes") if isinstance(split_info, dict) else None
     return num_bytes if isinstance(num_bytes, int) and not isinstance(num_bytes, bool) else None
+
+
+_CONFIG_INFO_SIZES = {"content.dataset_info.dataset_size": 1, "content.dataset_info.splits": 1}
+
+
+def config_num_bytes(*, dataset: str, config: str, split: str | None) -> int | None:
+    """The size upstream reads for the bonus: the config's, or one split's, from its `config-info` entry."""
+    entry = mongo.cache_database()[mongo.CACHED_RESPONSES].find_one(
+        {"kind": CONFIG_INFO_KIND, "dataset": dataset, "config": config, "split": None}, _CONFIG_INFO_SIZES
+    )
+    return _num_bytes(entry.get("content") if entry else None, split)
+
+
+@dataclass(frozen=True)
+class ConfigSizes:
+    """The `config-info` sizes of several datasets, read at once (the bonus of a batch of jobs)."""
+
+    contents: dict[tuple[str, str], object]
+
+    def num_bytes(self, *, dataset: str, config: str, split: str | None) -> int | None:
+        return _num_bytes(self.contents.get((dataset, config)), split)
+
+
+def config_sizes(*, datasets: list[str]) -> ConfigSizes:
+    """One find of the `config-info` entries of these datasets (index kind, dataset, config, split)."""
+    if not datasets:
+        return ConfigSizes({})
+    found = mongo.cache_database()[mongo.CACHED_RESPONSES].find(
+        {"kind": CONFIG_INFO_KIND, "dataset": {"$in": datasets}},
+        {"dataset": 1, "config": 1, **_CONFIG_INFO_SIZES},
+    )
+    return ConfigSizes(
+        {
+            (str(entry["dataset"]), str(entry["config"])): entry.get("content")
+            for entry in found.batch_size(mongo.WHOLE_RESULT_BATCH_SIZE)
+            if isinstance(entry.get("config"), str)
+        }
+    )
+
+
+# --- Bulk operations: the entries of a filter, by `_id` ---------------------------------------
+
+
+def count_matching_entries(*, entry_filter: CacheEntryFilter) -> int:
+    """How many entries the filter matches (counted on the index its equality fields select)."""
+    return mongo.cache_database()[mongo.CACHED_RESPONSES].count_documents(entry_filter.query())
+
+
+def count_matching_datasets(*, entry_filter: CacheEntryFilter) -> int:
+    """How many distinct datasets the filter's entries belong to: one aggregation."""
+    counted = list(
+        mongo.cache_database()[mongo.CACHED_RESPONSES].aggregate(
+            [{"$match": entry_filter.query()}, {"$group": {"_id": "$dataset"}}, {"$count": "datasets"}]
+        )
+    )
+    return int(counted[0]["datasets"]) if counted else 0
+
+
+def matching_entries_after(
+    *, entry_filter: CacheEntryFilter, after: ObjectId | None, limit: int
+) -> list[dict[str, Any]]:
+    """Up to `limit` matching entries after `after`, by `_id`: only the artifact's fields, never `content`.
+
+    Read from the primary: a batch that follows a write must see it.
+    """
+    query = entry_filter.query()
+    if after is not None:
+        query["_id"] = {"$gt": after}
+    return list(
+        mongo.cache_database()[mongo.CACHED_RESPONSES]
+        .find(query, {"kind": 1, "dataset": 1, "config": 1, "split": 1, "error_code": 1, "http_status": 1})
+        .sort("_id", 1)
+        .limit(limit)
+        .batch_size(limit)
+    )
 
 
 # --- Error triage: root errors grouped by what broke -------------------------------------------
