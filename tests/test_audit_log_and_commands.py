@@ -138,7 +138,7 @@ def test_recreate_command_summarises_and_fails_when_one_dataset_fails(
 
 def test_recreate_command_dry_run_changes_nothing(fake_hub: Any, queue_db: Any, cache_db: Any, tmp_path: Path) -> None:
     assets = tmp_path / "a"
-    (assets / "org" / "ds").mkdir(parents=True)
+    (assets / "org" / "ds" / "--").mkdir(parents=True)
     set_config(assets_storage_root=assets, cached_assets_storage_root=tmp_path / "c")
     queue_db["jobsBlue"].insert_many(
         [
@@ -159,7 +159,7 @@ def test_recreate_command_dry_run_changes_nothing(fake_hub: Any, queue_db: Any, 
         "dry run, nothing changed. done: 1, not supported: 0, failed: 0",
     ]
     assert (list(queue_db["jobsBlue"].find()), list(cache_db["cachedResponsesBlue"].find())) == before
-    assert (assets / "org" / "ds").is_dir()
+    assert (assets / "org" / "ds" / "--").is_dir()
     assert list(queue_db["adminActions"].find()) == []
     assert list(queue_db["locks"].find()) == []
 

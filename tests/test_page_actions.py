@@ -252,7 +252,7 @@ def test_the_recreate_confirmation_counts_what_will_be_deleted(
 ) -> None:
     seed(cache_db, queue_db)
     set_config(assets_storage_root=tmp_path / "assets", cached_assets_storage_root=tmp_path / "cached")
-    (tmp_path / "assets" / DATASET).mkdir(parents=True)
+    (tmp_path / "assets" / DATASET / "--").mkdir(parents=True)
     page = text_of(alice.get(f"/admin/dataset?dataset={DATASET}"))
     assert "Recreate this dataset…" in page
     response = alice.get(f"/admin/dataset/recreate?dataset={DATASET}")
