@@ -17,7 +17,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from tests.write_helpers import serve_dataset, set_config, snapshot_tree
+from tests.support.write_helpers import serve_dataset, set_config, snapshot_tree
 
 DATASETS = ("org", "org/ds", "org/other", "squad", "squad/x", "Squad", "Org/DS")
 """Every dataset with assets on disk: one-part names beside two-part names of the same namespace."""

@@ -41,13 +41,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-import urllib3
 from django.conf import settings
 
 from adminsite.core.config import AdminConfig
 from adminsite.core.errors import AuthCheckHubRequestError, ExternalAuthenticatedError, ExternalUnauthenticatedError
 from adminsite.core.identity import HubIdentity
-from adminsite.hub.http import BearerAuth, http_session
+from adminsite.hub.http import BearerAuth, get_within
 
 logger = logging.getLogger(__name__)
 
@@ -148,12 +147,8 @@ def ask_hub(*, token: str, config: AdminConfig) -> Verdict:
     if org is None:
         raise RuntimeError("the whoami check is only made when ADMIN_HF_ORGANIZATION is set")
     try:
-        response = http_session().get(
-            whoami_url(config),
-            auth=BearerAuth(token),
-            # `total` bounds connect + read together, so a slow Hub costs at most the timeout.
-            timeout=urllib3.Timeout(total=config.hf_timeout_seconds),  # type: ignore[arg-type]
-            allow_redirects=False,
+        response = get_within(
+            whoami_url(config), seconds=config.hf_timeout_seconds, auth=BearerAuth(token), allow_redirects=False
         )
     except requests.RequestException as error:
         # The exception text names the URL only; the type is enough to act on.

@@ -29,7 +29,7 @@ from django.conf import settings
 from adminsite.core.config import AdminConfig
 from adminsite.core.dataset_names import is_valid_dataset_name
 from adminsite.core.errors import AdminError
-from adminsite.hub.http import BearerAuth, http_session
+from adminsite.hub.http import BearerAuth, get_within
 
 logger = logging.getLogger(__name__)
 
@@ -109,14 +109,14 @@ def _config() -> AdminConfig:
 
 
 def _get(path: str, *, params: dict[str, str] | None = None) -> requests.Response:
-    """One GET to the Hub; a timeout or a connection error becomes a HubRequestError."""
+    """One GET to the Hub, whole within the timeout; a timeout or a connection error becomes a HubRequestError."""
     config = _config()
     try:
-        return http_session().get(
+        return get_within(
             f"{config.hf_endpoint}{path}",
+            seconds=config.hf_timeout_seconds,
             params=params,
             auth=BearerAuth(config.hf_token) if config.hf_token else None,
-            timeout=config.hf_timeout_seconds,
         )
     except requests.Timeout:
         raise HubRequestError(
