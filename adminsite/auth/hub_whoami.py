@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -60,6 +61,10 @@ WRITE_SCOPE_PERMISSIONS = frozenset({"repo.write"})
 """Fine-grained permissions on the org that are enough: at least `repo.write`."""
 ROLES_IN_ORG_FOR_WRITE_TOKENS = frozenset({"read", "write", "admin"})
 """`roleInOrg` values that, with a classic `write` token, let the caller in."""
+
+MAX_TOKEN_LENGTH = 1024
+"""Far above any Hub token (an access token is ~37 characters, an OAuth one ~40)."""
+_WELL_FORMED_TOKEN = re.compile(rf"[\x21-\x7e]{{1,{MAX_TOKEN_LENGTH}}}")
 
 MAX_CACHED_VERDICTS = 4096
 """Bound of the verdict cache: least recently used verdicts are dropped beyond it."""
@@ -249,8 +254,25 @@ def verdict_for(*, token: str) -> Verdict:
     return verdict
 
 
+def is_well_formed_token(token: str) -> bool:
+    """Printable ASCII, at most MAX_TOKEN_LENGTH characters: what every Hub token is.
+
+    Anything else could not even be sent: CR/LF in a header is refused by http.client with
+    the value in its message (the token in a traceback), and characters outside Latin-1
+    cannot be encoded.
+    """
+    return _WELL_FORMED_TOKEN.fullmatch(token) is not None
+
+
 def verify_token(*, token: str) -> HubIdentity:
-    """The identity the token lets in; raises the AdminError of REFERENCE.md otherwise."""
+    """The identity the token lets in; raises the AdminError of REFERENCE.md otherwise.
+
+    A token that is not well formed is a 401 before the Hub is asked (the message never
+    echoes it).
+    """
+    if not is_well_formed_token(token):
+        logger.info("refused a token with characters no Hub token has, without asking the Hub")
+        raise ExternalUnauthenticatedError(UNAUTHENTICATED_MESSAGE)
     return verdict_for(token=token).identity_or_raise()
 
 
