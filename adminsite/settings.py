@@ -145,7 +145,12 @@ REST_FRAMEWORK = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "formatters": {
+        "plain": {
+            "()": "adminsite.web.request_log.SingleLineFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        }
+    },
     "filters": {"unexpected_only": {"()": "adminsite.web.request_log.UnexpectedServerErrorsOnly"}},
     "handlers": {
         "stderr": {"class": "logging.StreamHandler", "formatter": "plain"},

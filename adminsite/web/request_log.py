@@ -11,6 +11,11 @@ logged, so neither is the Authorization header. Every write (JSON route, page or
 one line with its outcome, written by the audit log (`jobs.audit`) through `log_write(...)`
 (logger `adminsite.writes`).
 
+A log line is never forged by a request: the path is logged percent-encoded, as it was sent,
+write details go through `printable`, and every handler of LOGGING formats with
+`SingleLineFormatter`, which escapes control characters in any message (`%0A` in a parameter
+becomes `\\n` inside its own line, not a line of its own).
+
 Uvicorn's access log, which would repeat each line without the caller, is turned off by
 `adminsite.server`.
 """
@@ -24,6 +29,7 @@ from collections.abc import Callable, Mapping
 from urllib.parse import parse_qsl, urlencode
 
 from django.http import HttpRequest, HttpResponseBase
+from django.utils.encoding import escape_uri_path
 from rest_framework.request import Request
 
 from adminsite.core.identity import HubIdentity, identity_of
@@ -47,9 +53,33 @@ def masked_query_string(query_string: str) -> str:
     )
 
 
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""C0 and C1 controls (CR, LF, ESC, NEL...) and the Unicode line and paragraph separators."""
+
+
+def printable(value: object) -> str:
+    """`str(value)` with its control characters escaped (`\\n`, `\\x1b`): a value is never two lines."""
+    return _CONTROL_CHARACTERS.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), str(value))
+
+
+class SingleLineFormatter(logging.Formatter):
+    """Every log message on one line: control characters in it are escaped, whoever logged it.
+
+    A value that comes from a request (a path, a parameter, a name the Hub sent) can hold a
+    `%0A`: without this, it would add a line of its choosing to the log. A traceback that
+    follows the message keeps its lines.
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        record.message = printable(record.message)
+        return super().formatMessage(record)
+
+
 def loggable_path(request: HttpRequest) -> str:
+    """The path as sent, percent-encoded (as in the request line), then the masked query string."""
+    path = escape_uri_path(request.path)
     query = masked_query_string(request.META.get("QUERY_STRING", ""))
-    return f"{request.path}?{query}" if query else request.path
+    return f"{path}?{query}" if query else path
 
 
 def caller_of(request: HttpRequest | Request) -> HubIdentity:
@@ -79,7 +109,7 @@ class RequestLogMiddleware:
             loggable_path(request),
             response.status_code,
             duration_ms,
-            caller_of(request).name,
+            printable(caller_of(request).name),
         )
         return response
 
@@ -93,12 +123,12 @@ def log_write(*, actor: HubIdentity, action: str, outcome: str, details: Mapping
 
     Pass names and counts, never a token or a request header.
     """
-    detail_text = " ".join(f"{name}={value}" for name, value in details.items())
+    detail_text = " ".join(f"{printable(name)}={printable(value)}" for name, value in details.items())
     write_logger.info(
         "write %s outcome=%s caller=%s%s",
-        action,
-        outcome,
-        actor.name,
+        printable(action),
+        printable(outcome),
+        printable(actor.name),
         f" {detail_text}" if detail_text else "",
     )
 
