@@ -45,6 +45,8 @@ urlpatterns = [
     path("admin/force-refresh/<str:job_type>", dataset_apis.ForceRefreshApi.as_view()),
     path("admin/bulk-refresh", dataset_apis.BulkRefreshApi.as_view()),
     path("admin/recreate-dataset", dataset_apis.RecreateDatasetApi.as_view()),
+    path("admin/dataset-backfill-plan", dataset_apis.DatasetBackfillPlanApi.as_view()),
+    path("admin/dataset-backfill", dataset_apis.DatasetBackfillApi.as_view()),
     path("admin/audit-log", job_apis.AuditLogApi.as_view()),
 ]
 

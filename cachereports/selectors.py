@@ -299,14 +299,23 @@ _DATASET_PAGE_FIELDS = {
         "failed_runs",
         "content.config_names",
         "content.splits",
+        "content.dataset_info.dataset_size",
+        "content.dataset_info.splits",
     )
 }
-"""The report fields, plus only the parts of the content that list configs and splits."""
+"""The report fields, plus only the parts of the content that list configs and splits (the two
+name lists) and give the size of a config and of its splits (`config-info`, for the backfill's
+bonus difficulty)."""
 
 
-def cache_entries_of_dataset_page(*, dataset: str) -> list[dict[str, Any]]:
-    """The entries of a dataset for its page: report fields and the name lists (index dataset, kind, http_status)."""
-    found = mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES].find({"dataset": dataset}, _DATASET_PAGE_FIELDS)
+def cache_entries_of_dataset_page(*, dataset: str, primary: bool = False) -> list[dict[str, Any]]:
+    """The entries of a dataset for its page and its backfill plan (index dataset, kind, http_status).
+
+    Report fields, the name lists and the config sizes: one read whatever the number of
+    configs and splits. A page may read a secondary; a write computed from them reads the primary.
+    """
+    cache = mongo.cache_database() if primary else mongo.cache_database_for_reports()
+    found = cache[mongo.CACHED_RESPONSES].find({"dataset": dataset}, _DATASET_PAGE_FIELDS)
     return [_with_id(entry) for entry in found.batch_size(mongo.WHOLE_RESULT_BATCH_SIZE)]
 
 

@@ -85,3 +85,22 @@ class BulkRefreshApi(WriteAPIView):
             actor=identity_of(request),
         )
         return Response(outcome.as_json())
+
+
+class DatasetBackfillPlanApi(ReadAPIView):
+    """GET /admin/dataset-backfill-plan?dataset=&priority= (asks the Hub; writes nothing)"""
+
+    def get(self, request: Request) -> Response:
+        dataset = dataset_parameter(request)
+        priority = services.parse_priority(optional_parameter(request, "priority"))
+        return Response(selectors.dataset_backfill_plan(dataset=dataset, priority=priority).as_json())
+
+
+class DatasetBackfillApi(WriteAPIView):
+    """POST /admin/dataset-backfill?dataset=&priority="""
+
+    def post(self, request: Request) -> Response:
+        dataset = dataset_parameter(request)
+        priority = services.parse_priority(optional_parameter(request, "priority"))
+        outcome = services.backfill_dataset(dataset=dataset, priority=priority, actor=identity_of(request))
+        return Response(outcome.as_json())

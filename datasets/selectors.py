@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from adminsite.core.processing_graph import ProcessingStep, processing_graph
+from adminsite.hub import dataset_support
 from cachereports import selectors as cache_selectors
+from datasets.backfill import BackfillPlan, backfill_plan
 from jobs import selectors as job_selectors
+from jobs.constants import Priority
 
 
 def dataset_status(*, dataset: str) -> dict[str, dict[str, list[Any]]]:
@@ -189,4 +192,49 @@ def dataset_overview(*, dataset: str) -> DatasetOverview:
         config_names=listed.get(None, []),
         blocked=job_selectors.is_dataset_blocked(dataset=dataset),
         sections=sections,
+    )
+
+
+# The backfill plan
+
+
+@dataclass(frozen=True)
+class DatasetDocuments:
+    """What the plan is computed from: the dataset's cache entries (no content but the name lists
+    and the config sizes) and its pending jobs as stored. Two reads whatever the number of
+    configs, splits or steps."""
+
+    cache_entries: list[dict[str, Any]]
+    pending_jobs: list[dict[str, Any]]
+
+
+def dataset_documents(*, dataset: str, primary: bool = False) -> DatasetDocuments:
+    """One read of the cache entries (index dataset, kind, http_status), one of the jobs (index dataset, status)."""
+    return DatasetDocuments(
+        cache_entries=cache_selectors.cache_entries_of_dataset_page(dataset=dataset, primary=primary),
+        pending_jobs=job_selectors.pending_job_documents_of_dataset(dataset=dataset, primary=primary),
+    )
+
+
+def plan_from_documents(
+    *, dataset: str, revision: str, documents: DatasetDocuments, priority: Priority
+) -> BackfillPlan:
+    return backfill_plan(
+        graph=processing_graph(),
+        dataset=dataset,
+        revision=revision,
+        cache_entries=documents.cache_entries,
+        pending_jobs=documents.pending_jobs,
+        priority=priority,
+    )
+
+
+def dataset_backfill_plan(*, dataset: str, priority: Priority) -> BackfillPlan:
+    """The plan at the Hub's current revision (support rules of force-refresh: 501 / 500); writes nothing.
+
+    The Hub is asked first, so a refused or unreachable dataset costs no database command.
+    """
+    revision = dataset_support.supported_revision(dataset=dataset)
+    return plan_from_documents(
+        dataset=dataset, revision=revision, documents=dataset_documents(dataset=dataset), priority=priority
     )

@@ -35,14 +35,25 @@ from adminsite.core.errors import InvalidParameterError
 from adminsite.core.identity import HubIdentity
 from adminsite.core.parameters import dataset_value, required_value
 from adminsite.core.processing_graph import ProcessingStep, known_step, processing_graph
+from adminsite.database import mongo
 from adminsite.hub import dataset_support
 from adminsite.hub.dataset_support import NotSupportedError
 from cachereports import selectors as cache_selectors
 from cachereports import services as cache_services
+from datasets import selectors
+from datasets.backfill import BackfillPlan
 from jobs import selectors as job_selectors
 from jobs.audit import audited
-from jobs.constants import DATASET_INIT_STEP, DEFAULT_PRIORITY, MIN_BYTES_FOR_BONUS_DIFFICULTY, Priority
-from jobs.services import WaitingJob, add_waiting_job, delete_dataset_waiting_jobs
+from jobs.constants import DATASET_INIT_STEP, DEFAULT_PRIORITY, MIN_BYTES_FOR_BONUS_DIFFICULTY, Priority, Status
+from jobs.documents import job_document
+from jobs.locks import dataset_lock_key, held_lock
+from jobs.services import (
+    WaitingJob,
+    WaitingJobChanges,
+    add_waiting_job,
+    delete_dataset_waiting_jobs,
+    replace_waiting_jobs,
+)
 
 MAX_DIFFICULTY = 100
 _DIGITS = re.compile(r"[0-9]{1,3}")
@@ -285,3 +296,66 @@ def recreate_dataset(*, dataset: str, priority: Priority, actor: HubIdentity, dr
             revision=revision,
             waiting_job=waiting_job,
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Backfill
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackfillOutcome:
+    """The plan applied (computed afresh at the Hub's revision, under the dataset's lock) and what it did."""
+
+    plan: BackfillPlan
+    changes: WaitingJobChanges
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "dataset": self.plan.dataset,
+            "revision": self.plan.revision,
+            "created_jobs": self.changes.created,
+            "deleted_waiting_jobs": self.changes.deleted,
+        }
+
+
+def backfill_dataset(*, dataset: str, priority: Priority, actor: HubIdentity) -> BackfillOutcome:
+    """Apply the backfill plan of a dataset: delete the waiting jobs it names, create the jobs it lists.
+
+    The Hub first (refused: 501, unreachable: 500; nothing written but the audit entry), then,
+    under the dataset's lock (two backfills of one dataset do not interleave), the plan is
+    computed from the primary and applied by `replace_waiting_jobs` under the jobs' own locks:
+    no duplicate waiting job, metric rows in step, a constant number of commands. Right after,
+    the plan is empty: a second call creates and deletes nothing.
+    """
+    dataset_value(dataset)
+    parameters = {"dataset": dataset, "priority": priority.value}
+    with audited(actor=actor, action="dataset-backfill", parameters=parameters) as record:
+        revision = dataset_support.supported_revision(dataset=dataset)
+        with held_lock(key=dataset_lock_key(dataset)):
+            documents = selectors.dataset_documents(dataset=dataset, primary=True)
+            plan = selectors.plan_from_documents(
+                dataset=dataset, revision=revision, documents=documents, priority=priority
+            )
+            new_jobs = [
+                job_document(
+                    job_type=job.type,
+                    dataset=job.dataset,
+                    revision=job.revision,
+                    config=job.config,
+                    split=job.split,
+                    priority=job.priority,
+                    status=Status.WAITING,
+                    difficulty=job.difficulty,
+                    created_at=mongo.utc_now(),
+                )
+                for job in plan.jobs_to_create
+            ]
+            changes = replace_waiting_jobs(dataset=dataset, new_jobs=new_jobs, waiting_jobs=plan.waiting_jobs_to_delete)
+        record.result = {
+            "revision": revision,
+            "tasks": plan.tasks,
+            "created_jobs": changes.created,
+            "deleted_waiting_jobs": changes.deleted,
+        }
+    return BackfillOutcome(plan=plan, changes=changes)

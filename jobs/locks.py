@@ -18,12 +18,13 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from uuid import uuid4
 
-from pymongo.errors import DuplicateKeyError
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from adminsite.core.errors import AdminError
 from adminsite.database import mongo
@@ -35,6 +36,18 @@ LOCK_TTL_SECONDS_TO_START_JOB = 600
 
 LOCK_DEADLINE_SECONDS = 10.0
 """How long a repair operation waits for a lock before giving up (nothing written then)."""
+
+
+def dataset_lock_key(dataset: str) -> str:
+    """The console's lock on one dataset (a backfill holds it): `admin-dataset,{dataset}`.
+
+    No step is named `admin-dataset`, so the key cannot be a job's unicity_id.
+    """
+    return f"admin-dataset,{dataset}"
+
+
+DUPLICATE_KEY = 11000
+"""The server's error code when an upsert's insert collides on `_id`: the lock is held."""
 
 _FIRST_SLEEP_SECONDS = 0.01
 _MAX_SLEEP_SECONDS = 0.2
@@ -94,3 +107,74 @@ def held_lock(
         except Exception:
             # The block's own outcome matters more; the lock expires after its ttl anyway.
             logger.exception("could not release the lock %r", key)
+
+
+def _try_acquire_many(*, keys: list[str], owner: str, ttl_seconds: int) -> set[str]:
+    """Take each lock of `keys` in one unordered bulk write; return the keys someone else holds."""
+    now = mongo.utc_now()
+    expired = {"ttl": ttl_seconds, "updated_at": {"$lt": now - timedelta(seconds=ttl_seconds)}}
+    requests = [
+        UpdateOne(
+            {"_id": key, "$or": [{"owner": {"$in": [None, owner]}}, expired]},
+            {"$set": {"owner": owner, "updated_at": now, "ttl": ttl_seconds}, "$setOnInsert": {"created_at": now}},
+            upsert=True,
+        )
+        for key in keys
+    ]
+    try:
+        mongo.queue_database()[mongo.LOCKS].bulk_write(requests, ordered=False)
+    except BulkWriteError as error:
+        write_errors = error.details.get("writeErrors", [])
+        if any(write_error.get("code") != DUPLICATE_KEY for write_error in write_errors) or not write_errors:
+            raise
+        return {keys[write_error["index"]] for write_error in write_errors}
+    return set()
+
+
+def release_many(*, keys: list[str], owner: str) -> None:
+    """Give back every lock of `keys` we still hold, in one update."""
+    if keys:
+        mongo.queue_database()[mongo.LOCKS].update_many(
+            {"_id": {"$in": keys}, "owner": owner}, {"$set": {"owner": None, "updated_at": mongo.utc_now()}}
+        )
+
+
+@contextmanager
+def held_locks(
+    *,
+    keys: Iterable[str],
+    ttl_seconds: int = LOCK_TTL_SECONDS_TO_START_JOB,
+    deadline_seconds: float = LOCK_DEADLINE_SECONDS,
+) -> Iterator[str]:
+    """Hold every lock of `keys` for the block (yields the owner id), whatever their number.
+
+    One bulk write takes them all; the ones held elsewhere are tried again (only those) until
+    the deadline, then LockTimeoutError and every lock taken is given back: nothing was written.
+    The protocol of each lock is `held_lock`'s, so a worker starting one of those jobs and this
+    block exclude each other.
+    """
+    owner = str(uuid4())
+    wanted = sorted(set(keys))
+    deadline = time.monotonic() + deadline_seconds
+    sleep = _FIRST_SLEEP_SECONDS
+    pending = wanted
+    while pending:
+        pending = sorted(_try_acquire_many(keys=pending, owner=owner, ttl_seconds=ttl_seconds))
+        if not pending:
+            break
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            release_many(keys=wanted, owner=owner)
+            raise LockTimeoutError(
+                f"Another process is working on {pending[0]!r}; gave up after {deadline_seconds:g}s:"
+                " nothing was changed."
+            )
+        time.sleep(min(remaining, sleep * (0.5 + random.random())))  # noqa: S311 (jitter, not security)
+        sleep = min(sleep * 2, _MAX_SLEEP_SECONDS)
+    try:
+        yield owner
+    finally:
+        try:
+            release_many(keys=wanted, owner=owner)
+        except Exception:
+            logger.exception("could not release %d locks", len(wanted))

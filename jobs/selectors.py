@@ -76,14 +76,27 @@ def pending_jobs_by_type() -> PendingJobs:
     return _group_by_type_and_status(jobs)
 
 
-def pending_jobs_of_dataset(*, dataset: str) -> PendingJobs:
-    """The waiting and started jobs of one dataset, by job type then status (index dataset, status)."""
-    jobs = (
-        mongo.queue_database_for_reports()[mongo.JOBS]
+def pending_job_documents_of_dataset(*, dataset: str, primary: bool = False) -> list[mongo.MongoDocument]:
+    """The waiting and started jobs of one dataset as stored, `_id` included (index dataset, status).
+
+    A page may read a secondary; a write computed from them (the backfill) reads the primary.
+    """
+    queue = mongo.queue_database() if primary else mongo.queue_database_for_reports()
+    return list(
+        queue[mongo.JOBS]
         .find({"dataset": dataset, "status": {"$in": list(PENDING_STATUSES)}}, _JOB_FIELDS)
         .batch_size(mongo.WHOLE_RESULT_BATCH_SIZE)
     )
+
+
+def group_pending_jobs(jobs: Any) -> PendingJobs:
+    """Job documents as job dicts, by job type (every step listed) then status."""
     return _group_by_type_and_status(jobs)
+
+
+def pending_jobs_of_dataset(*, dataset: str) -> PendingJobs:
+    """The waiting and started jobs of one dataset, by job type then status (index dataset, status)."""
+    return _group_by_type_and_status(pending_job_documents_of_dataset(dataset=dataset))
 
 
 def blocked_datasets() -> list[str]:

@@ -20,14 +20,19 @@ The operations on a whole dataset (force-refresh, recreate) that call these live
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError
 
 from adminsite.database import mongo
 from jobs import selectors as job_selectors
 from jobs.constants import DATASET_STATUS_NORMAL, Priority, Status, worker_size
 from jobs.documents import job_document, unicity_id
-from jobs.locks import held_lock
+from jobs.locks import held_lock, held_locks
 from jobs.serializers import JobDict, job_dict
 
 logger = logging.getLogger(__name__)
@@ -155,3 +160,123 @@ def delete_dataset_waiting_jobs(*, dataset: str) -> int:
             if count:
                 _increment_waiting_metrics(job_type=job_type, difficulty=difficulty, by=-count, count_worker_size=True)
                 deleted += count
+
+
+# ---------------------------------------------------------------------------------------------
+# Many waiting jobs at once (the backfill of a dataset)
+
+
+def _increment_many(by_type: Counter[str], by_size: Counter[str]) -> None:
+    """`$inc` the metric rows of many waiting jobs: one bulk write per collection, whatever the number of types."""
+    queue = mongo.queue_database()
+    now = mongo.utc_now()
+    type_rows = [
+        UpdateOne(
+            {"job_type": job_type, "status": Status.WAITING.value, "dataset_status": DATASET_STATUS_NORMAL},
+            {"$inc": {"total": by}, "$setOnInsert": {"created_at": now}},
+            upsert=True,
+        )
+        for job_type, by in sorted(by_type.items())
+        if by
+    ]
+    size_rows = [
+        UpdateOne({"worker_size": size}, {"$inc": {"jobs_count": by}, "$setOnInsert": {"created_at": now}}, upsert=True)
+        for size, by in sorted(by_size.items())
+        if by
+    ]
+    if type_rows:
+        queue[mongo.JOB_TOTAL_METRIC].bulk_write(type_rows, ordered=False)
+    if size_rows:
+        queue[mongo.WORKER_TYPE_JOB_COUNTS].bulk_write(size_rows, ordered=False)
+
+
+def _metric_counts(
+    jobs: Iterable[Mapping[str, Any]], *, sign: int, count_worker_size: bool
+) -> tuple[Counter[str], Counter[str]]:
+    by_type: Counter[str] = Counter()
+    by_size: Counter[str] = Counter()
+    for job in jobs:
+        by_type[str(job.get("type"))] += sign
+        if count_worker_size:
+            by_size[worker_size(int(job.get("difficulty", 0)))] += sign
+    return by_type, by_size
+
+
+@dataclass(frozen=True)
+class WaitingJobChanges:
+    """What `replace_waiting_jobs` did: jobs inserted, waiting jobs deleted, new jobs found already waiting."""
+
+    created: int
+    deleted: int
+    already_waiting: int
+
+
+def _delete_waiting(*, waiting_jobs: Sequence[Mapping[str, Any]]) -> int:
+    """Delete those of these jobs that are still waiting (two commands), decrementing their rows."""
+    jobs = mongo.queue_database()[mongo.JOBS]
+    ids = [job["_id"] for job in waiting_jobs]
+    if not ids:
+        return 0
+    still_waiting = list(
+        jobs.find({"_id": {"$in": ids}, "status": Status.WAITING.value}, {"type": 1, "difficulty": 1}).batch_size(
+            mongo.WHOLE_RESULT_BATCH_SIZE
+        )
+    )
+    if not still_waiting:
+        return 0
+    deleted = jobs.delete_many(
+        {"_id": {"$in": [job["_id"] for job in still_waiting]}, "status": Status.WAITING.value}
+    ).deleted_count
+    if deleted != len(still_waiting):
+        # Only a writer that ignores the job locks could get here; the rows follow what was read.
+        logger.warning("deleted %d waiting jobs of %d read under their locks", deleted, len(still_waiting))
+    _increment_many(*_metric_counts(still_waiting, sign=-1, count_worker_size=True))
+    return deleted
+
+
+def _insert_new(*, dataset: str, new_jobs: Sequence[dict[str, Any]]) -> tuple[int, int]:
+    """Insert the new jobs whose unicity_id has no waiting job yet; (inserted, already waiting)."""
+    jobs = mongo.queue_database()[mongo.JOBS]
+    keys = list(dict.fromkeys(str(job["unicity_id"]) for job in new_jobs))
+    if not keys:
+        return 0, 0
+    standing = {
+        str(job.get("unicity_id"))
+        for job in jobs.find({"unicity_id": {"$in": keys}, "status": Status.WAITING.value}, {"unicity_id": 1})
+    }
+    unique = {str(job["unicity_id"]): job for job in new_jobs}
+    documents = [job for key, job in unique.items() if key not in standing]
+    if not documents:
+        return 0, len(standing)
+    count_worker_size = not job_selectors.is_dataset_blocked(dataset=dataset, primary=True)
+    _increment_many(*_metric_counts(documents, sign=1, count_worker_size=count_worker_size))
+    try:
+        jobs.insert_many(documents, ordered=True)
+    except Exception as error:
+        inserted = int(error.details.get("nInserted", 0)) if isinstance(error, BulkWriteError) else 0
+        try:
+            _increment_many(*_metric_counts(documents[inserted:], sign=-1, count_worker_size=count_worker_size))
+        except Exception:
+            logger.critical("job inserts failed and their metric rows could not be decremented back")
+        raise
+    return len(documents), len(standing)
+
+
+def replace_waiting_jobs(
+    *, dataset: str, new_jobs: Sequence[dict[str, Any]], waiting_jobs: Sequence[Mapping[str, Any]]
+) -> WaitingJobChanges:
+    """Delete these waiting jobs, then add these new ones (job documents), with their metric rows.
+
+    A constant number of commands whatever the number of jobs: one bulk write takes the lock of
+    every unicity_id involved (the workers' lock to start a job, as `add_waiting_job`), the jobs
+    still waiting are read and deleted, a new job whose unicity_id already has a waiting job is
+    not added (no duplicate), the rest are inserted at once, each metric collection gets one
+    bulk `$inc`, one update gives the locks back.
+    """
+    keys = [str(job["unicity_id"]) for job in new_jobs] + [str(job.get("unicity_id")) for job in waiting_jobs]
+    if not keys:
+        return WaitingJobChanges(created=0, deleted=0, already_waiting=0)
+    with held_locks(keys=keys):
+        deleted = _delete_waiting(waiting_jobs=waiting_jobs)
+        created, already_waiting = _insert_new(dataset=dataset, new_jobs=new_jobs)
+    return WaitingJobChanges(created=created, deleted=deleted, already_waiting=already_waiting)
