@@ -21,6 +21,7 @@ from tests.support.auth_support import (
     scope,
     whoami_answer,
 )
+from tests.support.write_helpers import serve_dataset
 
 ROUTE = "/admin/blocked-datasets"
 TOKEN = "hf_AliceWriteTokenAbcdefghijklmnop"
@@ -190,8 +191,11 @@ def test_every_json_route_needs_a_token_when_auth_is_on(client: Client, auth_on:
     assert auth_on.calls == 0
 
 
-def test_every_json_route_is_open_when_auth_is_off(client: Client, whoami: FakeWhoami, settings: Any) -> None:
+def test_every_json_route_is_open_when_auth_is_off(
+    client: Client, whoami: FakeWhoami, fake_hub: Any, settings: Any
+) -> None:
     assert settings.ADMIN.hf_organization is None
+    serve_dataset(fake_hub, "org/ds")  # the backfill plan asks the Hub for the revision
     for route in _drf_routes():
         response = client.get(route, {"dataset": "org/ds"})
         assert response.status_code in (200, 405), route  # 405: a POST-only route, past authentication
