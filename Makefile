@@ -2,9 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-FERRETDB := .tools/bin/ferretdb
+ENGINE := .tools/mongo-java-server/classes/EmbeddedMongo.class
 
-.PHONY: run test lint typecheck unit install ferretdb chromium bench screenshots clean
+.PHONY: run test lint typecheck unit install engine java chromium bench screenshots clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,12 +14,18 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 install: $(VENV)/.installed
 
-$(FERRETDB): scripts/build_ferretdb.sh
-	./scripts/build_ferretdb.sh
+# The embedded MongoDB-protocol engine (mongo-java-server): jars from Maven Central, our launcher
+# compiled by javac, both into .tools/. Java 17 and Maven are Debian's.
+java:
+	command -v javac >/dev/null && command -v mvn >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jdk-headless maven)
 
-ferretdb: $(FERRETDB)
+$(ENGINE): tools/mongo-java-server/pom.xml tools/mongo-java-server/src/EmbeddedMongo.java scripts/install_mongo_java_server.sh
+	$(MAKE) java
+	./scripts/install_mongo_java_server.sh
 
-run: install ferretdb
+engine: $(ENGINE)
+
+run: install engine
 	ADMIN_UVICORN_NUM_WORKERS=$${ADMIN_UVICORN_NUM_WORKERS:-2} $(PY) scripts/run.py
 
 lint: install
@@ -33,16 +39,16 @@ typecheck: install
 chromium:
 	command -v chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
-unit: install ferretdb chromium
+unit: install engine chromium
 	$(PY) -m pytest -n 2 -p no:cacheprovider
 
 test: lint typecheck unit
 
 # Refresh the README's screenshots (docs/screenshots/): only this target writes them.
-screenshots: install ferretdb chromium
+screenshots: install engine chromium
 	SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest -p no:cacheprovider -q tests/test_pages_browser.py
 
-bench: install ferretdb
+bench: install engine
 	$(PY) bench/read_endpoints.py
 
 clean:

@@ -140,10 +140,13 @@ def main() -> None:
     if mongo_url:
         run(arguments, mongo_url)
         return
-    from adminsite.demo.embedded_mongo import EmbeddedFerretDB
+    from adminsite.demo.embedded_mongo import EmbeddedMongo
 
-    with tempfile.TemporaryDirectory(prefix="bench-ferretdb-") as data_dir, EmbeddedFerretDB(Path(data_dir)) as server:
-        print(f"embedded FerretDB on {server.url}")
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-mongo-") as data_dir,
+        EmbeddedMongo(Path(data_dir), persistent=False) as server,
+    ):
+        print(f"embedded mongo-java-server (memory) on {server.url}")
         run(arguments, server.url)
 
 

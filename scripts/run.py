@@ -1,9 +1,9 @@
-"""`make run`: serve the console, on an embedded FerretDB with demo data when no MongoDB is set.
+"""`make run`: serve the console, on an embedded mongo-java-server with demo data when no MongoDB is set.
 
 With CACHE_MONGO_URL or QUEUE_MONGO_URL in the environment, those servers are used as they
-are (no seeding). Otherwise FerretDB is started on a free 127.0.0.1 port with its data in
-.data/ferretdb, indexes are ensured, demo data is written on first start, and the server
-runs until interrupted; FerretDB is stopped on the way out.
+are (no seeding). Otherwise mongo-java-server is started on a free 127.0.0.1 port with its data in one H2
+file under .data/mongo, indexes are ensured, demo data is written on first start, and the
+server runs until interrupted; the engine is stopped on the way out.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from adminsite.demo.embedded_mongo import running_ferretdb, stop_on_sigterm  # noqa: E402
+from adminsite.demo.embedded_mongo import running_mongo, stop_on_sigterm  # noqa: E402
 
 
 def manage(*arguments: str, environ: dict[str, str]) -> None:
@@ -37,8 +37,8 @@ def main() -> int:
     environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(ROOT / ".data" / "prometheus"))
     if environ.get("CACHE_MONGO_URL") or environ.get("QUEUE_MONGO_URL"):
         return serve(environ)
-    with running_ferretdb(ROOT / ".data" / "ferretdb") as server:
-        print(f"embedded FerretDB on {server.url}", flush=True)
+    with running_mongo(ROOT / ".data" / "mongo") as server:
+        print(f"embedded mongo-java-server on {server.url} (data in .data/mongo)", flush=True)
         environ["CACHE_MONGO_URL"] = environ["QUEUE_MONGO_URL"] = server.url
         manage("ensure_indexes", environ=environ)
         manage("seed_demo", "--if-empty", environ=environ)

@@ -1,7 +1,7 @@
 """Test set-up: one MongoDB-protocol server per test session, fresh databases per test.
 
-Without CACHE_MONGO_URL/QUEUE_MONGO_URL in the environment, an embedded FerretDB is started
-on 127.0.0.1 for the session; with them, that server is used. Every test gets its own cache
+Without CACHE_MONGO_URL/QUEUE_MONGO_URL in the environment, an embedded mongo-java-server
+(memory backend) is started on 127.0.0.1 for the session; with them, that server is used. Every test gets its own cache
 and queue database names (dropped afterwards), so tests run in any order.
 """
 
@@ -19,7 +19,7 @@ from pymongo import monitoring
 from pymongo.database import Database
 
 from adminsite.database import mongo
-from adminsite.demo.embedded_mongo import EmbeddedFerretDB
+from adminsite.demo.embedded_mongo import EmbeddedMongo
 
 # Fixtures of the authentication tests: `whoami` (fake Hub whoami-v2), `auth_on`, `clock`.
 pytest_plugins = ["tests.support.auth_support"]
@@ -65,8 +65,8 @@ def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MongoServ
     if cache_url or queue_url:
         yield MongoServer(cache_url or str(queue_url), queue_url or str(cache_url))
         return
-    data_dir: Path = tmp_path_factory.mktemp("ferretdb")
-    with EmbeddedFerretDB(data_dir) as server:
+    data_dir: Path = tmp_path_factory.mktemp("mongo")
+    with EmbeddedMongo(data_dir, persistent=False) as server:
         yield MongoServer(server.url, server.url)
         mongo.close_clients()  # before the server stops, so it need not wait for open connections
 

@@ -19,7 +19,7 @@ import requests
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
-from adminsite.demo.embedded_mongo import EmbeddedFerretDB, free_port, stop_process
+from adminsite.demo.embedded_mongo import EmbeddedMongo, free_port, stop_process
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 START_DEADLINE_SECONDS = 30.0
@@ -203,7 +203,7 @@ def test_two_workers_report_summed_request_counts_and_the_database_gauges_once(
     assert '"GET /admin/blocked-datasets HTTP/1.1"' not in output
 
 
-def crash(database: EmbeddedFerretDB) -> None:
+def crash(database: EmbeddedMongo) -> None:
     """Kill the database at once (a clean stop waits seconds for the server's connections)."""
     if database.process is not None and database.process.poll() is None:
         database.process.kill()
@@ -211,7 +211,7 @@ def crash(database: EmbeddedFerretDB) -> None:
 
 
 def test_readiness_and_json_routes_follow_the_database_down_and_back(start_server, tmp_path):
-    database = EmbeddedFerretDB(tmp_path / "ferretdb", port=free_port())
+    database = EmbeddedMongo(tmp_path / "mongo", port=free_port())
     database.start()
     try:
         server = start_server(
