@@ -6,7 +6,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from pymongo.errors import OperationFailure
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from adminsite.database.indexes import CACHE_INDEXES, QUEUE_INDEXES
 
@@ -94,3 +94,34 @@ def test_an_index_made_by_another_service_under_another_name_is_left_alone(cache
     call_command("ensure_indexes", stdout=output)
     assert "cachedResponsesBlue.kind_1__id_1: exists with other options, left as it is" in output.getvalue()
     assert "upstream_name" in cache_db["cachedResponsesBlue"].index_information()
+
+
+@pytest.mark.parametrize(
+    ("collection", "document"),
+    [
+        ("cachedResponsesBlue", {"kind": "config-info", "dataset": "org/ds", "config": "default", "http_status": 200}),
+        ("cacheTotalMetric", {"kind": "config-info", "http_status": 200, "total": 1}),
+    ],
+)
+def test_the_unique_cache_indexes_refuse_a_second_document(cache_db, collection, document):
+    """The engine enforces them: one cache entry per artifact, one metric row per (kind, status, error)."""
+    call_command("ensure_indexes", verbosity=0)
+    cache_db[collection].insert_one(dict(document))
+    with pytest.raises(DuplicateKeyError):
+        cache_db[collection].insert_one(dict(document))  # `split` and `error_code` missing, like null: same key
+    assert cache_db[collection].count_documents({}) == 1
+
+
+@pytest.mark.parametrize(
+    ("collection", "document"),
+    [
+        ("jobTotalMetric", {"job_type": "config-info", "status": "waiting", "dataset_status": "normal", "total": 1}),
+        ("workerTypeJobCounts", {"worker_size": "light", "jobs_count": 1}),
+    ],
+)
+def test_the_unique_queue_indexes_refuse_a_second_document(queue_db, collection, document):
+    call_command("ensure_indexes", verbosity=0)
+    queue_db[collection].insert_one(dict(document))
+    with pytest.raises(DuplicateKeyError):
+        queue_db[collection].insert_one(dict(document))
+    assert queue_db[collection].count_documents({}) == 1
