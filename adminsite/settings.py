@@ -113,12 +113,19 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = False
 WHITENOISE_ALLOW_ALL_ORIGINS = False  # CORS headers come from django-cors-headers, as for every route
 
-# CORS: any origin, with credentials. Browsers reject `Access-Control-Allow-Origin: *` with
-# credentials, so django-cors-headers reflects the request's Origin (and adds `Vary: Origin`)
-# when both settings are on. The session cookie is SameSite=Lax: a cross-site fetch does not
-# carry it, so a foreign page cannot act with an operator's browser session.
+# CORS: the JSON API only, for any origin, without credentials. The API authenticates by
+# Bearer token alone (never a cookie), so a page elsewhere may call it with a token it holds,
+# and never with the operator's browser session: no `Access-Control-Allow-Credentials`. The
+# HTML pages, the login and logout and the probes send no CORS header at all, so a page on
+# another origin (another port of the same host is the same *site*: the Lax session cookie
+# goes along) cannot read them. Every DRF route must match (tests/test_cors.py checks it).
 CORS_ALLOW_ALL_ORIGINS = True
-CORS_ALLOW_CREDENTIALS = True
+CORS_ALLOW_CREDENTIALS = False
+CORS_URLS_REGEX = (
+    r"^/admin/(pending-jobs|blocked-datasets|dataset-status|num-dataset-infos-by-builder-name|cache-errors"
+    r"|cache-reports/[^/]+|cache-reports-with-content/[^/]+|force-refresh/[^/]+|bulk-refresh|recreate-dataset"
+    r"|audit-log|dataset-backfill-plan|dataset-backfill)$"
+)
 CORS_EXPOSE_HEADERS = ["X-Error-Code", "X-Revision"]
 
 USE_TZ = True

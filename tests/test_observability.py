@@ -158,28 +158,6 @@ def test_metrics_answer_quickly_with_the_request_metrics_when_the_database_is_do
 # headers
 
 
-def test_cors_preflight_reflects_the_origin_with_credentials(client: Client) -> None:
-    response = client.options(
-        "/admin/force-refresh/dataset-info",
-        HTTP_ORIGIN="https://console.example.org",
-        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
-        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization, content-type",
-    )
-    assert response.status_code == 200
-    assert response["Access-Control-Allow-Origin"] == "https://console.example.org"
-    assert response["Access-Control-Allow-Credentials"] == "true"
-    assert "POST" in response["Access-Control-Allow-Methods"].split(", ")
-    assert {"authorization", "content-type"} <= set(response["Access-Control-Allow-Headers"].split(", "))
-    assert "origin" in response["Vary"].lower()
-
-
-def test_cors_exposes_the_error_code_and_revision_headers(client: Client) -> None:
-    response = client.get("/admin/cache-reports/not-a-step", HTTP_ORIGIN="https://console.example.org")
-    assert response["Access-Control-Allow-Origin"] == "https://console.example.org"
-    assert response["Access-Control-Expose-Headers"] == "X-Error-Code, X-Revision"
-    assert response["X-Error-Code"] == "NotFound"
-
-
 def test_a_large_answer_is_gzipped_when_the_client_accepts_it(client: Client) -> None:
     plain = client.get("/admin/pending-jobs")
     compressed = client.get("/admin/pending-jobs", HTTP_ACCEPT_ENCODING="gzip")
