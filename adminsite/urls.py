@@ -10,6 +10,7 @@ from adminsite.ops import health, metrics, pages
 from cachereports import apis as cache_apis
 from cachereports import views as cache_views
 from datasets import apis as dataset_apis
+from datasets import bulk_refresh_views
 from datasets import views as dataset_views
 from jobs import apis as job_apis
 from jobs import views as job_views
@@ -36,6 +37,8 @@ urlpatterns = [
     path("admin/", pages.dashboard, name="console-dashboard"),
     path("admin/jobs", job_views.jobs_list, name="console-jobs"),
     path("admin/cache", cache_views.cache_list, name="console-cache"),
+    path("admin/errors", cache_views.errors_page, name="console-errors"),
+    path("admin/bulk", bulk_refresh_views.bulk_refresh_page, name="console-bulk-refresh"),
     path("admin/cache/<str:entry_id>", cache_views.cache_entry, name="console-cache-entry"),
     path("admin/dataset", dataset_views.dataset_page, name="console-dataset"),
     path("admin/graph", pages.graph, name="console-graph"),

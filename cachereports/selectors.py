@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from bson import ObjectId
 from bson.errors import InvalidId
@@ -99,9 +100,6 @@ def num_dataset_infos_by_builder_name() -> dict[str, int]:
 
 # --- The browser console: cache health, the cache browser, one entry, one dataset ------------
 
-_TOP_ERRORS = 10
-"""How many (kind, status, error code) groups the dashboard lists, the most frequent first."""
-
 
 @dataclass(frozen=True)
 class KindHealth:
@@ -111,20 +109,14 @@ class KindHealth:
 
 
 @dataclass(frozen=True)
-class ErrorCount:
-    kind: str
-    http_status: int
-    error_code: str
-    count: int
-
-
-@dataclass(frozen=True)
 class CacheHealth:
-    """Cache entries by kind and HTTP status, and the most frequent error codes (from the metric rows)."""
+    """Cache entries by kind and HTTP status (from the metric rows).
+
+    What errors dominate is `cache_errors`: the metric rows cannot tell a root error from a copy.
+    """
 
     by_kind: list[KindHealth]
     statuses: list[int]
-    top_errors: list[ErrorCount]
     total: int
 
 
@@ -154,34 +146,25 @@ def cache_health() -> CacheHealth:
     are those of the Prometheus gauge `responses_in_cache_total`; they drift from the entries
     only if a writer crashed between its write and its `$inc`.
 
-    A missing (or null) error_code is no error code; rows with total <= 0 (emptied groups, or a
+    Rows with total <= 0 (emptied groups, or a
     row decremented below zero) are left out; kinds not in the processing graph are kept.
     """
     rows = cache_metric_rows()
     by_kind: dict[str, dict[int, int]] = {step.name: {} for step in processing_graph()}
-    by_error: dict[tuple[str, int, str], int] = {}
     for row in rows:
         total = row.get("total")
         if not isinstance(total, int | float) or total <= 0:
             continue
         count = int(total)
-        kind, http_status, error_code = str(row.get("kind")), int(row.get("http_status") or 0), row.get("error_code")
+        kind, http_status = str(row.get("kind")), int(row.get("http_status") or 0)
         statuses = by_kind.setdefault(kind, {})
         statuses[http_status] = statuses.get(http_status, 0) + count
-        if error_code is not None:
-            key = (kind, http_status, str(error_code))
-            by_error[key] = by_error.get(key, 0) + count
-    errors = [
-        ErrorCount(kind, http_status, error_code, count) for (kind, http_status, error_code), count in by_error.items()
-    ]
-    errors.sort(key=lambda error: (-error.count, error.kind, error.error_code))
     return CacheHealth(
         by_kind=[
             KindHealth(kind, sum(statuses.values()), dict(sorted(statuses.items())))
             for kind, statuses in sorted(by_kind.items())
         ],
         statuses=sorted({status for statuses in by_kind.values() for status in statuses}),
-        top_errors=errors[:_TOP_ERRORS],
         total=sum(error_count for statuses in by_kind.values() for error_count in statuses.values()),
     )
 
@@ -208,6 +191,8 @@ def cache_entries_page(
     after: str,
     before: str,
     limit: int,
+    cause_exception: str | None = None,
+    root_errors_only: bool = False,
 ) -> CacheEntriesPage:
     """One page of the entries of a kind, filtered, forward (`after`) or backward (`before`).
 
@@ -220,6 +205,9 @@ def cache_entries_page(
     and drop the others: for a rare code, the whole kind (millions of entries) for one page.
     For a very common code the planner may still prefer walking (kind, http_status, _id),
     which then stops after one page: both are indexes of REFERENCE.md, so no hint is forced.
+    `cause_exception` and `root_errors_only` (the links of the error triage page) add equality on
+    details.cause_exception and details.copied_from_artifact: index (details.cause_exception,
+    error_code, details.copied_from_artifact), or (error_code, kind, details.copied_from_artifact).
     """
     known_step(kind)
     after_id, before_id = parse_cursor(after), parse_cursor(before)
@@ -228,6 +216,11 @@ def cache_entries_page(
         query["http_status"] = http_status
     if error_code is not None:
         query["error_code"] = error_code
+    if cause_exception is not None:
+        query["details.cause_exception"] = cause_exception
+    if root_errors_only:
+        query["details.copied_from_artifact"] = None
+        query.setdefault("http_status", {"$gte": 400})
     backward = before_id is not None
     if backward:
         query["_id"] = {"$lt": before_id}
@@ -434,6 +427,20 @@ class ErrorGroup:
             "latest_updated_at": iso_datetime(self.latest_updated_at),
             "sample_datasets": self.sample_datasets,
         }
+
+    def _filter(self) -> dict[str, str]:
+        fields = {"kind": self.kind, "error_code": self.error_code, "cause_exception": self.cause_exception}
+        return {name: value for name, value in fields.items() if value is not None}
+
+    @property
+    def cache_list_query(self) -> str:
+        """The query of the cache list that shows exactly this group's entries."""
+        return urlencode({**self._filter(), "root_only": "1"})
+
+    @property
+    def bulk_refresh_query(self) -> str:
+        """The query of the bulk refresh page opened on this group (the same filter)."""
+        return urlencode({**self._filter(), "root_errors_only": "true"})
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,15 @@ from cachereports import selectors
 @page_login_required
 @console_page
 def cache_list(request: HttpRequest) -> HttpResponse:
-    """GET /admin/cache?kind=&http_status=&error_code=&after=|before= (without kind: choose one)."""
+    """GET /admin/cache?kind=&http_status=&error_code=&cause_exception=&root_only=&after=|before=
+
+    Without kind: choose one.
+    """
     kind = text_parameter(request, "kind")
     http_status = integer_parameter(request, "http_status", minimum=100, maximum=599)
     error_code = text_parameter(request, "error_code")
+    cause_exception = text_parameter(request, "cause_exception")
+    root_only = text_parameter(request, "root_only") is not None
     after, before = request.GET.get("after", "").strip(), request.GET.get("before", "").strip()
     if after and before:
         raise InvalidParameterError("Give 'after' or 'before', not both.")
@@ -31,6 +36,8 @@ def cache_list(request: HttpRequest) -> HttpResponse:
             after=after,
             before=before,
             limit=settings.ADMIN.cache_reports_num_results,
+            cause_exception=cause_exception,
+            root_errors_only=root_only,
         )
     return render_page(
         request,
@@ -39,6 +46,8 @@ def cache_list(request: HttpRequest) -> HttpResponse:
             "kind": kind,
             "http_status": http_status,
             "error_code": error_code,
+            "cause_exception": cause_exception,
+            "root_only": root_only,
             "page": page,
             "paged": bool(after or before),
             "steps": list(processing_graph()),
@@ -51,3 +60,15 @@ def cache_list(request: HttpRequest) -> HttpResponse:
 def cache_entry(request: HttpRequest, entry_id: str) -> HttpResponse:
     """GET /admin/cache/<id>: one entry, its details and its content."""
     return render_page(request, "pages/cache_entry.html", {"detail": selectors.cache_entry_detail(entry_id=entry_id)})
+
+
+@page_login_required
+@console_page
+def errors_page(request: HttpRequest) -> HttpResponse:
+    """GET /admin/errors?kind=: root errors grouped by kind, error code and exception, largest first."""
+    kind = text_parameter(request, "kind")
+    return render_page(
+        request,
+        "pages/errors.html",
+        {"kind": kind, "errors": selectors.cache_errors(kind=kind), "steps": list(processing_graph())},
+    )

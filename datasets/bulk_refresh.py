@@ -188,14 +188,16 @@ def bulk_refresh(
 
     `matched` counts every matching entry (not only those after the cursor), so a progress bar
     knows its end from the first call. `next_cursor` is the `_id` of the batch's last entry
-    when the batch is full, else "".
+    when more entries follow it (one extra entry is read to know), else "": the last batch says
+    it is the last.
     """
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidParameterError(f"Parameter 'limit' should be an int value between 1 and {MAX_LIMIT}.")
     after: ObjectId | None = parse_cursor(cursor)
     matched = cache_selectors.count_matching_entries(entry_filter=entry_filter)
-    entries = cache_selectors.matching_entries_after(entry_filter=entry_filter, after=after, limit=limit)
-    next_cursor = str(entries[-1]["_id"]) if len(entries) == limit else ""
+    found = cache_selectors.matching_entries_after(entry_filter=entry_filter, after=after, limit=limit + 1)
+    entries = found[:limit]
+    next_cursor = str(entries[-1]["_id"]) if len(found) > limit else ""
     if dry_run:
         return BulkRefreshOutcome(
             dry_run=True,

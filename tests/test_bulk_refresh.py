@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from io import StringIO
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from cachereports.documents import cache_entry_document
@@ -319,3 +321,70 @@ def test_each_batch_is_one_audit_entry_with_its_filter_and_counts(
             "next_cursor": ids[1],
         },
     }
+
+
+# --- the command --------------------------------------------------------------------------------
+
+
+class Terminal(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def run_command(*args: str, stdout: StringIO | None = None) -> tuple[str, int, str]:
+    """(output, exit status, error line) of `manage.py bulk_refresh ARGS`."""
+    out = stdout or StringIO()
+    try:
+        call_command("bulk_refresh", *args, stdout=out, stderr=out)
+    except CommandError as error:
+        return out.getvalue(), error.returncode, str(error)
+    return out.getvalue(), 0, ""
+
+
+def test_the_command_runs_every_batch_and_draws_its_bar_on_a_terminal(cache_db: Any, queue_db: Any, fake_hub: Any):
+    for name in ("org/a", "org/b", "org/c"):
+        serve_dataset(fake_hub, name)
+    seed(cache_db, [broken_entry(name) for name in ("org/a", "org/b", "org/c")])
+    screen = Terminal()
+
+    output, status, _ = run_command(
+        "--kind", KIND, "--error-code", "DatasetGenerationError", "--limit", "2", stdout=screen
+    )
+
+    assert status == 0
+    bar = "      entries [" + "#" * 20 + "." * 10 + "] 2/3"
+    assert f"\r{bar}" in output
+    assert output.rsplit("\r", 1)[-1] == "3 entries processed: 3 jobs created, 0 already waiting, 0 skipped\n"
+    assert queue_db["jobsBlue"].count_documents({}) == 3
+    assert queue_db["adminActions"].count_documents({"actor": {"$regex": "^command:"}}) == 2
+
+
+def test_the_command_lists_skipped_entries_and_exits_2(cache_db: Any, queue_db: Any, fake_hub: Any):
+    serve_dataset(fake_hub, "org/a")
+    fake_hub.expect_request("/api/datasets/org/gone").respond_with_json({}, status=404)
+    seed(cache_db, [broken_entry("org/a"), broken_entry("org/gone")])
+
+    output, status, error = run_command("--kind", KIND)
+
+    assert (status, error) == (2, "1 entry was skipped")
+    assert output.splitlines() == [
+        "org/gone,default: skipped: NotSupportedRepositoryNotFoundError: Not supported:"
+        " dataset repository org/gone is not found.",
+        "2 entries processed: 1 job created, 0 already waiting, 1 skipped",
+    ]
+
+
+def test_the_command_dry_run_lists_and_writes_nothing(cache_db: Any, queue_db: Any, fake_hub: Any):
+    seed(cache_db, [broken_entry("org/a"), broken_entry("org/b"), broken_entry("org/c")])
+
+    output, status, _ = run_command("--kind", KIND, "--limit", "2", "--dry-run")
+
+    assert status == 0
+    assert output.splitlines() == [
+        "org/a,default: would be refreshed (DatasetGenerationError)",
+        "org/b,default: would be refreshed (DatasetGenerationError)",
+        "dry run, nothing changed. 3 entries match (1 more not listed)",
+    ]
+    assert queue_db["jobsBlue"].count_documents({}) == 0
+    assert queue_db["adminActions"].count_documents({}) == 0
+    assert fake_hub.log == []

@@ -160,7 +160,9 @@ def test_recreate_of_a_dataset_that_is_not_supported_exits_0(fake_hub: Any, queu
     assert run("recreate_dataset", "gone/x") == ("", 0)
 
 
-@pytest.mark.parametrize("command", ["force_refresh", "recreate_dataset", "ensure_indexes", "seed_demo"])
+@pytest.mark.parametrize(
+    "command", ["force_refresh", "recreate_dataset", "ensure_indexes", "seed_demo", "bulk_refresh"]
+)
 def test_every_command_documents_its_exit_statuses(command: str) -> None:
     result = subprocess.run(
         [sys.executable, "manage.py", command, "--help"],
