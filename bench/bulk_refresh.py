@@ -2,7 +2,7 @@
 
     python bench/bulk_refresh.py                          # 10,000 entries in 1,000 datasets, batches of 1,000
     python bench/bulk_refresh.py --entries 2000 --datasets 100 --limit 100
-    CACHE_MONGO_URL=mongodb://... python bench/bulk_refresh.py   # a real MongoDB instead of FerretDB
+    CACHE_MONGO_URL=mongodb://... python bench/bulk_refresh.py   # a real MongoDB instead of the embedded server
 
 The entries are broken `config-parquet-and-info` entries (10 configs a dataset), written into
 fresh databases with the indexes ensured. The fake Hub is a threaded HTTP server on 127.0.0.1
@@ -166,10 +166,13 @@ def main() -> None:
     if mongo_url:
         run(arguments, mongo_url)
         return
-    from adminsite.demo.embedded_mongo import EmbeddedFerretDB
+    from adminsite.demo.embedded_mongo import EmbeddedMongo
 
-    with tempfile.TemporaryDirectory(prefix="bench-ferretdb-") as data_dir, EmbeddedFerretDB(Path(data_dir)) as server:
-        print(f"embedded FerretDB on {server.url}")
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-mongo-") as data_dir,
+        EmbeddedMongo(Path(data_dir), persistent=False) as server,
+    ):
+        print(f"embedded mongo-java-server (memory) on {server.url}")
         run(arguments, server.url)
 
 
