@@ -31,7 +31,7 @@ MAX_COMMANDS = {
     "num-dataset-infos-by-builder-name": 1,
     "cache-reports": 1,
     "cache-reports-with-content": 1,
-    "cache-errors": 2,  # one aggregation on MongoDB; on FerretDB its refusal, then one find
+    "cache-errors": 1,
 }
 
 
