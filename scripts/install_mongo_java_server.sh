@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the embedded MongoDB-protocol engine into .tools/mongo-java-server/: the jars of
-# mongo-java-server (memory and H2 MVStore backends) fetched from Maven Central by Maven
+# mongo-java-server (memory backend) fetched from Maven Central by Maven
 # (tools/mongo-java-server/pom.xml), and our launcher (tools/mongo-java-server/src/) compiled
 # against them with javac. Built into a scratch folder and moved in place, so a failed run
 # never leaves half an install that looks complete.

@@ -1,9 +1,9 @@
 """`make run`: serve the console, on an embedded mongo-java-server with demo data when no MongoDB is set.
 
 With CACHE_MONGO_URL or QUEUE_MONGO_URL in the environment, those servers are used as they
-are (no seeding). Otherwise mongo-java-server is started on a free 127.0.0.1 port with its data in one H2
-file under .data/mongo, indexes are ensured, demo data is written on first start, and the
-server runs until interrupted; the engine is stopped on the way out.
+are (no seeding). Otherwise mongo-java-server is started on a free 127.0.0.1 port and loads
+what was saved in .data/mongo, indexes are ensured, demo data is written on first start, and
+the server runs until interrupted; the engine saves its databases and stops on the way out.
 """
 
 from __future__ import annotations

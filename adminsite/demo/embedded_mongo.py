@@ -1,12 +1,12 @@
-"""The embedded MongoDB-protocol server: mongo-java-server, in memory or in one H2 MVStore file.
+"""The embedded MongoDB-protocol server: mongo-java-server's memory backend, saved across restarts.
 
-Used by `make run` when no MongoDB URL is configured (H2 file: the demo data survives a
-restart), by the test suite (memory: nothing to write, nothing to clean) and by the bench.
-Why this engine and not FerretDB: the README's "Embedded engine" section (atomic updates and
-upserts under concurrency, pages under 300 ms at 100k entries). It listens on a free
-127.0.0.1 port only and is stopped with SIGTERM (then SIGKILL if it does not stop in time);
-the JVM's shutdown hook closes the H2 file. The jars and the launcher (`tools/mongo-java-server/`)
-are installed into `.tools/mongo-java-server/` by `scripts/install_mongo_java_server.sh`.
+Used by `make run` when no MongoDB URL is configured (`persistent`: the databases are saved to
+a folder at the stop and loaded at the start, see `adminsite.demo.snapshot`), by the test suite
+(nothing kept) and by the bench. Why this engine and not FerretDB: the README's "Embedded
+engine" section (atomic updates and upserts under concurrency, pages well under 300 ms at 100k
+entries). It listens on a free 127.0.0.1 port only and is stopped with SIGTERM (then SIGKILL if
+it does not stop in time). The jars and our launcher (`tools/mongo-java-server/`) are installed
+into `.tools/mongo-java-server/` by `make engine` (scripts/install_mongo_java_server.sh).
 
     python -m adminsite.demo.embedded_mongo --data-dir .data/mongo   # prints the URL, serves
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import select
 import shutil
 import signal
 import socket
@@ -29,10 +30,12 @@ from types import TracebackType
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
+from adminsite.demo import snapshot
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ENGINE_HOME = Path(os.environ.get("MONGO_JAVA_SERVER_HOME", PROJECT_ROOT / ".tools" / "mongo-java-server"))
 """Where the install script put `lib/` (the jars Maven fetched) and `classes/` (our launcher)."""
-DATA_FILE_NAME = "mongo.mv.db"
+SNAPSHOT_FOLDER_NAME = "snapshot"
 START_TIMEOUT_SECONDS = 60.0
 JAVA_OPTIONS = ("-XX:+UseSerialGC", "-Xss512k", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn")
 """One GC thread, small stacks (the machine has 2 cores shared with the console and its tests),
@@ -85,9 +88,9 @@ def java_command(*, home: Path = ENGINE_HOME) -> list[str]:
 
 
 class EmbeddedMongo:
-    """One mongo-java-server process; its log (and with `persistent`, its H2 file) under `data_dir`.
+    """One mongo-java-server process; its log (and with `persistent`, the saved databases) under `data_dir`.
 
-    `persistent=False` serves from memory: what the tests want (fast, gone at the stop).
+    `persistent=False` keeps nothing: what the tests want (nothing to load, nothing to save).
     """
 
     def __init__(
@@ -107,33 +110,58 @@ class EmbeddedMongo:
     def log_path(self) -> Path:
         return self.data_dir / "mongo-java-server.log"
 
+    @property
+    def snapshot_folder(self) -> Path:
+        return self.data_dir / SNAPSHOT_FOLDER_NAME
+
     def start(self) -> str:
         command = [*java_command(home=self.home), "--port", str(self.port)]
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        if self.persistent:
-            command += ["--data-file", str((self.data_dir / DATA_FILE_NAME).resolve())]
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
         self._wait_until_ready()
+        if self.persistent:
+            try:
+                snapshot.load(self.url, self.snapshot_folder)
+            except BaseException:
+                self.stop(save=False)  # never save over the snapshot what failed to load from it
+                raise
         return self.url
 
     def _wait_until_ready(self) -> None:
+        """Until the launcher says "listening on PORT" (its only stdout line), then until a ping answers.
+
+        Waiting for that line, not only for a ping, tells this process from another one that
+        still holds the port (a previous engine that is saving and stopping): that one would
+        answer the ping while ours exits with "cannot listen".
+        """
+        assert self.process is not None and self.process.stdout is not None
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        ready, _, _ = select.select([self.process.stdout], [], [], START_TIMEOUT_SECONDS)
+        line = self.process.stdout.readline().decode(errors="replace").strip() if ready else ""
+        if line != f"listening on {self.port}":
+            self.stop(save=False)
+            raise EmbeddedMongoError(
+                f"mongo-java-server did not start on port {self.port} ({line or 'no answer'}); see {self.log_path}"
+            )
         while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise EmbeddedMongoError(
-                    f"mongo-java-server exited with {self.process.returncode}; see {self.log_path}"
-                )
             if answers_ping(self.url):
                 return
             time.sleep(0.05)
-        self.stop()
+        self.stop(save=False)
         raise EmbeddedMongoError(f"mongo-java-server did not answer within {START_TIMEOUT_SECONDS:g}s")
 
-    def stop(self) -> None:
-        if self.process is not None:
+    def stop(self, *, save: bool = True) -> None:
+        """Save the databases (when persistent and still running), then stop the process."""
+        if self.process is None:
+            return
+        try:
+            if save and self.persistent and self.process.poll() is None:
+                snapshot.save(self.url, self.snapshot_folder)
+        finally:
             stop_process(self.process, grace_seconds=10)
+            if self.process.stdout is not None:
+                self.process.stdout.close()
 
     def __enter__(self) -> EmbeddedMongo:
         self.start()
@@ -165,7 +193,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Serve mongo-java-server on 127.0.0.1 until interrupted.")
     parser.add_argument("--data-dir", type=Path, default=PROJECT_ROOT / ".data" / "mongo")
     parser.add_argument("--port", type=int, default=None)
-    parser.add_argument("--memory", action="store_true", help="serve from memory (nothing kept at the stop)")
+    parser.add_argument("--memory", action="store_true", help="keep nothing: no load at the start, no save at the stop")
     arguments = parser.parse_args()
     with running_mongo(arguments.data_dir, port=arguments.port, persistent=not arguments.memory) as server:
         print(server.url, flush=True)

@@ -1,19 +1,19 @@
 import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.MongoVersion;
-import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import java.util.List;
 
 /**
- * Serves mongo-java-server on 127.0.0.1 until SIGTERM: in memory, or in one H2 MVStore file.
+ * Serves mongo-java-server's memory backend on 127.0.0.1 until SIGTERM.
  *
- * <pre>java -cp ... EmbeddedMongo --port P [--data-file FILE]</pre>
+ * <pre>java -cp ... EmbeddedMongo --port P</pre>
  *
  * <p>mongo-java-server announces at most wire version 8 (MongoDB 5.0 as it names it); pymongo
  * 4.14+ refuses servers below 9. The commands we send are those of MongoDB 4.4+, which the
  * server answers, so it announces the wire version of MongoDB 5.0 (13). Once it listens, it
- * prints one line, "listening on PORT", for the Python side to wait on.
+ * prints one line on stdout, "listening on PORT", and nothing else there. What `make run` keeps across restarts is saved and
+ * loaded over the wire by adminsite/demo/snapshot.py (the H2 backend was 10-30x slower).
  */
 public final class EmbeddedMongo {
     private static final MongoVersion MONGO_5_0_WIRE = new MongoVersion() {
@@ -32,23 +32,23 @@ public final class EmbeddedMongo {
 
     public static void main(String[] arguments) {
         int port = 0;
-        String dataFile = null;
         for (int index = 0; index + 1 < arguments.length; index += 2) {
-            switch (arguments[index]) {
-                case "--port" -> port = Integer.parseInt(arguments[index + 1]);
-                case "--data-file" -> dataFile = arguments[index + 1];
-                default -> throw new IllegalArgumentException("unknown option " + arguments[index]);
+            if (!arguments[index].equals("--port")) {
+                throw new IllegalArgumentException("unknown option " + arguments[index]);
             }
+            port = Integer.parseInt(arguments[index + 1]);
         }
-        MongoBackend backend = dataFile == null ? new MemoryBackend() : new H2Backend(dataFile);
+        MongoBackend backend = new MemoryBackend();
         backend.version(MONGO_5_0_WIRE);
         MongoServer server = new MongoServer(backend);
-        server.bind("127.0.0.1", port);
-        // SIGTERM runs the shutdown hooks: stop serving, then close the backend (H2 writes its file).
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        try {
+            server.bind("127.0.0.1", port);
+        } catch (Exception error) { // the port is taken: say so and exit, not serve nothing
+            System.err.println("cannot listen on 127.0.0.1:" + port + ": " + error);
             server.shutdownNow();
-            backend.close();
-        }));
+            System.exit(1);
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(server::shutdownNow)); // SIGTERM: stop serving
         System.out.println("listening on " + server.getLocalAddress().getPort());
         System.out.flush();
     }
