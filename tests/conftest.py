@@ -32,12 +32,16 @@ class CommandRecorder(monitoring.CommandListener):
         self.commands: list[tuple[str, str]] = []
         self.collections: list[tuple[str, str]] = []
         """(command name, collection) of each command that names a collection (e.g. find, aggregate)."""
+        self.index_creations: list[dict[str, Any]] = []
+        """The `createIndexes` commands as sent (collection, indexes with their keys and options)."""
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         self.commands.append((event.command_name, event.database_name))
         collection = event.command.get(event.command_name)
         if isinstance(collection, str):
             self.collections.append((event.command_name, collection))
+        if event.command_name == "createIndexes":
+            self.index_creations.append({"collection": collection, "indexes": list(event.command["indexes"])})
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
@@ -103,6 +107,7 @@ def db_commands() -> CommandRecorder:
     """The recorder, emptied: after a request, `.commands` lists the commands it sent."""
     COMMAND_RECORDER.commands.clear()
     COMMAND_RECORDER.collections.clear()
+    COMMAND_RECORDER.index_creations.clear()
     return COMMAND_RECORDER
 
 
