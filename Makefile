@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ENGINE := .tools/mongo-java-server/classes/EmbeddedMongo.class
 
-.PHONY: run test lint typecheck unit install engine java chromium bench screenshots clean
+.PHONY: run test lint typecheck unit install install-dev wrk engine java chromium bench screenshots clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -12,7 +12,15 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
+# Runtime packages only (requirements.txt): what `make run` needs. The tools of `make test` and
+# `make bench` (ruff, mypy, stubs, pytest, playwright, starlette) are in requirements-dev.txt.
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
 install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
 
 # The embedded MongoDB-protocol engine (mongo-java-server): jars from Maven Central, our launcher
 # compiled by javac, both into .tools/. Java 17 and Maven are Debian's.
@@ -26,29 +34,33 @@ $(ENGINE): tools/mongo-java-server/pom.xml tools/mongo-java-server/src/EmbeddedM
 engine: $(ENGINE)
 
 run: install engine
-	ADMIN_UVICORN_NUM_WORKERS=$${ADMIN_UVICORN_NUM_WORKERS:-2} $(PY) scripts/run.py
+	ADMIN_UVICORN_NUM_WORKERS=$${ADMIN_UVICORN_NUM_WORKERS:-2} exec $(PY) scripts/run.py
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-typecheck: install
+typecheck: install-dev
 	$(VENV)/bin/mypy .
 
 # The browser tests drive Debian's chromium (never a browser downloaded by Playwright).
 chromium:
 	command -v chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
-unit: install engine chromium
+unit: install-dev engine chromium
 	$(PY) -m pytest -n 2 -p no:cacheprovider
 
 test: lint typecheck unit
 
 # Refresh the README's screenshots (docs/screenshots/): only this target writes them.
-screenshots: install engine chromium
+screenshots: install-dev engine chromium
 	SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest -p no:cacheprovider -q tests/test_pages_browser.py
 
-bench: install engine
+# wrk (Debian's) drives the load figures of the bench.
+wrk:
+	command -v wrk || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+
+bench: install-dev engine wrk
 	$(PY) bench/read_endpoints.py
 
 clean:
