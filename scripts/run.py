@@ -4,6 +4,13 @@ With CACHE_MONGO_URL or QUEUE_MONGO_URL in the environment, those servers are us
 are (no seeding). Otherwise mongo-java-server is started on a free 127.0.0.1 port and loads
 what was saved in .data/mongo, indexes are ensured, demo data is written on first start, and
 the server runs until interrupted; the engine saves its databases and stops on the way out.
+
+On the embedded engine and without COMMON_HF_ENDPOINT, a stand-in Hub of ours is served on
+127.0.0.1 (`adminsite/demo/stand_in_hub.py`): it knows the demo datasets, so force-refresh,
+recreate and the backfill plan work offline. With COMMON_HF_ENDPOINT set, that Hub is used.
+
+SIGTERM (make forwards it) or Ctrl-C stops the server (whose supervisor stops its workers),
+then the engine: nothing is left running and the port is free.
 """
 
 from __future__ import annotations
@@ -16,7 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from adminsite.demo.embedded_mongo import running_mongo, stop_on_sigterm  # noqa: E402
+from adminsite.core.config import checked_config  # noqa: E402
+from adminsite.demo.embedded_mongo import running_mongo, stop_on_sigterm, stop_process  # noqa: E402
+from adminsite.demo.stand_in_hub import StandInHub, demo_world_revisions  # noqa: E402
 
 
 def manage(*arguments: str, environ: dict[str, str]) -> None:
@@ -24,9 +33,12 @@ def manage(*arguments: str, environ: dict[str, str]) -> None:
 
 
 def serve(environ: dict[str, str]) -> int:
+    """Run the server until it exits, or until this process is told to stop: then stop it first."""
+    server = subprocess.Popen([sys.executable, "-m", "adminsite.server"], env=environ, cwd=ROOT)
     try:
-        return subprocess.call([sys.executable, "-m", "adminsite.server"], env=environ, cwd=ROOT)
-    except KeyboardInterrupt:
+        return server.wait()
+    except (KeyboardInterrupt, SystemExit):  # Ctrl-C, or SIGTERM (stop_on_sigterm)
+        stop_process(server, grace_seconds=20)  # uvicorn's supervisor stops its workers on SIGTERM
         return 0
 
 
@@ -42,7 +54,20 @@ def main() -> int:
         environ["CACHE_MONGO_URL"] = environ["QUEUE_MONGO_URL"] = server.url
         manage("ensure_indexes", environ=environ)
         manage("seed_demo", "--if-empty", environ=environ)
-        return serve(environ)
+        if environ.get("COMMON_HF_ENDPOINT"):
+            return serve(environ)
+        config = checked_config(environ)
+        revisions = demo_world_revisions(
+            server.url, cache_database=config.cache_mongo_database, queue_database=config.queue_mongo_database
+        )
+        with StandInHub(revisions, organization=config.hf_organization) as hub:
+            print(
+                f"stand-in Hub on {hub.url} (loopback, ours: knows the demo datasets only; "
+                "set COMMON_HF_ENDPOINT to use a real Hub)",
+                flush=True,
+            )
+            environ["COMMON_HF_ENDPOINT"] = hub.url
+            return serve(environ)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,78 @@
+"""`make run`: SIGTERM to make stops every process it started (the workers too), and the port is free."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from adminsite.demo.embedded_mongo import free_port
+from tests.test_server import PROJECT_ROOT, server_environment, wait_until
+
+
+def group_is_gone(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def port_refuses(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def test_sigterm_to_make_run_stops_the_server_and_its_workers(settings: Any, tmp_path: Path) -> None:
+    port = free_port()
+    config = settings.ADMIN
+    environ = server_environment(
+        ADMIN_UVICORN_HOSTNAME="127.0.0.1",
+        ADMIN_UVICORN_PORT=str(port),
+        CACHE_MONGO_URL=config.cache_mongo_url,
+        QUEUE_MONGO_URL=config.queue_mongo_url,
+        CACHE_MONGO_DATABASE=config.cache_mongo_database,
+        QUEUE_MONGO_DATABASE=config.queue_mongo_database,
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"),
+        PARQUET_METADATA_STORAGE_DIRECTORY=str(tmp_path),
+    )
+    log = tmp_path / "make-run.log"
+    with log.open("wb") as output:
+        # -o: the virtualenv and the engine are there already (the suite runs in them)
+        make = subprocess.Popen(
+            ["make", "--no-print-directory", "-o", "install", "-o", "engine", "run"],
+            cwd=PROJECT_ROOT,
+            env=environ,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: every process it starts is in it
+        )
+    http = requests.Session()
+    http.trust_env = False
+
+    def answers() -> bool:
+        assert make.poll() is None, log.read_text()
+        try:
+            return http.get(f"http://127.0.0.1:{port}/healthcheck", timeout=5).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    try:
+        wait_until(answers, deadline_seconds=60, what="make run serving")
+        http.close()
+        make.send_signal(signal.SIGTERM)
+        make.wait(timeout=30)
+        wait_until(lambda: group_is_gone(make.pid), deadline_seconds=30, what="every process of make run gone")
+        assert port_refuses(port)
+    finally:
+        if not group_is_gone(make.pid):
+            os.killpg(make.pid, signal.SIGKILL)
