@@ -182,7 +182,7 @@ def test_dashboard_counts_the_queue_and_the_cache(client: Client, cache_db, queu
     html = response.content.decode()
     text = text_of(response)
     assert "4 waiting · 1 started" in text
-    assert re.search(r"config-parquet-and-info 2 1 3h( \d+s)? ago", text)
+    assert re.search(r"config-parquet-and-info 2 1 3h( \d+m)?( \d+s)? ago", text)
     assert "dataset-config-names 1 0 2d 1h ago" in text
     # every number links to the list behind it
     assert '<a href="/admin/jobs?type=config-parquet-and-info&amp;status=waiting">2</a>' in html
