@@ -1,19 +1,32 @@
-"""Time the read routes on a big world in the embedded FerretDB (`make bench`).
+"""Time the read routes on a big world in the embedded engine (`make bench`).
 
     python bench/read_endpoints.py                      # 100k cache entries, 10k jobs
     python bench/read_endpoints.py --cache-entries 1000000 --jobs 100000   # slow on FerretDB
     CACHE_MONGO_URL=mongodb://... python bench/read_endpoints.py        # an empty MongoDB instead
 
 The world is written by `seed_world` (the code of `manage.py seed_demo`) into fresh databases,
-the indexes are ensured, then each route is called through the Django test client and timed;
-the database commands of each call are counted (the round trips).
+the indexes are ensured, then:
+
+1. each route is called through the Django test client and timed, next to its bare query
+   time: the driver's own duration of the database commands the call sent (pymongo's command
+   monitoring: sending, the server's work, receiving and decoding the documents), summed.
+   Their ratio is what the console adds on top of its queries (the target is 1.3x at most).
+2. under load: `python -m adminsite.server` and the minimal Starlette app of
+   `bench/starlette_reference.py` (same selectors, so the same queries; byte-identical answers,
+   checked first), each with 2 workers on the same databases, are driven by wrk (Debian's
+   `wrk`, 8 connections, loopback, `--load-seconds` per route) one after the other; then the
+   median latency of keep-alive requests on one connection.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import shutil
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,17 +41,24 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminsite.settings")
 
 
 class CommandCounter(monitoring.CommandListener):
+    """The commands sent and the driver's time spent on them (microseconds), since the last clear."""
+
     def __init__(self) -> None:
         self.commands: Counter[str] = Counter()
+        self.micros = 0
+
+    def clear(self) -> None:
+        self.commands.clear()
+        self.micros = 0
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         self.commands[event.command_name] += 1
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
+        self.micros += event.duration_micros
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
+        self.micros += event.duration_micros
 
 
 COUNTER = CommandCounter()
@@ -102,27 +122,157 @@ def run(arguments: argparse.Namespace, mongo_url: str) -> None:
         ("pending-jobs (whole queue)", "/admin/pending-jobs"),
     ]
     client = Client()
-    print(f"\n{'route':<42} {'ms/request (median)':>20} {'min':>8} {'max':>8} {'commands':>10}  bytes")
+    print(f"\n{'route':<42} {'ours ms':>8} {'bare ms':>8} {'ratio':>6} {'commands':>9}  bytes")
     for name, url in routes:
-        durations = []
+        durations: list[float] = []
+        bare: list[float] = []
         commands: Counter[str] = Counter()
         size = 0
+        client.get(url)  # warm-up: imports, templates, connections
         for _ in range(arguments.repeat):
-            COUNTER.commands.clear()
+            COUNTER.clear()
             begin = time.perf_counter()
             response = client.get(url)
             durations.append((time.perf_counter() - begin) * 1000)
+            bare.append(COUNTER.micros / 1000)
             assert response.status_code == 200, (url, response.status_code, response.content[:200])
             commands = Counter(COUNTER.commands)
             size = len(response.content)
         detail = ", ".join(f"{count} {command}" for command, count in sorted(commands.items()))
-        print(
-            f"{name:<42} {statistics.median(durations):>20.1f} {min(durations):>8.1f} {max(durations):>8.1f}"
-            f" {sum(commands.values()):>10}  {size:,}  ({detail})"
-        )
+        ours, floor = statistics.median(durations), statistics.median(bare)
+        ratio = f"{ours / floor:.2f}" if floor > 0 else "-"
+        print(f"{name:<42} {ours:>8.1f} {floor:>8.1f} {ratio:>6} {sum(commands.values()):>9}  {size:,}  ({detail})")
+    if arguments.load_seconds > 0:
+        load_routes = [
+            ("healthcheck", "/healthcheck"),
+            ("blocked-datasets", "/admin/blocked-datasets"),
+            ("dataset-status (busiest dataset)", f"/admin/dataset-status?dataset={busiest['_id']}"),
+            ("num-dataset-infos-by-builder-name", "/admin/num-dataset-infos-by-builder-name"),
+            ("cache-reports, first page", "/admin/cache-reports/split-first-rows"),
+            ("pending-jobs (whole queue)", "/admin/pending-jobs"),
+        ]
+        under_load(load_routes, mongo_url=mongo_url, seconds=arguments.load_seconds)
     if not arguments.keep:
         mongo.client_for(mongo_url).drop_database(settings.ADMIN.cache_mongo_database)
         mongo.client_for(mongo_url).drop_database(settings.ADMIN.queue_mongo_database)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start(command: list[str], environ: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    """Start a server and wait (60 s at most) until it answers /healthcheck."""
+    process = subprocess.Popen(command, env=environ, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+                connection.sendall(b"GET /healthcheck HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if connection.recv(100).startswith(b"HTTP/1.1 200"):
+                    return process
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise SystemExit(f"{command} did not answer within 60s")
+
+
+def body_of(port: int, path: str) -> bytes:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    assert response.status == 200, (port, path, response.status, body[:200])
+    return body
+
+
+def requests_per_second(port: int, path: str, seconds: int) -> float:
+    """wrk: 2 threads, 8 keep-alive connections, `seconds` long."""
+    output = subprocess.run(
+        ["wrk", "-t2", "-c8", f"-d{seconds}s", "--timeout", "30s", f"http://127.0.0.1:{port}{path}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    found = re.search(r"Requests/sec:\s+([0-9.]+)", output)
+    assert found, output
+    return float(found.group(1))
+
+
+def keep_alive_ms(port: int, path: str, count: int = 50) -> float:
+    """Median time of the requests after the first on one keep-alive connection."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    durations = []
+    for _ in range(count + 1):
+        begin = time.perf_counter()
+        connection.request("GET", path)
+        connection.getresponse().read()
+        durations.append((time.perf_counter() - begin) * 1000)
+    connection.close()
+    return statistics.median(durations[1:])
+
+
+def under_load(routes: list[tuple[str, str]], *, mongo_url: str, seconds: int) -> None:
+    """Ours and the Starlette reference, 2 workers each on the same databases, one after the other under wrk."""
+    from django.conf import settings
+
+    if shutil.which("wrk") is None:
+        print("\nwrk is not installed (Debian: apt-get install wrk): no load figures")
+        return
+    config = settings.ADMIN
+    environ = {
+        **{name: value for name, value in os.environ.items() if not name.startswith(("ADMIN_", "PROMETHEUS_"))},
+        "CACHE_MONGO_URL": mongo_url,
+        "QUEUE_MONGO_URL": mongo_url,
+        "CACHE_MONGO_DATABASE": config.cache_mongo_database,
+        "QUEUE_MONGO_DATABASE": config.queue_mongo_database,
+        "ADMIN_MAX_AGE": "0",
+        "ADMIN_UVICORN_HOSTNAME": "127.0.0.1",
+        "ADMIN_UVICORN_NUM_WORKERS": "2",
+        "LOG_LEVEL": "WARNING",
+    }
+    ours_port, reference_port = free_port(), free_port()
+    servers = {
+        "ours": (
+            ours_port,
+            [sys.executable, "-m", "adminsite.server"],
+            {**environ, "ADMIN_UVICORN_PORT": str(ours_port)},
+        ),
+        "starlette": (
+            reference_port,
+            [sys.executable, str(ROOT / "bench" / "starlette_reference.py"), "--port", str(reference_port)],
+            environ,
+        ),
+    }
+    print(f"\nunder load: wrk, 8 connections, {seconds}s a route, 2 workers each, same databases")
+    print(f"{'route':<42} {'ours req/s':>11} {'Starlette req/s':>16} {'ours/Starlette':>15}")
+    figures: dict[str, dict[str, float]] = {name: {} for name in servers}
+    bodies: dict[str, dict[str, bytes]] = {name: {} for name in servers}
+    for server, (port, command, server_environ) in servers.items():
+        process = start(command, server_environ, port)
+        try:
+            for name, path in routes:
+                bodies[server][name] = body_of(port, path)
+                figures[server][name] = requests_per_second(port, path, seconds)
+            figures[server]["keep-alive"] = keep_alive_ms(port, "/healthcheck")
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    for name, _ in routes:
+        same = "" if bodies["ours"][name] == bodies["starlette"][name] else "  ANSWERS DIFFER"
+        ours, reference = figures["ours"][name], figures["starlette"][name]
+        print(f"{name:<42} {ours:>11.1f} {reference:>16.1f} {ours / reference:>15.2f}{same}")
+    print(
+        f"keep-alive /healthcheck, one connection: ours {figures['ours']['keep-alive']:.1f} ms, "
+        f"Starlette {figures['starlette']['keep-alive']:.1f} ms (median of 50)"
+    )
 
 
 def main() -> None:
@@ -133,6 +283,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=5, help="calls per route")
     parser.add_argument("--keep", action="store_true", help="keep the bench databases afterwards")
+    parser.add_argument("--load-seconds", type=int, default=5, help="wrk run per route and server (0: no load)")
     arguments = parser.parse_args()
     if arguments.big:
         arguments.cache_entries, arguments.jobs = 1_000_000, 100_000
