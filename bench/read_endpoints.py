@@ -38,6 +38,7 @@ from pymongo import monitoring
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminsite.settings")
+os.environ.setdefault("LOG_LEVEL", "WARNING")  # no request log line per timed call
 
 
 class CommandCounter(monitoring.CommandListener):
