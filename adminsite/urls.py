@@ -44,6 +44,7 @@ urlpatterns = [
     path("admin/graph", pages.graph, name="console-graph"),
     path("admin/dataset/force-refresh", dataset_views.force_refresh_action, name="console-force-refresh"),
     path("admin/dataset/recreate", dataset_views.recreate_dataset_page, name="console-recreate"),
+    path("admin/dataset/backfill", dataset_views.backfill_action, name="console-backfill"),
     path("admin/audit", job_views.audit_log, name="console-audit"),
     path("admin/force-refresh/<str:job_type>", dataset_apis.ForceRefreshApi.as_view()),
     path("admin/bulk-refresh", dataset_apis.BulkRefreshApi.as_view()),

@@ -7,13 +7,22 @@ configs or splits: the cache and queue reads are those of `cachereports.selector
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from adminsite.core.processing_graph import ProcessingStep, processing_graph
+from adminsite.core.words import plural
 from adminsite.hub import dataset_support
 from cachereports import selectors as cache_selectors
-from datasets.backfill import BackfillPlan, backfill_plan
+from datasets.backfill import (
+    ArtifactKey,
+    BackfillPlan,
+    CopyLink,
+    RootError,
+    State,
+    backfill_plan,
+    root_errors,
+)
 from jobs import selectors as job_selectors
 from jobs.constants import Priority
 
@@ -31,6 +40,81 @@ def dataset_status(*, dataset: str) -> dict[str, dict[str, list[Any]]]:
     }
 
 
+PLAN_STATE_LABELS: dict[str, str] = {
+    "cache_is_outdated_by_parent": "outdated by parent",
+    "cache_is_empty": "empty",
+    "cache_is_error_to_retry": "error to retry",
+    "cache_is_job_runner_obsolete": "obsolete runner",
+    "cache_has_different_git_revision": "other revision",
+}
+"""How the dataset page names the plan states (up_to_date is shown as nothing)."""
+
+
+def artifact_label(key: ArtifactKey) -> str:
+    """`kind / config / split` (config and split only where the artifact has them)."""
+    return " / ".join(part for part in key if part is not None)
+
+
+NO_ROOT_WORDS = {
+    "fixed": "which is no longer an error (fixed since): this copy is stale",
+    "missing": "which has no cache entry any more",
+    "other_dataset": "of another dataset",
+    "loop": "in a loop of copies",
+}
+"""Why a copied error has no root, in the words of the page (see `datasets.backfill.CopyLink`)."""
+
+
+@dataclass(frozen=True)
+class CopiedError:
+    """A copied error row: the artifact it copies and its root error, with their cache entry ids (links)."""
+
+    link: CopyLink
+    copied_from_id: str | None
+    root_id: str | None
+
+    @property
+    def copied_from_label(self) -> str:
+        return artifact_label(self.link.copied_from)
+
+    @property
+    def root_label(self) -> str:
+        return artifact_label(self.link.root) if self.link.root is not None else ""
+
+    @property
+    def no_root_words(self) -> str:
+        end = "" if self.link.end == self.link.copied_from else f" (chain ends on {artifact_label(self.link.end)})"
+        return f"{NO_ROOT_WORDS.get(self.link.outcome, '')}{end}"
+
+
+@dataclass(frozen=True)
+class RootErrorRow:
+    """A root error of the banner: what broke, its cache entry id, and how many entries copy it."""
+
+    root_error: RootError
+    entry_id: str | None
+
+    @property
+    def label(self) -> str:
+        return artifact_label(self.root_error.key)
+
+    @property
+    def cause(self) -> str:
+        """`DatasetGenerationError (ValueError: message)`: the code, then the exception when known."""
+        error = self.root_error
+        code = error.error_code or "error"
+        if error.cause_exception is None:
+            return code
+        message = f": {error.cause_message}" if error.cause_message else ""
+        return f"{code} ({error.cause_exception}{message})"
+
+    @property
+    def downstream_words(self) -> str:
+        count = self.root_error.downstream
+        if count == 0:
+            return "no entry copies it"
+        return f"{plural(count, 'downstream entry copies', 'downstream entries copy')} it"
+
+
 @dataclass(frozen=True)
 class StepRow:
     """One (step, config, split) of a dataset: its cache entry (None: missing) and pending jobs.
@@ -45,6 +129,15 @@ class StepRow:
     cache_entry: dict[str, Any] | None
     jobs: list[dict[str, Any]]
     outdated_reasons: list[str]
+    plan_state: State | None = None
+    """The artifact's state in the page's backfill plan, when not up to date (None: up to date, or no plan)."""
+    in_process: bool = False
+    """A pending job at the plan's revision stands for it (the plan creates none then)."""
+    copied_error: CopiedError | None = None
+
+    @property
+    def plan_state_label(self) -> str:
+        return PLAN_STATE_LABELS.get(self.plan_state, "") if self.plan_state is not None else ""
 
     @property
     def state(self) -> str:
@@ -71,6 +164,22 @@ class DatasetOverview:
     config_names: list[str]
     blocked: bool
     sections: list[StepSection]
+    root_errors: list[RootErrorRow] = field(default_factory=list)
+    """Most copied first."""
+    plan: BackfillPlan | None = None
+    """The backfill plan at the cache's revision (`revision`); None when no revision is known."""
+
+    @property
+    def plan_words(self) -> str:
+        """`5 jobs to create, 2 waiting jobs to delete`, or that there is nothing to do."""
+        if self.plan is None:
+            return ""
+        if not self.plan.tasks:
+            return "Nothing to do: every artifact is up to date or has its pending job."
+        return (
+            f"{plural(len(self.plan.jobs_to_create), 'job', 'jobs')} to create,"
+            f" {plural(len(self.plan.waiting_jobs_to_delete), 'waiting job', 'waiting jobs')} to delete"
+        )
 
     def count(self, state: str) -> int:
         return sum(1 for section in self.sections for row in section.rows if row.state == state)
@@ -158,12 +267,20 @@ def dataset_overview(*, dataset: str) -> DatasetOverview:
     (index dataset, kind, http_status), its pending jobs (index dataset, status) and its
     blockage (index dataset).
     """
-    found = cache_selectors.cache_entries_of_dataset_page(dataset=dataset)
-    entries = {(str(entry["kind"]), entry.get("config"), entry.get("split")): entry for entry in found}
-    jobs_by_type = job_selectors.pending_jobs_of_dataset(dataset=dataset)
+    documents = dataset_documents(dataset=dataset)
+    entries = {
+        (str(entry["kind"]), entry.get("config"), entry.get("split")): entry for entry in documents.cache_entries
+    }
+    jobs_by_type = job_selectors.group_pending_jobs(documents.pending_jobs)
     listed = _listed_names(entries)
     root = entries.get((cache_selectors.CONFIG_NAMES_KIND, None, None))
     revision = root.get("dataset_git_revision") if root is not None else None
+    plan = (
+        plan_from_documents(dataset=dataset, revision=revision, documents=documents, priority=Priority.LOW)
+        if isinstance(revision, str)
+        else None
+    )
+    roots, copies = root_errors(graph=processing_graph(), dataset=dataset, entries=entries)
     sections = []
     for step in processing_graph().in_graph_order():
         jobs: dict[tuple[str | None, str | None], list[dict[str, Any]]] = {}
@@ -182,6 +299,8 @@ def dataset_overview(*, dataset: str) -> DatasetOverview:
                     cache_entry=entry,
                     jobs=jobs.get((config, split), []),
                     outdated_reasons=_outdated_reasons(step, entry, revision),
+                    **_plan_fields(plan, (step.name, config, split)),
+                    copied_error=_copied_error(copies.get((step.name, config, split)), entries),
                 )
             )
         unknown_splits = [config for config in listed.get(None, []) if config not in listed]
@@ -192,7 +311,27 @@ def dataset_overview(*, dataset: str) -> DatasetOverview:
         config_names=listed.get(None, []),
         blocked=job_selectors.is_dataset_blocked(dataset=dataset),
         sections=sections,
+        root_errors=[RootErrorRow(root_error, _entry_id(entries.get(root_error.key))) for root_error in roots],
+        plan=plan,
     )
+
+
+def _entry_id(entry: dict[str, Any] | Any) -> str | None:
+    return str(entry["_id"]) if isinstance(entry, dict) and "_id" in entry else None
+
+
+def _plan_fields(plan: BackfillPlan | None, key: ArtifactKey) -> dict[str, Any]:
+    if plan is None:
+        return {}
+    state = plan.states.get(key)
+    return {"plan_state": None if state in (None, "up_to_date") else state, "in_process": key in plan.in_process}
+
+
+def _copied_error(link: CopyLink | None, entries: dict[ArtifactKey, Any]) -> CopiedError | None:
+    if link is None:
+        return None
+    root_id = _entry_id(entries.get(link.root)) if link.root is not None else None
+    return CopiedError(link=link, copied_from_id=_entry_id(entries.get(link.copied_from)), root_id=root_id)
 
 
 # The backfill plan

@@ -1,4 +1,4 @@
-"""HTML pages of one dataset: its page, and the repair forms (force-refresh, recreate).
+"""HTML pages of one dataset: its page, and the repair forms (force-refresh, recreate, backfill).
 
 The forms call the same parse functions and services as the JSON routes (`datasets.apis`),
 with the same actor, so they write the same documents and the same audit entries. Each POST
@@ -178,3 +178,26 @@ def _method_not_allowed(request: HttpRequest) -> HttpResponse:
     response = HttpResponse("Method not allowed.", status=405, content_type="text/plain")
     response["Allow"] = "GET, HEAD, POST"
     return response
+
+
+def backfill_words(outcome: services.BackfillOutcome) -> str:
+    changes = outcome.changes
+    at_revision = f"Backfill of {outcome.plan.dataset} at revision {outcome.plan.revision}"
+    if not changes.created and not changes.deleted:
+        return f"{at_revision}: nothing to do, the plan was empty."
+    return (
+        f"{at_revision}: created {plural(changes.created, 'job', 'jobs')},"
+        f" deleted {plural(changes.deleted, 'waiting job', 'waiting jobs')}."
+    )
+
+
+@page_login_required
+@require_POST
+@console_action(back=_dataset_page, about=lambda request: "Backfill")
+def backfill_action(request: HttpRequest) -> HttpResponse:
+    """POST /admin/dataset/backfill (dataset, priority): apply the plan at the Hub's revision."""
+    dataset = form_dataset(request)
+    priority = services.parse_priority(form_value(request, "priority"))
+    outcome = services.backfill_dataset(dataset=dataset, priority=priority, actor=identity_of(request))
+    messages.success(request, backfill_words(outcome))
+    return redirect_page(_dataset_page(request))
