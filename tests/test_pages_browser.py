@@ -274,3 +274,87 @@ def test_a_maintainer_finds_why_a_dataset_is_broken_and_refreshes_it(
     assert_fits_the_window(page)
     for name in ("login", "dashboard", "dataset", "cache-entry", "cache", "jobs", "graph", "recreate", "audit-log"):
         assert (screenshots / f"{name}.png").stat().st_size > 10_000, name
+
+
+def test_a_maintainer_goes_from_the_top_error_group_to_a_bulk_refresh_of_it(
+    page: Any, console_url: str, cache_db, queue_db, auth_on: FakeWhoami, fake_hub: Any, screenshots: Path
+) -> None:
+    seed_console(cache_db, queue_db)  # acme/reviews / fr: config-parquet-and-info DatasetGenerationError (ValueError)
+    details = {"error": "An error occurred while generating the dataset", "cause_exception": "ValueError"}
+    for dataset in ("acme/news", "acme/poems", "acme/recipes"):
+        serve_dataset(fake_hub, dataset)
+        insert_cache_entry(
+            cache_db,
+            kind="config-parquet-and-info",
+            dataset=dataset,
+            config="default",
+            http_status=500,
+            error_code="DatasetGenerationError",
+            details=details,
+        )
+        for kind in ("config-parquet", "config-info"):  # copies of that root: counted, never refreshed
+            insert_cache_entry(
+                cache_db,
+                kind=kind,
+                dataset=dataset,
+                config="default",
+                http_status=500,
+                error_code="DatasetGenerationError",
+                details={
+                    **details,
+                    "copied_from_artifact": {
+                        "kind": "config-parquet-and-info",
+                        "dataset": dataset,
+                        "config": "default",
+                        "split": None,
+                    },
+                },
+            )
+    serve_dataset(fake_hub, "acme/reviews")
+    token = "hf_julien_0123456789abcdef"
+    auth_on.allow(token, whoami_answer(name="julien"))
+    page.goto(f"{console_url}/admin/")
+    page.wait_for_url("**/admin/login?next=/admin/")
+    page.fill("#token", token)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{console_url}/admin/")
+
+    top = page.locator("#top-errors tbody tr").first
+    assert top.inner_text().split() == [
+        "config-parquet-and-info",
+        "DatasetGenerationError",
+        "ValueError",
+        "4",
+        "bulk",
+        "refresh",
+    ]
+    page.click("#top-errors caption a")
+    page.wait_for_url("**/admin/errors")
+    assert page.locator("#errors-totals").inner_text() == ("3 groups of root errors · 6 error entries copying another")
+    assert_fits_the_window(page)
+    page.screenshot(path=str(screenshots / "errors.png"), full_page=True)
+
+    page.locator("#error-groups tbody tr").first.locator("a.group-refresh").click()
+    page.wait_for_url("**/admin/bulk?kind=config-parquet-and-info&error_code=DatasetGenerationError*")
+    assert page.locator("#bulk-matched").inner_text() == "4"
+    assert page.locator("#bulk-datasets").inner_text() == "4"
+    page.fill("input[name=limit]", "2")
+    page.click("#bulk-filter button[type=submit]")
+    page.wait_for_url("**limit=2**")
+    assert page.locator("#bulk-preview-entries tbody tr").count() == 2
+    refreshed = {"type": "config-parquet-and-info", "dataset": {"$regex": "^acme/"}}
+    assert queue_db["jobsBlue"].count_documents(refreshed) == 0  # the preview wrote nothing
+
+    page.click("#bulk-all")  # the script: batch after batch, with the progress bar
+    page.wait_for_function("document.getElementById('bulk-log').textContent.startsWith('Finished')")
+    assert page.locator("#bulk-log").inner_text() == "Finished: 4 jobs created, 0 already waiting, 0 skipped."
+    assert page.locator("#bulk-progress-text").inner_text() == "4 of 4 done"
+    assert page.evaluate("document.getElementById('bulk-progress').value") == 4
+    assert page.locator("#bulk-next").is_hidden()
+    assert_fits_the_window(page)
+    page.screenshot(path=str(screenshots / "bulk-refresh.png"), full_page=True)
+
+    jobs = list(queue_db["jobsBlue"].find(refreshed))
+    assert sorted(job["dataset"] for job in jobs) == ["acme/news", "acme/poems", "acme/recipes", "acme/reviews"]
+    assert {job["revision"] for job in jobs} == {SHA}
+    assert queue_db["adminActions"].count_documents({"action": "bulk-refresh", "actor": "julien"}) == 2
