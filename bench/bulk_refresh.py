@@ -78,10 +78,12 @@ class FakeHub(BaseHTTPRequestHandler):
 
 def run(arguments: argparse.Namespace, mongo_url: str) -> None:
     import dataclasses
+    import logging
 
     import django
 
     django.setup()
+    logging.getLogger("adminsite").setLevel(logging.WARNING)  # one request and one write line per batch otherwise
     from django.conf import settings
     from django.test import Client
 

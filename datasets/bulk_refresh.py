@@ -9,9 +9,10 @@ Per batch:
 1. The Hub is asked once per distinct dataset of the batch (support rules and revision), a few
    requests at a time (`HUB_CONCURRENCY`). A dataset it refuses or cannot answer is skipped
    with its reason; the others go on.
-2. Every entry of a supported dataset gets a waiting job through `jobs.services.add_waiting_job`,
-   under the lock of its `unicity_id`: two runs of the same filter at once leave one job per
-   artifact, and a job already waiting is counted, not duplicated.
+2. Every entry of a supported dataset gets a waiting job, under the lock of its `unicity_id`
+   (the protocol of `jobs.services.add_waiting_job`, taken for a dataset's jobs at once by
+   `replace_waiting_jobs`): two runs of the same filter at once leave one job per artifact, a
+   job already waiting is counted, not duplicated, and raised to the asked priority.
 3. One audit entry records the batch: the filter, cursor, limit, priority and the counts.
 
 A dry run (the default) counts and lists the batch and writes nothing: no Hub call, no job,
@@ -30,13 +31,17 @@ from adminsite.core.cursors import parse_cursor
 from adminsite.core.dataset_names import is_valid_dataset_name
 from adminsite.core.errors import AdminError, InvalidParameterError
 from adminsite.core.identity import HubIdentity
-from adminsite.core.processing_graph import known_step
+from adminsite.core.processing_graph import ProcessingStep, known_step
+from adminsite.database import mongo
 from adminsite.hub import dataset_support
 from cachereports import selectors as cache_selectors
 from cachereports.filters import CacheEntryFilter
+from cachereports.selectors import ConfigSizes
 from jobs.audit import audited
-from jobs.constants import MIN_BYTES_FOR_BONUS_DIFFICULTY, Priority
-from jobs.services import add_waiting_job
+from jobs.constants import MIN_BYTES_FOR_BONUS_DIFFICULTY, Priority, Status
+from jobs.documents import job_document
+from jobs.locks import LockTimeoutError
+from jobs.services import raise_waiting_priority, replace_waiting_jobs
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -114,7 +119,7 @@ def _artifact(entry: dict[str, Any]) -> tuple[str, str | None, str | None]:
     return str(entry.get("dataset")), entry.get("config"), entry.get("split")
 
 
-def _difficulty(*, entry: dict[str, Any], sizes: cache_selectors.ConfigSizes, step_difficulty: int, bonus: int) -> int:
+def _difficulty(*, entry: dict[str, Any], sizes: ConfigSizes, step_difficulty: int, bonus: int) -> int:
     """The step's difficulty, plus its bonus when the config (or split) is big: as force-refresh."""
     dataset, config, split = _artifact(entry)
     if config is None:
@@ -134,44 +139,74 @@ class _Tally:
     skipped: list[Skipped] = field(default_factory=list)
 
 
+def _job_documents(
+    *, entries: list[dict[str, Any]], step: ProcessingStep, revision: str, priority: Priority, sizes: ConfigSizes
+) -> list[dict[str, Any]]:
+    now = mongo.utc_now()
+    return [
+        job_document(
+            job_type=step.name,
+            dataset=dataset,
+            revision=revision,
+            config=config,
+            split=split,
+            priority=priority,
+            status=Status.WAITING,
+            difficulty=_difficulty(
+                entry=entry,
+                sizes=sizes,
+                step_difficulty=step.difficulty,
+                bonus=step.bonus_difficulty_if_dataset_is_big,
+            ),
+            created_at=now,
+        )
+        for entry in entries
+        for dataset, config, split in [_artifact(entry)]
+    ]
+
+
 def _refresh_entries(*, entries: list[dict[str, Any]], kind: str, priority: Priority) -> _Tally:
-    """Queue a job for each entry whose dataset the Hub supports; skip the others with the reason."""
+    """Queue a job for each entry whose dataset the Hub supports; skip the others with the reason.
+
+    Per dataset, `jobs.services.replace_waiting_jobs` adds the jobs under the lock of every
+    unicity_id (the protocol of `add_waiting_job`, taken in one bulk write): a job already
+    waiting is counted, never duplicated, even when two runs of the filter race. A few commands
+    per dataset instead of a handful per entry. A waiting job below the asked priority is then
+    raised to it, as force-refresh does (one update for the batch).
+    """
     step = known_step(kind)
     datasets = list(dict.fromkeys(str(entry.get("dataset")) for entry in entries))
     revisions = hub_revisions(datasets=datasets)
     sizes = cache_selectors.config_sizes(datasets=[name for name in datasets if isinstance(revisions[name], str)])
     tally = _Tally()
+    by_dataset: dict[str, list[dict[str, Any]]] = {}
     for entry in entries:
         dataset, config, split = _artifact(entry)
         revision = revisions[dataset]
         if isinstance(revision, AdminError):
             tally.skipped.append(Skipped(dataset, config, split, f"{revision.error_code}: {revision.message}"))
-            continue
-        if step.needs_config != (config is not None) or step.needs_split != (split is not None):
+        elif step.needs_config != (config is not None) or step.needs_split != (split is not None):
             tally.skipped.append(Skipped(dataset, config, split, f"not a {step.input_type} entry of {kind}"))
-            continue
-        try:
-            waiting_job = add_waiting_job(
-                job_type=step.name,
-                dataset=dataset,
-                revision=revision,
-                config=config,
-                split=split,
-                priority=priority,
-                difficulty=_difficulty(
-                    entry=entry,
-                    sizes=sizes,
-                    step_difficulty=step.difficulty,
-                    bonus=step.bonus_difficulty_if_dataset_is_big,
-                ),
-            )
-        except AdminError as error:  # a lock held past its deadline: this artifact only
-            tally.skipped.append(Skipped(dataset, config, split, f"{error.error_code}: {error.message}"))
-            continue
-        if waiting_job.action == "created":
-            tally.created_jobs += 1
         else:
-            tally.already_waiting += 1
+            by_dataset.setdefault(dataset, []).append(entry)
+    keys: list[str] = []
+    for dataset, dataset_entries in by_dataset.items():
+        revision = str(revisions[dataset])
+        documents = _job_documents(
+            entries=dataset_entries, step=step, revision=revision, priority=priority, sizes=sizes
+        )
+        try:
+            changes = replace_waiting_jobs(dataset=dataset, new_jobs=documents, waiting_jobs=[])
+        except LockTimeoutError as error:  # a worker holds one of its locks past the deadline: this dataset only
+            tally.skipped.extend(
+                Skipped(*_artifact(entry), f"{error.error_code}: {error.message}") for entry in dataset_entries
+            )
+            continue
+        tally.created_jobs += changes.created
+        tally.already_waiting += changes.already_waiting
+        keys.extend(str(document["unicity_id"]) for document in documents)
+    if tally.already_waiting:
+        raise_waiting_priority(unicity_ids=keys, priority=priority)
     return tally
 
 

@@ -280,3 +280,22 @@ def replace_waiting_jobs(
         deleted = _delete_waiting(waiting_jobs=waiting_jobs)
         created, already_waiting = _insert_new(dataset=dataset, new_jobs=new_jobs)
     return WaitingJobChanges(created=created, deleted=deleted, already_waiting=already_waiting)
+
+
+def raise_waiting_priority(*, unicity_ids: Sequence[str], priority: Priority) -> int:
+    """Raise the waiting jobs of these unicity_ids that are below `priority` to it (one update).
+
+    Priority counts in no metric row and a started job is left alone (`status: waiting`), so no
+    lock is needed: the same rule as `_raise_priority` for many artifacts at once.
+    """
+    lower = [other.value for other in Priority if other.rank < priority.rank]
+    if not lower or not unicity_ids:
+        return 0
+    return (
+        mongo.queue_database()[mongo.JOBS]
+        .update_many(
+            {"unicity_id": {"$in": list(unicity_ids)}, "status": Status.WAITING.value, "priority": {"$in": lower}},
+            {"$set": {"priority": priority.value}},
+        )
+        .modified_count
+    )

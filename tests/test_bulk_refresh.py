@@ -388,3 +388,44 @@ def test_the_command_dry_run_lists_and_writes_nothing(cache_db: Any, queue_db: A
     assert queue_db["jobsBlue"].count_documents({}) == 0
     assert queue_db["adminActions"].count_documents({}) == 0
     assert fake_hub.log == []
+
+
+def test_a_waiting_job_is_kept_and_raised_to_the_asked_priority(cache_db: Any, queue_db: Any, fake_hub: Any) -> None:
+    from tests.support.write_helpers import upstream_job
+
+    serve_dataset(fake_hub, "org/a")
+    seed(cache_db, [broken_entry("org/a"), broken_entry("org/a", "big")])
+    standing = upstream_job(job_type=KIND, dataset="org/a", config="default", priority="low")
+    queue_db["jobsBlue"].insert_one(standing)
+    cache_db["cachedResponsesBlue"].insert_one(
+        cache_entry_document(
+            kind="config-info", dataset="org/a", config="big", content={"dataset_info": {"dataset_size": 4_000_000_000}}
+        )
+    )
+
+    answer = post(Client(), kind=KIND, dry_run="false", priority="high").json()
+
+    assert (answer["created_jobs"], answer["already_waiting"]) == (1, 1)
+    jobs = {job["config"]: job for job in queue_db["jobsBlue"].find()}
+    assert jobs["default"]["_id"] == standing["_id"]
+    assert jobs["default"]["priority"] == "high"
+    assert jobs["big"]["priority"] == "high"
+
+
+def test_a_big_split_gets_the_bonus_difficulty_of_its_step(cache_db: Any, queue_db: Any, fake_hub: Any) -> None:
+    serve_dataset(fake_hub, "org/a")
+    kind = "split-descriptive-statistics"  # difficulty 70, bonus 20 above 3e9 bytes
+    sizes = {"train": {"num_bytes": 4_000_000_000}, "test": {"num_bytes": 1_000}}
+    cache_db["cachedResponsesBlue"].insert_many(
+        [
+            broken_entry("org/a", kind=kind, split="train"),
+            broken_entry("org/a", kind=kind, split="test"),
+            cache_entry_document(
+                kind="config-info", dataset="org/a", config="default", content={"dataset_info": {"splits": sizes}}
+            ),
+        ]
+    )
+
+    assert post(Client(), kind=kind, dry_run="false").json()["created_jobs"] == 2
+
+    assert {job["split"]: job["difficulty"] for job in queue_db["jobsBlue"].find()} == {"train": 90, "test": 70}
