@@ -11,6 +11,13 @@ when they start a job (`Queue._start_newest_job_and_delete_others`): the console
 workers exclude each other on the same artifact. On MongoDB a TTL index drops a lock 600 s
 after its last update; FerretDB has no TTL indexes, so a lock whose holder died (its
 `updated_at` older than its ttl) is taken over here, which is what the TTL index would allow.
+
+Our own locks are named `adminsite:<uuid>` and live much shorter: our critical sections (a
+few finds, inserts and counters) last well under a second, so a lock of ours not updated for
+OUR_LOCK_LIFETIME_SECONDS was left by a process that died (a database killed mid-way, a
+server process killed) and is taken over at once, instead of blocking the artifact for 600 s.
+The document still says `ttl: 600`, the value the workers' partial TTL index matches, so on
+MongoDB it is dropped as before. A lock of anyone else is never taken before its own ttl.
 """
 
 from __future__ import annotations
@@ -20,7 +27,8 @@ import random
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 from pymongo import UpdateOne
@@ -33,6 +41,12 @@ logger = logging.getLogger(__name__)
 
 LOCK_TTL_SECONDS_TO_START_JOB = 600
 """Upstream's ttl of the lock on a unicity_id (its TTL index drops the lock after that)."""
+
+OWNER_PREFIX = "adminsite:"
+"""How the owner of a lock of ours starts (a worker's owner is a job id): what tells ours apart."""
+
+OUR_LOCK_LIFETIME_SECONDS = 30
+"""A lock of ours not updated for this long is stale: its holder is gone. Blocks stay far below."""
 
 LOCK_DEADLINE_SECONDS = 10.0
 """How long a repair operation waits for a lock before giving up (nothing written then)."""
@@ -59,12 +73,25 @@ class LockTimeoutError(AdminError):
     status_code = 500
 
 
+def new_owner() -> str:
+    return f"{OWNER_PREFIX}{uuid4()}"
+
+
+def _takeable(*, key: str, owner: str, ttl_seconds: int, now: datetime) -> dict[str, Any]:
+    """The filter of a lock we may take: free or ours already, a stale one of ours, or past its ttl."""
+    ours_and_stale = {
+        "owner": {"$regex": f"^{OWNER_PREFIX}"},
+        "updated_at": {"$lt": now - timedelta(seconds=OUR_LOCK_LIFETIME_SECONDS)},
+    }
+    expired = {"ttl": ttl_seconds, "updated_at": {"$lt": now - timedelta(seconds=ttl_seconds)}}
+    return {"_id": key, "$or": [{"owner": {"$in": [None, owner]}}, ours_and_stale, expired]}
+
+
 def _try_acquire(*, key: str, owner: str, ttl_seconds: int) -> bool:
     now = mongo.utc_now()
-    expired = {"ttl": ttl_seconds, "updated_at": {"$lt": now - timedelta(seconds=ttl_seconds)}}
     try:
         mongo.queue_database()[mongo.LOCKS].update_one(
-            {"_id": key, "$or": [{"owner": {"$in": [None, owner]}}, expired]},
+            _takeable(key=key, owner=owner, ttl_seconds=ttl_seconds, now=now),
             {"$set": {"owner": owner, "updated_at": now, "ttl": ttl_seconds}, "$setOnInsert": {"created_at": now}},
             upsert=True,
         )
@@ -85,10 +112,16 @@ def held_lock(
     *,
     key: str,
     ttl_seconds: int = LOCK_TTL_SECONDS_TO_START_JOB,
-    deadline_seconds: float = LOCK_DEADLINE_SECONDS,
+    deadline_seconds: float | None = None,
 ) -> Iterator[str]:
-    """Hold the lock `key` for the block (yields the owner id); LockTimeoutError after the deadline."""
-    owner = str(uuid4())
+    """Hold the lock `key` for the block (yields the owner id); LockTimeoutError after the deadline.
+
+    The block must stay short (far below OUR_LOCK_LIFETIME_SECONDS): past it, another process
+    of ours would take the lock over. The deadline defaults to LOCK_DEADLINE_SECONDS.
+    """
+    owner = new_owner()
+    if deadline_seconds is None:
+        deadline_seconds = LOCK_DEADLINE_SECONDS
     deadline = time.monotonic() + deadline_seconds
     sleep = _FIRST_SLEEP_SECONDS
     while not _try_acquire(key=key, owner=owner, ttl_seconds=ttl_seconds):
@@ -112,10 +145,9 @@ def held_lock(
 def _try_acquire_many(*, keys: list[str], owner: str, ttl_seconds: int) -> set[str]:
     """Take each lock of `keys` in one unordered bulk write; return the keys someone else holds."""
     now = mongo.utc_now()
-    expired = {"ttl": ttl_seconds, "updated_at": {"$lt": now - timedelta(seconds=ttl_seconds)}}
     requests = [
         UpdateOne(
-            {"_id": key, "$or": [{"owner": {"$in": [None, owner]}}, expired]},
+            _takeable(key=key, owner=owner, ttl_seconds=ttl_seconds, now=now),
             {"$set": {"owner": owner, "updated_at": now, "ttl": ttl_seconds}, "$setOnInsert": {"created_at": now}},
             upsert=True,
         )
@@ -144,7 +176,7 @@ def held_locks(
     *,
     keys: Iterable[str],
     ttl_seconds: int = LOCK_TTL_SECONDS_TO_START_JOB,
-    deadline_seconds: float = LOCK_DEADLINE_SECONDS,
+    deadline_seconds: float | None = None,
 ) -> Iterator[str]:
     """Hold every lock of `keys` for the block (yields the owner id), whatever their number.
 
@@ -153,7 +185,9 @@ def held_locks(
     The protocol of each lock is `held_lock`'s, so a worker starting one of those jobs and this
     block exclude each other.
     """
-    owner = str(uuid4())
+    owner = new_owner()
+    if deadline_seconds is None:
+        deadline_seconds = LOCK_DEADLINE_SECONDS
     wanted = sorted(set(keys))
     deadline = time.monotonic() + deadline_seconds
     sleep = _FIRST_SLEEP_SECONDS
