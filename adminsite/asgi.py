@@ -10,6 +10,8 @@ from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.base import BaseHandler
 from django.http import HttpRequest, HttpResponseBase
 
+from adminsite.web.request_bodies import BoundedBodies
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminsite.settings")
 
 
@@ -34,4 +36,5 @@ class OneHopASGIHandler(ASGIHandler):
 
 
 django.setup(set_prefix=False)
-application = OneHopASGIHandler()
+# Bodies over their limit are refused before Django reads (and spools) them whole.
+application = BoundedBodies(OneHopASGIHandler())

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from adminsite.core.config import AdminConfig, checked_config, stop_on_config_error
 from adminsite.core.secret_key import stable_secret_key
+from adminsite.web.request_bodies import MAX_BODY_BYTES
 
 
 def _load() -> AdminConfig:
@@ -105,6 +106,12 @@ LOGIN_URL = "/admin/login"
 LOGIN_REDIRECT_URL = "/admin/"
 SESSION_COOKIE_AGE = 12 * 3600
 
+# Request bodies: the ASGI application refuses one over MAX_BODY_BYTES before reading it
+# (adminsite/web/request_bodies.py); Django's own limit is the same, for the test client and
+# WSGI. More than 1,000 fields is a 422 (adminsite/web/error_answers.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # WhiteNoise serves the static files from the app itself, straight from the finders
@@ -138,7 +145,7 @@ REST_FRAMEWORK = {
     # `?format=` is not a parameter of the API: without this, DRF answers 404 to `?format=x`.
     "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "adminsite.web.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -174,5 +181,11 @@ LOGGING = {
         # Every answer is already in the request log line; Django's own line is kept only for
         # a 500, whose traceback an operator needs (a 501 or 503 is an answer, not a failure).
         "django.request": {"level": "ERROR", "handlers": ["stderr_unexpected"], "propagate": False},
+        # A body too large or with too many fields is the client's mistake, answered 413/422
+        # (adminsite/web/error_answers.py) and in the request log: no traceback for it.
+        **{
+            f"django.security.{name}": {"level": "CRITICAL"}
+            for name in ("RequestDataTooBig", "TooManyFieldsSent", "TooManyFilesSent")
+        },
     },
 }

@@ -54,5 +54,6 @@ urlpatterns = [
     path("admin/audit-log", job_apis.AuditLogApi.as_view()),
 ]
 
+handler400 = "adminsite.web.error_answers.bad_request"
 handler404 = "adminsite.web.error_answers.not_found"
 handler500 = "adminsite.web.error_answers.server_error"

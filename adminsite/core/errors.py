@@ -73,3 +73,9 @@ class FormRefusedError(AdminError):
 
     status_code = 403
     error_code = "FormRefused"
+
+
+class RequestBodyTooLargeError(AdminError):
+    """The request body is over its limit: refused before it is read (adminsite.web.request_bodies)."""
+
+    status_code = 413

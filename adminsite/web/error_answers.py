@@ -12,6 +12,8 @@ import json
 import logging
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, HttpRequest, HttpResponse
 from pymongo.errors import ConnectionFailure
 from rest_framework import exceptions
@@ -21,6 +23,7 @@ from adminsite.core.errors import (
     DatabaseUnavailableError,
     InvalidParameterError,
     NotFoundError,
+    RequestBodyTooLargeError,
     UnexpectedApiError,
 )
 
@@ -57,6 +60,12 @@ def as_admin_error(exc: BaseException, *, where: str = "a route") -> AdminError:
         return _protocol_error(exc)
     if isinstance(exc, exceptions.ParseError):
         return InvalidParameterError("The request body could not be parsed.")
+    if isinstance(exc, RequestDataTooBig):
+        return RequestBodyTooLargeError(
+            f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+        )
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return InvalidParameterError(f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields.")
     if isinstance(exc, ConnectionFailure):
         return database_unavailable(exc)
     logger.exception("unexpected error in %s", where)
@@ -76,6 +85,16 @@ def json_error(error: AdminError, **extra: Any) -> HttpResponse:
     response["X-Error-Code"] = error.error_code
     response["Cache-Control"] = "no-store"
     return response
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's answer to a request it refused before any view (e.g. too many form fields)."""
+    if exception is None:
+        return json_error(InvalidParameterError("Bad request."))
+    error = as_admin_error(exception, where="a refused request")
+    if error.status_code == 500:  # a SuspiciousOperation this module does not name
+        error = InvalidParameterError("Bad request.")
+    return json_error(error)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
