@@ -9,7 +9,6 @@ The lock document keeps `ttl: 600`, so on MongoDB the workers' TTL index still d
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -44,10 +43,8 @@ def test_a_lock_of_ours_left_for_31_s_is_taken_over_at_once(
 ) -> None:
     left_lock(queue_db, owner="adminsite:3f0c0d2e-dead-process", seconds_ago=31)
     serve_dataset(fake_hub, DATASET)
-    started = time.monotonic()
     response = force_refresh(client)
-    assert response.status_code == 200, response.content
-    assert time.monotonic() - started < 1.0  # not the deadline: taken over on the first try
+    assert response.status_code == 200, response.content  # a lock not taken over is a 500 at the deadline
     assert queue_db["jobsBlue"].count_documents({"unicity_id": UNICITY_ID, "status": "waiting"}) == 1
     lock = queue_db["locks"].find_one()
     assert (lock["owner"], lock["ttl"]) == (None, 600)
