@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from io import StringIO
 from typing import Any
 from urllib.parse import urlencode
@@ -15,6 +16,12 @@ from cachereports.documents import cache_entry_document
 from tests.support.write_helpers import SHA, serve_dataset, set_config, without_ids
 
 KIND = "config-parquet-and-info"
+
+
+@pytest.fixture(autouse=True)
+def patient_hub() -> None:
+    """The fake Hub on a loaded machine can take more than the default 0.2 s: a skip would then be a timeout."""
+    set_config(hf_timeout_seconds=10.0)
 
 
 def post(client: Client, **params: Any) -> Any:
@@ -429,3 +436,29 @@ def test_a_big_split_gets_the_bonus_difficulty_of_its_step(cache_db: Any, queue_
     assert post(Client(), kind=kind, dry_run="false").json()["created_jobs"] == 2
 
     assert {job["split"]: job["difficulty"] for job in queue_db["jobsBlue"].find()} == {"train": 90, "test": 70}
+
+
+def test_a_batch_costs_a_few_commands_per_dataset_whatever_its_entries(
+    cache_db: Any, queue_db: Any, fake_hub: Any, db_commands: Any
+) -> None:
+    serve_dataset(fake_hub, "org/a")
+    serve_dataset(fake_hub, "org/b")
+
+    def commands_of_a_run(configs: int) -> Counter[str]:
+        cache_db["cachedResponsesBlue"].delete_many({})
+        queue_db["jobsBlue"].delete_many({})
+        seed(cache_db, [broken_entry(name, f"c{number}") for name in ("org/a", "org/b") for number in range(configs)])
+        db_commands.commands.clear()
+        assert post(Client(), kind=KIND, dry_run="false", limit=1000).json()["created_jobs"] == 2 * configs
+        return Counter(name for name, _ in db_commands.commands if name not in ("endSessions", "isMaster", "hello"))
+
+    few, many = commands_of_a_run(2), commands_of_a_run(200)
+
+    assert few == many
+    # count, batch, config-info sizes, audit insert and update; per dataset: locks, standing jobs,
+    # blockage, the two metric collections, insert, release
+    assert sum(few.values()) == 5 + 2 * 7, few
+
+    db_commands.commands.clear()
+    post(Client(), kind=KIND, limit=1000)  # a dry run: the count (an aggregation) and the batch
+    assert [name for name, _ in db_commands.commands] == ["aggregate", "find"]

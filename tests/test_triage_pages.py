@@ -7,12 +7,19 @@ import re
 from html import unescape
 from typing import Any
 
+import pytest
 from django.test import Client
 
 from cachereports.documents import cache_entry_document
-from tests.support.write_helpers import SHA, serve_dataset
+from tests.support.write_helpers import SHA, serve_dataset, set_config
 
 KIND = "config-parquet-and-info"
+
+
+@pytest.fixture(autouse=True)
+def patient_hub() -> None:
+    """The fake Hub on a loaded machine can take more than the default 0.2 s."""
+    set_config(hf_timeout_seconds=10.0)
 
 
 def text_of(response: Any) -> str:
