@@ -26,12 +26,11 @@ least safe and completed by a retry:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from adminsite.core import assets
-from adminsite.core.errors import InvalidParameterError
+from adminsite.core.errors import InvalidParameterError, MissingRequiredParameterError
 from adminsite.core.identity import HubIdentity
 from adminsite.core.parameters import dataset_value, required_value
 from adminsite.core.processing_graph import ProcessingStep, known_step, processing_graph
@@ -56,7 +55,11 @@ from jobs.services import (
 )
 
 MAX_DIFFICULTY = 100
-_DIGITS = re.compile(r"[0-9]{1,3}")
+DIFFICULTY_MESSAGE = f"Parameter 'difficulty' should be an int value between 0 and {MAX_DIFFICULTY}."
+PRIORITY_MESSAGE = (
+    f"Parameter 'priority' should be one of {', '.join(priority.value for priority in reversed(Priority))}."
+)
+"""The other services' words: `high, normal, low`."""
 
 # ---------------------------------------------------------------------------------------------
 # Parameters
@@ -69,18 +72,23 @@ def parse_priority(value: str | None) -> Priority:
     try:
         return Priority(value)
     except ValueError:
-        raise InvalidParameterError(
-            f"Parameter 'priority' should be one of {', '.join(priority.value for priority in Priority)}."
-        ) from None
+        raise InvalidParameterError(PRIORITY_MESSAGE) from None
 
 
 def parse_difficulty(value: str | None) -> int | None:
-    """An integer 0..100 written in digits (None when absent or blank); anything else is 422."""
+    """An int 0..100 as Python's `int()` reads it (`+7`, ` 7 `), as the other services parse it.
+
+    None when absent or blank; anything else is 422 with the other services' message.
+    """
     if value is None or not value.strip():
         return None
-    if _DIGITS.fullmatch(value.strip()) is None or int(value) > MAX_DIFFICULTY:
-        raise InvalidParameterError(f"Parameter 'difficulty' should be an integer between 0 and {MAX_DIFFICULTY}.")
-    return int(value)
+    try:
+        difficulty = int(value)
+    except ValueError:
+        raise InvalidParameterError(DIFFICULTY_MESSAGE) from None
+    if not 0 <= difficulty <= MAX_DIFFICULTY:
+        raise InvalidParameterError(DIFFICULTY_MESSAGE)
+    return difficulty
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,7 +112,7 @@ class ForceRefreshRequest:
         if self.step.needs_config != (self.config is not None) or self.step.needs_split != (self.split is not None):
             raise InvalidParameterError(f"Step '{self.step.name}' takes a {self.step.input_type} as input.")
         if self.difficulty is not None and not 0 <= self.difficulty <= MAX_DIFFICULTY:
-            raise InvalidParameterError(f"Parameter 'difficulty' should be an integer between 0 and {MAX_DIFFICULTY}.")
+            raise InvalidParameterError(DIFFICULTY_MESSAGE)
 
     def audit_parameters(self) -> dict[str, Any]:
         return {
@@ -115,6 +123,19 @@ class ForceRefreshRequest:
             "priority": self.priority.value,
             "difficulty": self.difficulty,
         }
+
+
+def _artifact_parameters(
+    step: ProcessingStep, *, config: str | None, split: str | None
+) -> tuple[str | None, str | None]:
+    """The config and split a step takes, with the other services' messages when one is missing."""
+    if step.needs_split:
+        if not (isinstance(config, str) and config.strip() and isinstance(split, str) and split.strip()):
+            raise MissingRequiredParameterError("Parameters 'config' and 'split' are required")
+        return config, split
+    if step.needs_config:
+        return required_value("config", config), None
+    return None, None
 
 
 def parse_force_refresh(
@@ -129,8 +150,7 @@ def parse_force_refresh(
     """Validate the raw parameters in the order of REFERENCE.md; raise the AdminError of the first bad one."""
     processing_step = known_step(step)
     checked_dataset = dataset_value(dataset)
-    checked_config = required_value("config", config) if processing_step.needs_config else None
-    checked_split = required_value("split", split) if processing_step.needs_split else None
+    checked_config, checked_split = _artifact_parameters(processing_step, config=config, split=split)
     return ForceRefreshRequest(
         step=processing_step,
         dataset=checked_dataset,

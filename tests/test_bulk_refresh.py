@@ -222,13 +222,13 @@ def test_filters_select_exactly_their_entries(client: Client, cache_db: Any, fak
             "InvalidParameter",
             "Parameter 'limit' should be an int value between 1 and 1000.",
         ),
-        ({"kind": KIND, "cursor": "zz"}, 422, "InvalidParameter", "Cursor is invalid."),
+        ({"kind": KIND, "cursor": "zz"}, 422, "InvalidParameter", "Invalid cursor."),
         ({"kind": KIND, "dry_run": "maybe"}, 422, "InvalidParameter", "Parameter 'dry_run' should be true or false."),
         (
             {"kind": KIND, "priority": "urgent"},
             422,
             "InvalidParameter",
-            "Parameter 'priority' should be one of low, normal, high.",
+            "Parameter 'priority' should be one of high, normal, low.",
         ),
         (
             {"kind": KIND, "http_status": "5xx"},

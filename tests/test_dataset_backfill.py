@@ -308,7 +308,7 @@ def test_invalid_names_and_priorities_are_422_before_the_hub(client: Client, fak
     response = apply(client, priority="urgent")
     assert (response.status_code, response.json()) == (
         422,
-        {"error": "Parameter 'priority' should be one of low, normal, high."},
+        {"error": "Parameter 'priority' should be one of high, normal, low."},
     )
     assert fake_hub.log == []
     assert list(queue_db["adminActions"].find()) == []

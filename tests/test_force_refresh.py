@@ -77,28 +77,28 @@ EMPTY_QUEUE: dict[str, list[dict[str, Any]]] = {
             {"dataset": DATASET, "split": "train"},
             422,
             "MissingRequiredParameter",
-            "Parameter 'config' is required",
+            "Parameters 'config' and 'split' are required",
         ),
         (
             "split-first-rows",
             {"dataset": DATASET, "config": "default"},
             422,
             "MissingRequiredParameter",
-            "Parameter 'split' is required",
+            "Parameters 'config' and 'split' are required",
         ),
         (
             "split-first-rows",
             {"dataset": DATASET, "config": "default", "split": "%09"},
             422,
             "MissingRequiredParameter",
-            "Parameter 'split' is required",
+            "Parameters 'config' and 'split' are required",
         ),
         (
             "dataset-config-names",
             {"dataset": DATASET, "priority": "urgent"},
             422,
             "InvalidParameter",
-            "Parameter 'priority' should be one of low, normal, high.",
+            "Parameter 'priority' should be one of high, normal, low.",
         ),
         *[
             (
@@ -106,9 +106,9 @@ EMPTY_QUEUE: dict[str, list[dict[str, Any]]] = {
                 {"dataset": DATASET, "difficulty": difficulty},
                 422,
                 "InvalidParameter",
-                "Parameter 'difficulty' should be an integer between 0 and 100.",
+                "Parameter 'difficulty' should be an int value between 0 and 100.",
             )
-            for difficulty in ("abc", "101", "-1", "1.5", "1e2", "%2B5")
+            for difficulty in ("abc", "101", "-1", "1.5", "1e2", "%2B")
         ],
         ("not-a-step", {"dataset": DATASET}, 404, "NotFound", "Unknown processing step 'not-a-step'"),
     ],
@@ -632,3 +632,14 @@ def test_parameters_may_come_in_the_body_in_any_usual_encoding(
         "default",
         "high",
     )
+
+
+@pytest.mark.parametrize(("written", "difficulty"), [("%2B7", 7), ("%207%20", 7), ("0", 0), ("100", 100)])
+def test_difficulty_is_read_as_python_int_reads_it(
+    client: Client, fake_hub: Any, queue_db: Any, written: str, difficulty: int
+) -> None:
+    """`+7` and ` 7 ` are 7, as the other services' `int()` reads them."""
+    serve_dataset(fake_hub, DATASET)
+    response = post(client, "dataset-config-names", dataset=DATASET, difficulty=written)
+    assert response.status_code == 200, response.content
+    assert [job["difficulty"] for job in queue_db["jobsBlue"].find()] == [difficulty]

@@ -175,17 +175,17 @@ def test_a_force_refresh_shows_the_new_waiting_job_after_the_redirect(
         ({"step": "config-info"}, "Force-refresh of config-info for acme/reviews: Parameter 'config' is required"),
         (
             {"step": "dataset-info", "priority": "urgent"},
-            "Force-refresh of dataset-info for acme/reviews: Parameter 'priority' should be one of low, normal, high.",
+            "Force-refresh of dataset-info for acme/reviews: Parameter 'priority' should be one of high, normal, low.",
         ),
         (
             {"step": "config-parquet", "config": "default", "difficulty": "101"},
             "Force-refresh of config-parquet for acme/reviews / default:"
-            " Parameter 'difficulty' should be an integer between 0 and 100.",
+            " Parameter 'difficulty' should be an int value between 0 and 100.",
         ),
         (
             {"step": "split-first-rows", "config": "default", "split": "train", "priority": "urgent"},
             "Force-refresh of split-first-rows for acme/reviews / default / train:"
-            " Parameter 'priority' should be one of low, normal, high.",
+            " Parameter 'priority' should be one of high, normal, low.",
         ),
         ({"step": "no-such-step"}, "Force-refresh of no-such-step for acme/reviews: Unknown processing step"),
         ({"step": " "}, "Force-refresh for acme/reviews: "),

@@ -517,7 +517,7 @@ def test_cache_reports_with_an_invalid_cursor_is_422(client: Client, route, curs
     response = client.get(f"/admin/{route}/dataset-info", {"cursor": cursor})
     assert response.status_code == 422
     assert response["X-Error-Code"] == "InvalidParameter"
-    assert response.json() == {"error": "Cursor is invalid."}
+    assert response.json() == {"error": "Invalid cursor."}
 
 
 # --- headers ------------------------------------------------------------------------------------

@@ -15,4 +15,4 @@ def parse_cursor(cursor: str) -> ObjectId | None:
     try:
         return ObjectId(cursor)
     except (InvalidId, TypeError):
-        raise InvalidParameterError("Cursor is invalid.") from None
+        raise InvalidParameterError("Invalid cursor.") from None
