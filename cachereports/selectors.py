@@ -66,19 +66,21 @@ def cache_reports_page(*, kind: str, cursor: str, limit: int, with_content: bool
 
 
 def cache_reports_of_dataset(*, dataset: str) -> dict[str, list[CacheReport]]:
-    """The cache reports of one dataset by kind, every step listed (index dataset, kind, http_status)."""
+    """The cache reports of one dataset by kind, every step listed (index dataset, kind, http_status).
+
+    Within a kind, in `_id` order (the order they were written), as the other services list them.
+    """
     by_kind: dict[str, list[CacheReport]] = {step.name: [] for step in processing_graph()}
-    cache_entries = (
+    cache_entries = list(
         mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES]
         .find({"dataset": dataset}, {"content": 0})
         .batch_size(mongo.WHOLE_RESULT_BATCH_SIZE)
     )
+    cache_entries.sort(key=lambda entry: entry["_id"])  # in memory: the index gives (kind, http_status) order
     for entry in cache_entries:
         reports = by_kind.get(str(entry.get("kind")))
         if reports is not None:
             reports.append(cache_report(entry))
-    for reports in by_kind.values():
-        reports.sort(key=lambda report: (report["config"] or "", report["split"] or ""))
     return by_kind
 
 

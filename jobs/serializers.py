@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from adminsite.core.serialization import iso_datetime
+from adminsite.core.serialization import as_int, iso_datetime
 
 JobDict = dict[str, Any]
 
@@ -21,7 +21,7 @@ def job_dict(job: Mapping[str, Any]) -> JobDict:
         "namespace": job.get("namespace"),
         "priority": job.get("priority"),
         "status": job.get("status"),
-        "difficulty": job.get("difficulty"),
+        "difficulty": as_int(job.get("difficulty")),
         "created_at": iso_datetime(job.get("created_at")),
         "started_at": iso_datetime(job.get("started_at")),
         "last_heartbeat": iso_datetime(job.get("last_heartbeat")),

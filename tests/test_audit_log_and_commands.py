@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from datetime import datetime
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,8 @@ def test_audit_log_lists_the_newest_actions_first_by_pages(client: Client, fake_
         "huggingface",
     )
     assert newest["parameters"] == {"job_type": "dataset-config-names", "dataset": "org/c", "priority": "high"}
-    assert newest["requested_at"].endswith("+00:00")
+    requested_at = datetime.fromisoformat(newest["requested_at"])
+    assert requested_at.tzinfo is None, "naive UTC, as every route renders a date"
 
     second = client.get("/admin/audit-log", {"cursor": page["next_cursor"]}).json()
     assert [action["actor"] for action in second["actions"]] == ["user-a"]

@@ -320,7 +320,7 @@ def test_job_document_is_written_as_upstream_writes_it(
             "priority": "low",
             "status": "waiting",
             "difficulty": expected["difficulty"],
-            "created_at": created_at.isoformat(),
+            "created_at": created_at.replace(tzinfo=None).isoformat(),
             "started_at": None,
             "last_heartbeat": None,
         },

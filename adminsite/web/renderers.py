@@ -10,6 +10,7 @@ import base64
 import math
 import re
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -18,6 +19,8 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.utils.encoders import JSONEncoder
+
+from adminsite.core.serialization import iso_datetime
 
 
 def _finite(value: Any) -> Any:
@@ -35,10 +38,15 @@ class BSONJSONEncoder(JSONEncoder):
     """DRF's encoder, plus the BSON values a cached `content` may hold.
 
     Bytes are base64, as the other services' JSON shows them (DRF would try to decode them as
-    UTF-8 and fail the whole answer); ObjectId and Decimal128 are shown as strings.
+    UTF-8 and fail the whole answer); ObjectId and Decimal128 are shown as strings. A datetime
+    (one stored inside a cached `content`: the serializers already wrote the others) is
+    written as the other services write it, `iso_datetime`, not as DRF would (`...Z`, cut to
+    milliseconds).
     """
 
     def default(self, obj: Any) -> Any:
+        if isinstance(obj, datetime):
+            return iso_datetime(obj)
         if isinstance(obj, bytes):
             return base64.b64encode(obj).decode("ascii")
         if isinstance(obj, ObjectId | Decimal128):
