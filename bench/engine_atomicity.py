@@ -11,7 +11,8 @@ afterwards. Each round runs three cases, each bounded by --case-timeout:
   workers' protocol (REFERENCE.md "locks", `jobs/locks.py`): upsert on
   `{_id: key, owner: {$in: [None, me]}}` (the console's filter, with its `$or` for an expired
   lock) setting `owner: me`; a DuplicateKeyError means "held". Exactly 1 must get it, and the
-  document's owner must be that taker.
+  document's owner must be that taker. Twice: a new key (the takers race on the insert), and a
+  released one (the document is there with `owner: None`: the takers race on the update).
 - unique: a unique index on `k` refuses a second insert of the same `k`, and of 8 concurrent
   inserts of one `k` exactly 1 lands.
 
@@ -147,8 +148,18 @@ def _lock_filter(key: str, owner: str, now: datetime) -> Document:
     return {"_id": key, "$or": [{"owner": {"$in": [None, owner]}}, expired]}
 
 
-def case_lock(url: str, database: str, round_number: int, timeout: float) -> Outcome:
-    key = f"lock-{round_number}"
+def case_lock(url: str, database: str, round_number: int, timeout: float, released: bool) -> Outcome:
+    """`released`: the lock document is already there with `owner: None` (a lock given back, the common case)."""
+    key = f"lock-{round_number}-{'released' if released else 'new'}"
+    if released:
+        setup = connect(url)
+        try:
+            now = datetime.now(UTC)
+            setup[database]["locks"].insert_one(
+                {"_id": key, "owner": None, "ttl": LOCK_TTL_SECONDS, "created_at": now, "updated_at": now}
+            )
+        finally:
+            setup.close()
 
     def take(index: int, barrier: threading.Barrier) -> str | None:
         owner = str(uuid.uuid4())
@@ -183,7 +194,8 @@ def case_lock(url: str, database: str, round_number: int, timeout: float) -> Out
     owner_is_a_taker = len(documents) == 1 and documents[0].get("owner") in takers
     ok = len(takers) == 1 and owner_is_a_taker and not errors
     text = (
-        f"lock takers {len(takers)}/{LOCK_TAKERS}, {len(documents)} lock doc(s), owner is a taker: {owner_is_a_taker}"
+        f"{'released' if released else 'new'} lock: takers {len(takers)}/{LOCK_TAKERS}, {len(documents)} doc(s),"
+        f" owner is a taker: {owner_is_a_taker}"
     )
     if errors:
         text += f" ({len(errors)} errors: {errors[0]!r})"
@@ -247,7 +259,7 @@ def main() -> int:
     parser.add_argument("--processes", action="store_true", help="the 8 $inc clients are processes, not threads")
     arguments = parser.parse_args()
     database = f"bench_atomicity_{os.getpid()}_{int(time.time())}"
-    totals = {"inc": 0, "lock": 0, "unique": 0}
+    totals = {"inc": 0, "lock": 0, "released lock": 0, "unique": 0}
     clients = "processes" if arguments.processes else "threads"
     print(f"{arguments.url}: {arguments.rounds} rounds; $inc from {INC_CLIENTS} {clients}, database {database}")
     try:
@@ -255,14 +267,14 @@ def main() -> int:
             started = time.monotonic()
             timeout = arguments.case_timeout
             inc = guarded(case_inc, arguments.url, database, number, timeout, arguments.processes)
-            lock = guarded(case_lock, arguments.url, database, number, timeout)
+            lock = guarded(case_lock, arguments.url, database, number, timeout, False)
+            released = guarded(case_lock, arguments.url, database, number, timeout, True)
             unique = guarded(case_unique, arguments.url, database, number, timeout)
-            for name, outcome in (("inc", inc), ("lock", lock), ("unique", unique)):
+            outcomes = {"inc": inc, "lock": lock, "released lock": released, "unique": unique}
+            for name, outcome in outcomes.items():
                 totals[name] += outcome.ok
-            print(
-                f"round {number:>2}: {inc.text}; {lock.text}; {unique.text}  [{time.monotonic() - started:.1f}s]",
-                flush=True,
-            )
+            texts = "; ".join(outcome.text for outcome in outcomes.values())
+            print(f"round {number:>2}: {texts}  [{time.monotonic() - started:.1f}s]", flush=True)
     finally:
         cleanup = connect(arguments.url)
         try:
@@ -273,7 +285,8 @@ def main() -> int:
             cleanup.close()
     rounds = arguments.rounds
     print(
-        f"summary: $inc exact in {totals['inc']}/{rounds} rounds, exactly one lock taker in {totals['lock']}/{rounds},"
+        f"summary: $inc exact in {totals['inc']}/{rounds} rounds, exactly one taker of a new lock in"
+        f" {totals['lock']}/{rounds}, of a released lock in {totals['released lock']}/{rounds},"
         f" unique index enforced in {totals['unique']}/{rounds}"
     )
     return 0 if all(total == rounds for total in totals.values()) else 1
