@@ -18,7 +18,7 @@ from typing import Any
 from bson import ObjectId
 
 from adminsite.core.errors import UnexpectedApiError
-from adminsite.database import mongo
+from adminsite.database import metric_rows, mongo
 
 _MAX_PASSES_WITHOUT_PROGRESS = 3
 
@@ -27,10 +27,12 @@ MetricRow = tuple[str | None, Any, str | None]
 
 def decrement_cache_metric(*, kind: str | None, http_status: Any, error_code: str | None, by: int) -> None:
     """`$inc` the row of (kind, http_status, error_code) by -by, upserting it as upstream does."""
-    mongo.cache_database()[mongo.CACHE_TOTAL_METRIC].update_one(
-        {"kind": kind, "http_status": http_status, "error_code": error_code},
-        {"$inc": {"total": -by}, "$setOnInsert": {"created_at": mongo.utc_now()}},
-        upsert=True,
+    metric_rows.increment_row(
+        mongo.cache_database()[mongo.CACHE_TOTAL_METRIC],
+        row={"kind": kind, "http_status": http_status, "error_code": error_code},
+        field="total",
+        by=-by,
+        now=mongo.utc_now(),
     )
 
 

@@ -25,10 +25,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError
 
-from adminsite.database import mongo
+from adminsite.database import metric_rows, mongo
 from jobs import selectors as job_selectors
 from jobs.constants import DATASET_STATUS_NORMAL, Priority, Status, worker_size
 from jobs.documents import job_document, unicity_id
@@ -47,16 +46,20 @@ def _increment_waiting_metrics(*, job_type: str, difficulty: int, by: int, count
     """`$inc` the rows a waiting job counts in (upsert, as upstream `increase_metric`)."""
     queue = mongo.queue_database()
     now = mongo.utc_now()
-    queue[mongo.JOB_TOTAL_METRIC].update_one(
-        {"job_type": job_type, "status": Status.WAITING.value, "dataset_status": DATASET_STATUS_NORMAL},
-        {"$inc": {"total": by}, "$setOnInsert": {"created_at": now}},
-        upsert=True,
+    metric_rows.increment_row(
+        queue[mongo.JOB_TOTAL_METRIC],
+        row={"job_type": job_type, "status": Status.WAITING.value, "dataset_status": DATASET_STATUS_NORMAL},
+        field="total",
+        by=by,
+        now=now,
     )
     if count_worker_size:
-        queue[mongo.WORKER_TYPE_JOB_COUNTS].update_one(
-            {"worker_size": worker_size(difficulty)},
-            {"$inc": {"jobs_count": by}, "$setOnInsert": {"created_at": now}},
-            upsert=True,
+        metric_rows.increment_row(
+            queue[mongo.WORKER_TYPE_JOB_COUNTS],
+            row={"worker_size": worker_size(difficulty)},
+            field="jobs_count",
+            by=by,
+            now=now,
         )
 
 
@@ -170,24 +173,22 @@ def _increment_many(by_type: Counter[str], by_size: Counter[str]) -> None:
     """`$inc` the metric rows of many waiting jobs: one bulk write per collection, whatever the number of types."""
     queue = mongo.queue_database()
     now = mongo.utc_now()
-    type_rows = [
-        UpdateOne(
-            {"job_type": job_type, "status": Status.WAITING.value, "dataset_status": DATASET_STATUS_NORMAL},
-            {"$inc": {"total": by}, "$setOnInsert": {"created_at": now}},
-            upsert=True,
-        )
-        for job_type, by in sorted(by_type.items())
-        if by
-    ]
-    size_rows = [
-        UpdateOne({"worker_size": size}, {"$inc": {"jobs_count": by}, "$setOnInsert": {"created_at": now}}, upsert=True)
-        for size, by in sorted(by_size.items())
-        if by
-    ]
-    if type_rows:
-        queue[mongo.JOB_TOTAL_METRIC].bulk_write(type_rows, ordered=False)
-    if size_rows:
-        queue[mongo.WORKER_TYPE_JOB_COUNTS].bulk_write(size_rows, ordered=False)
+    metric_rows.increment_rows(
+        queue[mongo.JOB_TOTAL_METRIC],
+        rows=[
+            ({"job_type": job_type, "status": Status.WAITING.value, "dataset_status": DATASET_STATUS_NORMAL}, by)
+            for job_type, by in sorted(by_type.items())
+            if by
+        ],
+        field="total",
+        now=now,
+    )
+    metric_rows.increment_rows(
+        queue[mongo.WORKER_TYPE_JOB_COUNTS],
+        rows=[({"worker_size": size}, by) for size, by in sorted(by_size.items()) if by],
+        field="jobs_count",
+        now=now,
+    )
 
 
 def _metric_counts(
