@@ -178,6 +178,7 @@ class ForceRefreshOutcome:
             "status": "ok",
             "action": self.waiting_job.action,
             "job_id": self.waiting_job.job_id,
+            "changes": {name: {"from": old, "to": new} for name, (old, new) in self.waiting_job.changes.items()},
             "job": self.waiting_job.job,
         }
 
@@ -210,6 +211,7 @@ def force_refresh(*, request: ForceRefreshRequest, actor: HubIdentity) -> ForceR
             split=request.split,
             priority=request.priority,
             difficulty=difficulty,
+            difficulty_asked=request.difficulty is not None,
         )
         record.result = {
             "action": waiting_job.action,
@@ -217,6 +219,8 @@ def force_refresh(*, request: ForceRefreshRequest, actor: HubIdentity) -> ForceR
             "revision": revision,
             "difficulty": difficulty,
         }
+        if waiting_job.changes:
+            record.result["changes"] = {name: list(change) for name, change in waiting_job.changes.items()}
     return ForceRefreshOutcome(waiting_job=waiting_job, revision=revision, difficulty=difficulty)
 
 

@@ -7,6 +7,7 @@ redirects (POST-redirect-GET) to the page it came from, with its outcome as a me
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -77,6 +78,11 @@ def _artifact(job: JobDict) -> str:
     return " / ".join(str(part) for part in (job["dataset"], job["config"], job["split"]) if part is not None)
 
 
+def changes_words(changes: dict[str, tuple[Any, Any]]) -> str:
+    """`priority low -> high, difficulty 50 -> 80`: what a force-refresh changed on a standing job."""
+    return ", ".join(f"{name} {old} \u2192 {new}" for name, (old, new) in changes.items())
+
+
 def force_refresh_words(outcome: services.ForceRefreshOutcome) -> str:
     job = outcome.waiting_job.job
     what = f"{job['type']} job for {_artifact(job)}"
@@ -85,8 +91,8 @@ def force_refresh_words(outcome: services.ForceRefreshOutcome) -> str:
             f"Force-refresh: a {what} is now waiting (priority {job['priority']}, difficulty {outcome.difficulty},"
             f" revision {outcome.revision})."
         )
-    if outcome.waiting_job.action == "priority_raised":
-        return f"Force-refresh: the waiting {what} now has priority {job['priority']}."
+    if outcome.waiting_job.action == "updated":
+        return f"Force-refresh: the waiting {what} was updated: {changes_words(outcome.waiting_job.changes)}."
     return f"Force-refresh: a {what} was already waiting (priority {job['priority']}); nothing was added."
 
 

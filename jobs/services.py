@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pymongo.errors import BulkWriteError
@@ -36,7 +36,7 @@ from jobs.serializers import JobDict, job_dict
 
 logger = logging.getLogger(__name__)
 
-JobAction = Literal["created", "already_waiting", "priority_raised"]
+JobAction = Literal["created", "already_waiting", "updated"]
 
 # ---------------------------------------------------------------------------------------------
 # Waiting jobs and their metric rows
@@ -65,11 +65,15 @@ def _increment_waiting_metrics(*, job_type: str, difficulty: int, by: int, count
 
 @dataclass(frozen=True)
 class WaitingJob:
-    """The waiting job that stands for an artifact after a write, and what the write did."""
+    """The waiting job that stands for an artifact after a write, and what the write did.
+
+    `changes` names each field of a standing job that the write changed: field -> (before, after).
+    """
 
     job_id: str
     job: JobDict
     action: JobAction
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
 
 def add_waiting_job(
@@ -81,14 +85,21 @@ def add_waiting_job(
     split: str | None,
     priority: Priority,
     difficulty: int,
+    difficulty_asked: bool = False,
 ) -> WaitingJob:
-    """Make sure one job of this unicity_id is waiting, with at least `priority`; never add a duplicate."""
+    """Make sure one job of this unicity_id is waiting, with at least `priority`; never add a duplicate.
+
+    A job already waiting stands: its priority is raised if `priority` is higher and, when the
+    caller asked for this difficulty (`difficulty_asked`), its difficulty is set to it.
+    """
     key = unicity_id(job_type=job_type, dataset=dataset, revision=revision, config=config, split=split)
     jobs = mongo.queue_database()[mongo.JOBS]
     with held_lock(key=key):
         waiting = list(jobs.find({"unicity_id": key, "status": Status.WAITING.value}).sort("created_at", -1).limit(1))
         if waiting:
-            return _raise_priority(standing=waiting[0], priority=priority)
+            return _update_standing(
+                standing=waiting[0], priority=priority, difficulty=difficulty if difficulty_asked else None
+            )
         document = job_document(
             job_type=job_type,
             dataset=dataset,
@@ -123,21 +134,66 @@ def _undo_increment(*, job_type: str, difficulty: int, count_worker_size: bool) 
         )
 
 
-def _raise_priority(*, standing: dict[str, Any], priority: Priority) -> WaitingJob:
-    """Raise every waiting job of the unicity_id below `priority` to it (priority counts in no metric)."""
-    jobs = mongo.queue_database()[mongo.JOBS]
-    lower = [other.value for other in Priority if other.rank < priority.rank]
-    raised = 0
-    if lower:
-        raised = jobs.update_many(
-            {"unicity_id": standing["unicity_id"], "status": Status.WAITING.value, "priority": {"$in": lower}},
-            {"$set": {"priority": priority.value}},
-        ).modified_count
-    if raised and standing.get("priority") in lower:
+def _update_standing(*, standing: dict[str, Any], priority: Priority, difficulty: int | None) -> WaitingJob:
+    """Raise the priority of the waiting jobs of the unicity_id, set the standing one's difficulty if given."""
+    changes: dict[str, tuple[Any, Any]] = {}
+    before = standing.get("priority")
+    if _raise_priority(unicity=str(standing["unicity_id"]), priority=priority) and before in _lower(priority):
         standing = {**standing, "priority": priority.value}
+        changes["priority"] = (before, priority.value)
+    if (
+        difficulty is not None
+        and standing.get("difficulty") != difficulty
+        and _set_difficulty(standing=standing, difficulty=difficulty)
+    ):
+        changes["difficulty"] = (standing.get("difficulty"), difficulty)
+        standing = {**standing, "difficulty": difficulty}
     return WaitingJob(
-        job_id=str(standing["_id"]), job=job_dict(standing), action="priority_raised" if raised else "already_waiting"
+        job_id=str(standing["_id"]),
+        job=job_dict(standing),
+        action="updated" if changes else "already_waiting",
+        changes=changes,
     )
+
+
+def _lower(priority: Priority) -> list[str]:
+    return [other.value for other in Priority if other.rank < priority.rank]
+
+
+def _raise_priority(*, unicity: str, priority: Priority) -> int:
+    """Raise every waiting job of the unicity_id below `priority` to it (priority counts in no metric)."""
+    lower = _lower(priority)
+    if not lower:
+        return 0
+    jobs = mongo.queue_database()[mongo.JOBS]
+    return jobs.update_many(
+        {"unicity_id": unicity, "status": Status.WAITING.value, "priority": {"$in": lower}},
+        {"$set": {"priority": priority.value}},
+    ).modified_count
+
+
+def _set_difficulty(*, standing: dict[str, Any], difficulty: int) -> bool:
+    """Set the difficulty of the standing job if still waiting, moving it between `workerTypeJobCounts` rows.
+
+    As if it were deleted (its old size decremented, as a delete always does) and added again
+    (its new size incremented unless the dataset is rate-limited, as an insert does);
+    `jobTotalMetric` counts by type and status only, so it does not move.
+    """
+    jobs = mongo.queue_database()[mongo.JOBS]
+    updated = jobs.update_one(
+        {"_id": standing["_id"], "status": Status.WAITING.value}, {"$set": {"difficulty": difficulty}}
+    ).modified_count
+    if not updated:
+        return False
+    old_size, new_size = worker_size(int(standing.get("difficulty", 0))), worker_size(difficulty)
+    if old_size != new_size:
+        queue = mongo.queue_database()
+        now = mongo.utc_now()
+        rows = queue[mongo.WORKER_TYPE_JOB_COUNTS]
+        metric_rows.increment_row(rows, row={"worker_size": old_size}, field="jobs_count", by=-1, now=now)
+        if not job_selectors.is_dataset_blocked(dataset=str(standing.get("dataset")), primary=True):
+            metric_rows.increment_row(rows, row={"worker_size": new_size}, field="jobs_count", by=1, now=now)
+    return True
 
 
 def delete_dataset_waiting_jobs(*, dataset: str) -> int:

@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from adminsite.core.commands import AdminCommand, ProgressBar, public_url
-from tests.support.write_helpers import serve_dataset, set_config
+from tests.support.write_helpers import SHA, serve_dataset, set_config
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -144,6 +144,28 @@ def test_force_refresh_exit_status_is_0_when_a_job_stands(fake_hub: Any, queue_d
     assert run("force_refresh", "dataset-config-names", "--dataset", "org/ds") == ("", 0)
     assert run("force_refresh", "dataset-config-names", "--dataset", "org/ds") == ("", 0), "already waiting"
     assert queue_db["jobsBlue"].count_documents({}) == 1
+
+
+def test_force_refresh_command_says_what_it_changed_on_a_standing_job(fake_hub: Any, queue_db: Any) -> None:
+    serve_dataset(fake_hub, "org/ds")
+    run("force_refresh", "dataset-config-names", "--dataset", "org/ds")
+    [job] = list(queue_db["jobsBlue"].find())
+    out = StringIO()
+    call_command(
+        "force_refresh",
+        "dataset-config-names",
+        "--dataset",
+        "org/ds",
+        "--priority",
+        "high",
+        "--difficulty",
+        "90",
+        stdout=out,
+    )
+    assert out.getvalue().splitlines()[0] == (
+        f"org/ds: updated (priority low -> high, difficulty 50 -> 90): dataset-config-names job {job['_id']}"
+        f" (revision {SHA}, priority high, difficulty 90)"
+    )
 
 
 def test_force_refresh_exit_status_is_2_when_the_dataset_is_not_supported(fake_hub: Any, queue_db: Any) -> None:

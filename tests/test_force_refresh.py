@@ -309,6 +309,7 @@ def test_job_document_is_written_as_upstream_writes_it(
         "status": "ok",
         "action": "created",
         "job_id": str(job["_id"]),
+        "changes": {},
         "job": {
             "type": job_type,
             "dataset": DATASET,
@@ -445,18 +446,96 @@ def test_a_waiting_job_with_the_same_unicity_id_stands_and_its_priority_is_raise
     response = post(client, "dataset-config-names", dataset=DATASET, priority="high")
     assert response.status_code == 200
     body = response.json()
-    assert (body["status"], body["action"], body["job_id"], body["job"]["priority"]) == (
+    assert (body["status"], body["action"], body["job_id"], body["job"]["priority"], body["changes"]) == (
         "ok",
-        "priority_raised",
+        "updated",
         str(existing["_id"]),
         "high",
+        {"priority": {"from": "low", "to": "high"}},
     )
     assert list(queue_db["jobsBlue"].find()) == [existing | {"priority": "high"}]
 
     response = post(client, "dataset-config-names", dataset=DATASET, priority="normal")
-    assert (response.json()["action"], response.json()["job"]["priority"]) == ("already_waiting", "high")
+    assert (response.json()["action"], response.json()["job"]["priority"], response.json()["changes"]) == (
+        "already_waiting",
+        "high",
+        {},
+    )
     assert list(queue_db["jobsBlue"].find()) == [existing | {"priority": "high"}]
     assert list(queue_db["jobTotalMetric"].find()) == []  # no job added: no metric touched
+
+
+def _metric_rows(queue_db: Any) -> dict[str, Any]:
+    return {
+        "jobTotalMetric": sorted(
+            (row["job_type"], row["status"], row["dataset_status"], row["total"])
+            for row in queue_db["jobTotalMetric"].find()
+        ),
+        "workerTypeJobCounts": sorted(
+            (row["worker_size"], row["jobs_count"]) for row in queue_db["workerTypeJobCounts"].find()
+        ),
+    }
+
+
+def test_a_difficulty_asked_for_is_set_on_the_standing_job_and_its_worker_size_row_moves(
+    client: Client, fake_hub: Any, queue_db: Any
+) -> None:
+    """Created at the step's difficulty (50, medium), then asked for 80 (heavy) and a higher priority."""
+    serve_dataset(fake_hub, DATASET)
+    first = post(client, "dataset-config-names", dataset=DATASET)
+    assert (first.json()["action"], first.json()["job"]["difficulty"]) == ("created", 50)
+    [created] = list(queue_db["jobsBlue"].find())
+    assert _metric_rows(queue_db) == {
+        "jobTotalMetric": [("dataset-config-names", "waiting", "normal", 1)],
+        "workerTypeJobCounts": [("medium", 1)],
+    }
+
+    response = post(client, "dataset-config-names", dataset=DATASET, difficulty="+80", priority="normal")
+    body = response.json()
+    assert (response.status_code, body["status"], body["action"], body["job_id"]) == (
+        200,
+        "ok",
+        "updated",
+        str(created["_id"]),
+    )
+    assert body["changes"] == {"priority": {"from": "low", "to": "normal"}, "difficulty": {"from": 50, "to": 80}}
+    assert (body["job"]["priority"], body["job"]["difficulty"]) == ("normal", 80)
+    assert list(queue_db["jobsBlue"].find()) == [created | {"priority": "normal", "difficulty": 80}]
+    assert _metric_rows(queue_db) == {
+        "jobTotalMetric": [("dataset-config-names", "waiting", "normal", 1)],  # still one waiting job of the type
+        "workerTypeJobCounts": [("heavy", 1), ("medium", 0)],
+    }
+
+    # the same again: nothing changes
+    again = post(client, "dataset-config-names", dataset=DATASET, difficulty="80")
+    assert (again.json()["action"], again.json()["changes"]) == ("already_waiting", {})
+    assert list(queue_db["jobsBlue"].find()) == [created | {"priority": "normal", "difficulty": 80}]
+    # no difficulty asked for: the standing job keeps its own, the step's is not forced on it
+    unasked = post(client, "dataset-config-names", dataset=DATASET)
+    assert (unasked.json()["action"], unasked.json()["job"]["difficulty"]) == ("already_waiting", 80)
+    assert _metric_rows(queue_db)["workerTypeJobCounts"] == [("heavy", 1), ("medium", 0)]
+
+
+def test_a_difficulty_within_the_same_worker_size_moves_no_row(client: Client, fake_hub: Any, queue_db: Any) -> None:
+    existing = upstream_job(job_type="dataset-config-names", dataset=DATASET, difficulty=50)
+    queue_db["jobsBlue"].insert_one(existing)
+    serve_dataset(fake_hub, DATASET)
+    response = post(client, "dataset-config-names", dataset=DATASET, difficulty="60")
+    assert (response.json()["action"], response.json()["changes"]) == (
+        "updated",
+        {"difficulty": {"from": 50, "to": 60}},
+    )
+    assert list(queue_db["jobsBlue"].find()) == [existing | {"difficulty": 60}]
+    assert _metric_rows(queue_db) == {"jobTotalMetric": [], "workerTypeJobCounts": []}
+
+
+def test_the_audit_entry_of_an_update_says_what_changed(client: Client, fake_hub: Any, queue_db: Any) -> None:
+    existing = upstream_job(job_type="dataset-config-names", dataset=DATASET, difficulty=50)
+    queue_db["jobsBlue"].insert_one(existing)
+    serve_dataset(fake_hub, DATASET)
+    post(client, "dataset-config-names", dataset=DATASET, difficulty="90")
+    [entry] = list(queue_db["adminActions"].find())
+    assert (entry["result"]["action"], entry["result"]["changes"]) == ("updated", {"difficulty": [50, 90]})
 
 
 def test_a_job_at_another_revision_or_a_started_one_does_not_prevent_a_new_one(

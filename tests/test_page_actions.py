@@ -163,8 +163,9 @@ def test_a_force_refresh_shows_the_new_waiting_job_after_the_redirect(
         "/admin/dataset/force-refresh",
         {"dataset": DATASET, "step": "config-parquet-and-info", "config": "fr", "priority": "high"},
     )
-    assert "the waiting config-parquet-and-info job for acme/reviews / fr now has priority high." in messages_of(
-        alice, again
+    assert (
+        "the waiting config-parquet-and-info job for acme/reviews / fr was updated: priority low \u2192 high."
+        in messages_of(alice, again)
     )
     assert queue_db["jobsBlue"].count_documents({"type": "config-parquet-and-info"}) == 1
 

@@ -66,8 +66,10 @@ class Command(AdminCommand):
         else:
             summary.done.append(target)
             job = outcome.waiting_job
+            changed = ", ".join(f"{name} {old} -> {new}" for name, (old, new) in job.changes.items())
             self.stdout.write(
-                f"{target}: {job.action.replace('_', ' ')}: {request.step.name} job {job.job_id}"
+                f"{target}: {job.action.replace('_', ' ')}{f' ({changed})' if changed else ''}:"
+                f" {request.step.name} job {job.job_id}"
                 f" (revision {outcome.revision}, priority {job.job['priority']}, difficulty {job.job['difficulty']})"
             )
         self.stdout.write(summary.line())
