@@ -1,7 +1,7 @@
 """The repair operations of one dataset: force-refresh one artifact, recreate the dataset.
 
-Both write into the production queue and cache, which have no transactions (FerretDB has
-none, and the other services do not use them). How each write stays all-or-nothing, or at
+Both write into the production queue and cache, which have no transactions (the other
+services do not use them). How each write stays all-or-nothing, or at
 least safe and completed by a retry:
 
 1. Everything is checked before the first write: the dataset name (as the Hub names repos:

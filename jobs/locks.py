@@ -3,13 +3,14 @@
 The protocol is upstream's (`libcommon.queue.lock`): to take the lock `key`, upsert
 `{_id: key, owner: {$in: [None, me]}}` setting `owner: me`; when someone else holds it, the
 filter does not match and the upsert's insert collides on `_id`: a DuplicateKeyError means
-"held". Release sets `owner` to None. FerretDB has no transactions and `jobsBlue` must not get
-a unique index, so this is how "no duplicate waiting job" holds even across processes.
+"held". Release sets `owner` to None. The other services use no transactions and `jobsBlue`
+must not get a unique index, so this is how "no duplicate waiting job" holds even across processes.
 
 The job lock's key is the job's `unicity_id` with `ttl` 600, exactly as the workers take it
 when they start a job (`Queue._start_newest_job_and_delete_others`): the console and the
 workers exclude each other on the same artifact. On MongoDB a TTL index drops a lock 600 s
-after its last update; FerretDB has no TTL indexes, so a lock whose holder died (its
+after its last update; the embedded engines expire nothing (mongo-java-server lists a TTL index
+but never applies it, FerretDB 1.24 has none), so a lock whose holder died (its
 `updated_at` older than its ttl) is taken over here, which is what the TTL index would allow.
 
 Our own locks are named `adminsite:<uuid>` and live much shorter: our critical sections (a

@@ -1,6 +1,6 @@
 """Writes to the queue database: waiting jobs and the metric rows that count them.
 
-The queue has no transactions (FerretDB has none, and the other services do not use them).
+The queue has no transactions (the other services do not use them).
 How each write stays safe:
 
 1. Adding a waiting job happens under the lock of its `unicity_id` (the `locks` protocol the

@@ -1,4 +1,4 @@
-"""GET /admin/dataset-backfill-plan and POST /admin/dataset-backfill, against FerretDB and the fake Hub.
+"""GET /admin/dataset-backfill-plan and POST /admin/dataset-backfill, against the test server and the fake Hub.
 
 The small graph of tests/test_backfill_plan.py keeps the exact answers readable (the routes read
 the graph through `processing_graph()`, patched here); one test runs the real graph, and the

@@ -1,4 +1,4 @@
-"""POST /admin/force-refresh/{job_type}: against FerretDB and the fake Hub over real HTTP."""
+"""POST /admin/force-refresh/{job_type}: against the test server and the fake Hub over real HTTP."""
 
 from __future__ import annotations
 

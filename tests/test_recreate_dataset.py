@@ -1,4 +1,4 @@
-"""POST /admin/recreate-dataset: against FerretDB and the fake Hub over real HTTP."""
+"""POST /admin/recreate-dataset: against the test server and the fake Hub over real HTTP."""
 
 from __future__ import annotations
 
