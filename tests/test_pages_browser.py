@@ -10,6 +10,7 @@ the README): a normal test run never touches the work tree.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -358,3 +359,79 @@ def test_a_maintainer_goes_from_the_top_error_group_to_a_bulk_refresh_of_it(
     assert sorted(job["dataset"] for job in jobs) == ["acme/news", "acme/poems", "acme/recipes", "acme/reviews"]
     assert {job["revision"] for job in jobs} == {SHA}
     assert queue_db["adminActions"].count_documents({"action": "bulk-refresh", "actor": "julien"}) == 2
+
+
+def seed_dataset_with_copied_errors(cache_db: Any, queue_db: Any, dataset: str) -> None:
+    """A dataset whose fr config failed once and whose five dependent entries copy that error."""
+    names = {"config_names": [{"dataset": dataset, "config": config} for config in ("default", "fr")]}
+    insert_cache_entry(cache_db, kind="dataset-config-names", dataset=dataset, content=names, revision=SHA)
+    splits = {"splits": [{"dataset": dataset, "config": "default", "split": "train"}]}
+    insert_cache_entry(
+        cache_db, kind="config-split-names", dataset=dataset, config="default", content=splits, revision=SHA
+    )
+    insert_cache_entry(cache_db, kind="config-parquet-and-info", dataset=dataset, config="default", revision=SHA)
+    cause = {"cause_exception": "ValueError", "cause_message": "Couldn't cast column 'label' from string to int64"}
+    root = {"error": "An error occurred while generating the dataset", **cause}
+    failure = {"http_status": 500, "error_code": "DatasetGenerationError", "revision": SHA}
+    insert_cache_entry(cache_db, kind="config-parquet-and-info", dataset=dataset, config="fr", details=root, **failure)
+    copies = [
+        ("config-parquet", "fr", "config-parquet-and-info", "fr"),
+        ("config-info", "fr", "config-parquet-and-info", "fr"),
+        ("config-size", "fr", "config-parquet-and-info", "fr"),
+        ("config-parquet-metadata", "fr", "config-parquet", "fr"),
+        ("dataset-parquet", None, "config-parquet", "fr"),
+    ]
+    for kind, config, parent_kind, parent_config in copies:
+        copied = {"kind": parent_kind, "dataset": dataset, "config": parent_config, "split": None}
+        details = {**root, "copied_from_artifact": copied}
+        insert_cache_entry(cache_db, kind=kind, dataset=dataset, config=config, details=details, **failure)
+    insert_job(queue_db, type="dataset-config-names", dataset=dataset, revision="rev-0")  # an old revision's
+
+
+def test_a_maintainer_goes_from_the_root_error_banner_to_apply_plan(
+    page: Any, console_url: str, cache_db, queue_db, auth_on: FakeWhoami, fake_hub: Any, screenshots: Path
+) -> None:
+    dataset = "acme/broken"
+    seed_dataset_with_copied_errors(cache_db, queue_db, dataset)
+    token = "hf_julien_0123456789abcdef"
+    auth_on.allow(token, whoami_answer(name="julien"))
+    serve_dataset(fake_hub, dataset)
+    page.goto(f"{console_url}/admin/login")
+    page.fill("#token", token)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{console_url}/admin/")
+
+    page.goto(f"{console_url}/admin/dataset?dataset=acme%2Fbroken")
+    assert page.locator("#root-errors li").all_inner_texts() == [
+        "config-parquet-and-info / fr failed: DatasetGenerationError (ValueError: Couldn't cast column 'label'"
+        " from string to int64); 5 downstream entries copy it"
+    ]
+    copied_row = page.locator('tr[data-step="config-parquet-metadata"][data-config="fr"]')
+    assert (
+        copied_row.locator(".copied").inner_text() == "copies config-parquet / fr; root: config-parquet-and-info / fr"
+    )
+    words = page.locator("#plan-words strong").inner_text()
+    match = re.fullmatch(r"(\d+) jobs to create, 1 waiting job to delete", words)
+    assert match is not None, words
+    to_create = int(match.group(1))
+    assert page.locator('tr[data-step="dataset-info"] .badge.plan').inner_text() == "empty · to compute"
+    assert_fits_the_window(page)
+    page.screenshot(path=str(screenshots / "backfill.png"))
+
+    copied_row.locator("a.root-link").click()
+    page.wait_for_url("**/admin/cache/*")
+    assert page.locator("#error-code").inner_text() == "DatasetGenerationError"
+    page.go_back()
+
+    page.locator("#backfill-plan select[name=priority]").select_option("normal")
+    page.click("#apply-plan")
+    page.wait_for_url("**/admin/dataset?dataset=acme%2Fbroken")
+    assert page.locator("#messages li.success").inner_text() == (
+        f"Backfill of {dataset} at revision {SHA}: created {to_create} jobs, deleted 1 waiting job."
+    )
+    assert page.locator("#plan-words strong").inner_text() == (
+        "Nothing to do: every artifact is up to date or has its pending job."
+    )
+    assert page.locator('tr[data-step="dataset-info"] .badge.plan').inner_text() == "empty · in process"
+    assert page.locator('tr[data-step="dataset-info"] span.badge.waiting').inner_text() == "waiting · normal"
+    assert (screenshots / "backfill.png").stat().st_size > 10_000
