@@ -372,7 +372,7 @@ def seed_dataset_with_copied_errors(cache_db: Any, queue_db: Any, dataset: str) 
     insert_cache_entry(cache_db, kind="config-parquet-and-info", dataset=dataset, config="default", revision=SHA)
     cause = {"cause_exception": "ValueError", "cause_message": "Couldn't cast column 'label' from string to int64"}
     root = {"error": "An error occurred while generating the dataset", **cause}
-    failure = {"http_status": 500, "error_code": "DatasetGenerationError", "revision": SHA}
+    failure: dict[str, Any] = {"http_status": 500, "error_code": "DatasetGenerationError", "revision": SHA}
     insert_cache_entry(cache_db, kind="config-parquet-and-info", dataset=dataset, config="fr", details=root, **failure)
     copies = [
         ("config-parquet", "fr", "config-parquet-and-info", "fr"),
