@@ -36,6 +36,8 @@ class CacheEntryFilter:
     updated_before: datetime | None = None
     root_errors_only: bool = False
     """Errors (http_status >= 400) that copy no other entry: refreshing a copy would copy again."""
+    without_cause_exception: bool = False
+    """Only entries without `details.cause_exception` (a triage group of no exception, exactly)."""
 
     def query(self) -> dict[str, Any]:
         """The MongoDB filter. Equality on kind (and error_code, http_status, exception) comes first:
@@ -47,6 +49,8 @@ class CacheEntryFilter:
             query["error_code"] = self.error_code
         if self.cause_exception is not None:
             query["details.cause_exception"] = self.cause_exception
+        elif self.without_cause_exception:
+            query["details.cause_exception"] = None
         if self.http_status is not None:
             query["http_status"] = self.http_status
         elif self.root_errors_only:
@@ -72,6 +76,7 @@ class CacheEntryFilter:
             "dataset_prefix": self.dataset_prefix,
             "updated_before": self.updated_before.isoformat() if self.updated_before is not None else None,
             "root_errors_only": True if self.root_errors_only else None,
+            "without_cause_exception": True if self.without_cause_exception else None,
         }
         return {name: value for name, value in values.items() if value is not None}
 
@@ -126,6 +131,7 @@ def parse_cache_entry_filter(
     dataset_prefix: object = None,
     updated_before: object = None,
     root_errors_only: object = None,
+    without_cause_exception: object = None,
 ) -> CacheEntryFilter:
     """Check raw parameters (strings or None) in order; raise the AdminError of the first bad one.
 
@@ -147,4 +153,7 @@ def parse_cache_entry_filter(
         dataset_prefix=prefix,
         updated_before=parse_datetime("updated_before", _blank_to_none(updated_before)),
         root_errors_only=parse_flag("root_errors_only", _blank_to_none(root_errors_only), default=False),
+        without_cause_exception=parse_flag(
+            "without_cause_exception", _blank_to_none(without_cause_exception), default=False
+        ),
     )

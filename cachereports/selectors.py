@@ -195,6 +195,7 @@ def cache_entries_page(
     limit: int,
     cause_exception: str | None = None,
     root_errors_only: bool = False,
+    without_cause_exception: bool = False,
 ) -> CacheEntriesPage:
     """One page of the entries of a kind, filtered, forward (`after`) or backward (`before`).
 
@@ -220,6 +221,8 @@ def cache_entries_page(
         query["error_code"] = error_code
     if cause_exception is not None:
         query["details.cause_exception"] = cause_exception
+    elif without_cause_exception:
+        query["details.cause_exception"] = None
     if root_errors_only:
         query["details.copied_from_artifact"] = None
         query.setdefault("http_status", {"$gte": 400})
@@ -437,12 +440,14 @@ class ErrorGroup:
     @property
     def cache_list_query(self) -> str:
         """The query of the cache list that shows exactly this group's entries."""
-        return urlencode({**self._filter(), "root_only": "1"})
+        without = {} if self.cause_exception is not None else {"no_exception": "1"}
+        return urlencode({**self._filter(), **without, "root_only": "1"})
 
     @property
     def bulk_refresh_query(self) -> str:
         """The query of the bulk refresh page opened on this group (the same filter)."""
-        return urlencode({**self._filter(), "root_errors_only": "true"})
+        without = {} if self.cause_exception is not None else {"without_cause_exception": "true"}
+        return urlencode({**self._filter(), **without, "root_errors_only": "true"})
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from cachereports import selectors
 @page_login_required
 @console_page
 def cache_list(request: HttpRequest) -> HttpResponse:
-    """GET /admin/cache?kind=&http_status=&error_code=&cause_exception=&root_only=&after=|before=
+    """GET /admin/cache?kind=&http_status=&error_code=&cause_exception=&no_exception=&root_only=&after=|before=
 
     Without kind: choose one.
     """
@@ -24,6 +24,7 @@ def cache_list(request: HttpRequest) -> HttpResponse:
     error_code = text_parameter(request, "error_code")
     cause_exception = text_parameter(request, "cause_exception")
     root_only = text_parameter(request, "root_only") is not None
+    no_exception = cause_exception is None and text_parameter(request, "no_exception") is not None
     after, before = request.GET.get("after", "").strip(), request.GET.get("before", "").strip()
     if after and before:
         raise InvalidParameterError("Give 'after' or 'before', not both.")
@@ -38,6 +39,7 @@ def cache_list(request: HttpRequest) -> HttpResponse:
             limit=settings.ADMIN.cache_reports_num_results,
             cause_exception=cause_exception,
             root_errors_only=root_only,
+            without_cause_exception=no_exception,
         )
     return render_page(
         request,
@@ -48,6 +50,7 @@ def cache_list(request: HttpRequest) -> HttpResponse:
             "error_code": error_code,
             "cause_exception": cause_exception,
             "root_only": root_only,
+            "no_exception": no_exception,
             "page": page,
             "paged": bool(after or before),
             "steps": list(processing_graph()),

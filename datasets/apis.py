@@ -56,6 +56,7 @@ _FILTER_FIELDS = (
     "dataset_prefix",
     "updated_before",
     "root_errors_only",
+    "without_cause_exception",
 )
 
 

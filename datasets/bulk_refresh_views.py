@@ -34,6 +34,7 @@ FILTER_FIELDS = (
     "dataset_prefix",
     "updated_before",
     "root_errors_only",
+    "without_cause_exception",
 )
 PREVIEW_ROWS = 20
 """How many entries of the first batch the preview lists."""

@@ -191,11 +191,11 @@ def test_dashboard_counts_the_queue_and_the_cache(client: Client, cache_db, queu
     assert '<a href="/admin/jobs?worker_size=heavy&amp;status=waiting">1</a>' in html
     assert (
         '<a class="group-entries" href="/admin/cache?kind=dataset-config-names&amp;error_code=DatasetTooBig'
-        '&amp;root_only=1">3</a>'
+        '&amp;no_exception=1&amp;root_only=1">3</a>'
     ) in html
     assert (
         '<a class="group-refresh" href="/admin/bulk?kind=dataset-config-names&amp;error_code=DatasetTooBig'
-        '&amp;root_errors_only=true">bulk refresh</a>'
+        '&amp;without_cause_exception=true&amp;root_errors_only=true">bulk refresh</a>'
     ) in html
     assert '<a href="/admin/cache?kind=dataset-config-names&amp;http_status=501">3</a>' in html
     assert '<a href="/admin/cache?kind=dataset-info">4</a>' in html

@@ -153,3 +153,19 @@ def test_a_bad_filter_on_the_page_is_an_error_page(client: Client, queue_db: Any
     response = client.get(f"/admin/bulk?kind={KIND}&http_status=abc")
     assert response.status_code == 422
     assert "Parameter 'http_status' should be an int value between 100 and 599." in text_of(response)
+
+
+def test_a_group_without_exception_links_to_exactly_its_entries(client: Client, cache_db: Any) -> None:
+    seed(cache_db)
+    no_exception = error("org/e")
+    del no_exception["details"]["cause_exception"]
+    cache_db["cachedResponsesBlue"].insert_one(no_exception)
+
+    groups = client.get("/admin/errors").context["errors"].errors
+    [group] = [group for group in groups if group.cause_exception is None]
+    assert group.count == 1
+
+    listed = client.get(f"/admin/cache?{group.cache_list_query}").context["page"].cache_entries
+    assert [entry["dataset"] for entry in listed] == ["org/e"]
+    preview = client.get(f"/admin/bulk?{group.bulk_refresh_query}")
+    assert preview.context["preview"].matched == 1
