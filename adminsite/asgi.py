@@ -3,36 +3,69 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from typing import IO, Any
 
 import django
 from asgiref.sync import sync_to_async
-from django.core.handlers.asgi import ASGIHandler
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.base import BaseHandler
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpResponseBase
+from django.urls import set_script_prefix
 
 from adminsite.web.request_bodies import BoundedBodies
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminsite.settings")
 
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[Mapping[str, Any]], Awaitable[None]]
+
 
 class OneHopASGIHandler(ASGIHandler):
-    """Django's ASGI handler, but the middleware chain and the view run in one thread, in one hop.
+    """Django's ASGI handler, but each request goes from the event loop to a thread once.
 
     Under ASGI, Django builds an async middleware chain: every middleware that is sync only,
     every `process_view` and every sync view is then entered through its own `sync_to_async`
-    (or left through `async_to_sync`), 18 switches between the event loop and a thread for
-    `/healthcheck` (5.3 ms in-process). Every middleware and view of the console is sync
-    (pymongo is), so the chain is built sync, as under WSGI, and the event loop hands the
-    whole request to one thread once. What stays async is Django's own: reading the body,
-    the request_started signal, sending the answer and closing it.
+    (or left through `async_to_sync`), and each request gets a thread of its own: 18 switches
+    and 2 new threads for `/healthcheck` (5.3 ms in-process). Every middleware and view of the
+    console is sync (pymongo is) and it has no SQL connection to keep per thread, so the
+    chain is built sync, as under WSGI, and one call in a pooled thread does the request's
+    sync work (the request_started signal, the request, the chain and the view); the loop
+    reads the body, sends the answer and closes it (the request_finished signal: no I/O).
+    Django's watch for a client disconnect is dropped: it cannot stop a sync view anyway.
     """
 
     def __init__(self) -> None:
         BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
 
-    async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
-        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        try:
+            response = await sync_to_async(self._respond, thread_sensitive=False)(scope, body_file)
+            await self.send_response(response, send)
+            response.close()
+        finally:
+            body_file.close()
+
+    def _respond(self, scope: Scope, body_file: IO[bytes]) -> HttpResponseBase:
+        set_script_prefix(get_script_prefix(scope))
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, error_response = self.create_request(scope, body_file)
+        if request is None:
+            assert error_response is not None  # Django's pair: a request or the error answer
+            return error_response
+        response = self.get_response(request)
+        response._handler_class = self.__class__  # type: ignore[attr-defined]  # as Django's handler does
+        return response
 
 
 django.setup(set_prefix=False)

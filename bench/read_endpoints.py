@@ -121,6 +121,10 @@ def run(arguments: argparse.Namespace, mongo_url: str) -> None:
         ("cache-reports-with-content, first page", "/admin/cache-reports-with-content/split-first-rows"),
         ("blocked-datasets", "/admin/blocked-datasets"),
         ("pending-jobs (whole queue)", "/admin/pending-jobs"),
+        ("dashboard page", "/admin/"),
+        ("dataset page (busiest dataset)", f"/admin/dataset?dataset={busiest['_id']}"),
+        ("cache page, first page", "/admin/cache?kind=split-first-rows"),
+        ("jobs page", "/admin/jobs"),
     ]
     client = Client()
     print(f"\n{'route':<42} {'ours ms':>8} {'bare ms':>8} {'ratio':>6} {'commands':>9}  bytes")
