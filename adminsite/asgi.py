@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
-from typing import IO, Any
+from typing import IO
 
 import django
 from asgiref.sync import sync_to_async
@@ -15,13 +14,9 @@ from django.core.handlers.base import BaseHandler
 from django.http import HttpResponseBase
 from django.urls import set_script_prefix
 
-from adminsite.web.request_bodies import BoundedBodies
+from adminsite.web.request_bodies import BoundedBodies, Receive, Scope, Send
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminsite.settings")
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[Mapping[str, Any]], Awaitable[None]]
 
 
 class OneHopASGIHandler(ASGIHandler):
@@ -42,7 +37,7 @@ class OneHopASGIHandler(ASGIHandler):
         BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
         try:
