@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "django.middleware.gzip.GZipMiddleware",
     "adminsite.web.static_files.StaticFilesMiddleware",
     "adminsite.web.json_answers.JsonAnswersMiddleware",
+    "adminsite.web.security_headers.ContentSecurityPolicyMiddleware",
+    "adminsite.web.security_headers.SecureCookiesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -146,7 +146,26 @@ def whoami_url(config: AdminConfig) -> str:
     return f"{config.hf_endpoint}{config.hf_whoami_path}"
 
 
+MAX_CONCURRENT_WHOAMI = 8
+"""Whoami calls in flight at once, per process: a flood of unknown tokens cannot flood the Hub."""
+_WHOAMI_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT_WHOAMI)
+
+
 def ask_hub(*, token: str, config: AdminConfig) -> Verdict:
+    """One whoami call, once one of MAX_CONCURRENT_WHOAMI slots is free within the Hub timeout.
+
+    No slot in time: AuthCheckHubRequestError (500), as for a Hub that does not answer.
+    """
+    if not _WHOAMI_SLOTS.acquire(timeout=config.hf_timeout_seconds):
+        logger.warning("whoami: %d calls to the Hub already in flight; one more refused", MAX_CONCURRENT_WHOAMI)
+        raise AuthCheckHubRequestError(HUB_FAILURE_MESSAGE)
+    try:
+        return _ask_hub_uncapped(token=token, config=config)
+    finally:
+        _WHOAMI_SLOTS.release()
+
+
+def _ask_hub_uncapped(*, token: str, config: AdminConfig) -> Verdict:
     """One whoami call. Returns the verdict; raises AuthCheckHubRequestError if the Hub fails."""
     org = config.hf_organization
     if org is None:

@@ -75,6 +75,13 @@ class FormRefusedError(AdminError):
     error_code = "FormRefused"
 
 
+class MethodNotAllowedError(AdminError):
+    """A method the route does not take (a POST on a probe): 405, the code DRF routes answer too."""
+
+    status_code = 405
+    error_code = "MethodNotAllowed"
+
+
 class RequestBodyTooLargeError(AdminError):
     """The request body is over its limit: refused before it is read (adminsite.web.request_bodies)."""
 

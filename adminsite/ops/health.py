@@ -8,15 +8,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_safe
 
 from adminsite.core.errors import DatabaseUnavailableError
 from adminsite.database.probes import ping_databases
-from adminsite.web.error_answers import json_error
+from adminsite.web.error_answers import json_error, json_safe_methods_only
 
 
 @csrf_exempt
-@require_safe
+@json_safe_methods_only
 def healthcheck(request: HttpRequest) -> HttpResponse:
     response = HttpResponse("ok", content_type="text/plain; charset=utf-8")
     response["Cache-Control"] = "no-store"
@@ -24,7 +23,7 @@ def healthcheck(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_exempt
-@require_safe
+@json_safe_methods_only
 def readiness(request: HttpRequest) -> HttpResponse:
     """Ready: both databases answer a ping within the probe timeout (at most 1 s); else a 503
     naming the silent one, so the load balancer stops sending traffic this pod cannot serve."""

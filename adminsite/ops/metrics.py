@@ -30,7 +30,6 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_safe
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -46,6 +45,7 @@ from adminsite.database.probes import (
     probe_database,
     probe_timeout_seconds,
 )
+from adminsite.web.error_answers import json_safe_methods_only
 from cachereports import selectors as cache_selectors
 from jobs import selectors as job_selectors
 
@@ -192,7 +192,7 @@ def scrape() -> bytes:
 
 
 @csrf_exempt
-@require_safe
+@json_safe_methods_only
 def metrics(request: HttpRequest) -> HttpResponse:
     """Open to all (no auth), like the healthchecks: Prometheus scrapes it without a token."""
     response = HttpResponse(scrape(), content_type=CONTENT_TYPE_LATEST)

@@ -29,6 +29,11 @@ def _stylesheet() -> str:
     return Path(settings.BASE_DIR, "static", STYLESHEET).read_text()
 
 
+def inlined_stylesheet() -> str:
+    """The text inside the page's `<style>`: the Content-Security-Policy allows it by its hash."""
+    return _stylesheet()
+
+
 @register.simple_tag
 def console_stylesheet() -> SafeString:
     """static/console.css, inlined: no external asset, and nothing to serve under /static/."""

@@ -8,8 +8,10 @@ An unexpected exception is logged with its traceback; the caller sees "Unexpecte
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +24,7 @@ from adminsite.core.errors import (
     AdminError,
     DatabaseUnavailableError,
     InvalidParameterError,
+    MethodNotAllowedError,
     NotFoundError,
     RequestBodyTooLargeError,
     UnexpectedApiError,
@@ -103,3 +106,21 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 def server_error(request: HttpRequest) -> HttpResponse:
     return json_error(UnexpectedApiError(UNEXPECTED_MESSAGE))
+
+
+def json_safe_methods_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """GET and HEAD only; any other method is the JSON 405 (`no-store`, `Allow: GET, HEAD`).
+
+    For the plain Django views (probes, metrics): Django's `require_safe` answers an empty
+    HTML 405 without the error code.
+    """
+
+    @functools.wraps(view)
+    def checked(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            response = json_error(MethodNotAllowedError(f'Method "{request.method}" not allowed.'))
+            response["Allow"] = "GET, HEAD"
+            return response
+        return view(request, *args, **kwargs)
+
+    return checked

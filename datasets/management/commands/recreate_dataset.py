@@ -28,13 +28,26 @@ from adminsite.core.words import plural
 from datasets.services import RecreateOutcome, parse_priority, recreate_dataset
 from jobs.constants import Priority
 
+MAX_DATASET_FILE_BYTES = 16 * 1024 * 1024
+"""16 MiB: some 170,000 names of the longest kind; more is a mistake (`/dev/zero`), refused."""
+
 
 def _read_dataset_file(path: str) -> list[str]:
-    """One dataset name a line; blank lines and lines starting with '#' are skipped."""
+    """One dataset name a line; blank lines and lines starting with '#' are skipped.
+
+    At most MAX_DATASET_FILE_BYTES are read, and the text must be UTF-8: else a one-line error.
+    """
     try:
-        lines = Path(path).read_text().splitlines()
+        with Path(path).open("rb") as names:
+            data = names.read(MAX_DATASET_FILE_BYTES + 1)
     except OSError as error:
         raise CommandError(f"cannot read {path}: {error.strerror}") from None
+    if len(data) > MAX_DATASET_FILE_BYTES:
+        raise CommandError(f"{path} is larger than {MAX_DATASET_FILE_BYTES} bytes: split it into smaller files")
+    try:
+        lines = data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise CommandError(f"{path} is not UTF-8 text (at byte {error.start})") from None
     return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
 
 
