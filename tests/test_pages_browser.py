@@ -347,7 +347,8 @@ def test_a_maintainer_goes_from_the_top_error_group_to_a_bulk_refresh_of_it(
     assert queue_db["jobsBlue"].count_documents(refreshed) == 0  # the preview wrote nothing
 
     page.click("#bulk-all")  # the script: batch after batch, with the progress bar
-    page.wait_for_function("document.getElementById('bulk-log').textContent.startsWith('Finished')")
+    # a locator wait, not wait_for_function: the page's CSP forbids the eval that one needs
+    page.locator("#bulk-log").filter(has_text=re.compile(r"^Finished")).wait_for()
     assert page.locator("#bulk-log").inner_text() == "Finished: 4 jobs created, 0 already waiting, 0 skipped."
     assert page.locator("#bulk-progress-text").inner_text() == "4 of 4 done"
     assert page.evaluate("document.getElementById('bulk-progress').value") == 4
