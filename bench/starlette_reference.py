@@ -33,7 +33,9 @@ from starlette.routing import Route  # noqa: E402
 from adminsite.web.renderers import AdminJSONRenderer  # noqa: E402
 from cachereports import selectors as cache_selectors  # noqa: E402
 from datasets import selectors as dataset_selectors  # noqa: E402
+from datasets.serializers import dataset_status_dict  # noqa: E402
 from jobs import selectors as job_selectors  # noqa: E402
+from jobs.serializers import pending_jobs_dict  # noqa: E402
 
 RENDERER = AdminJSONRenderer()
 
@@ -52,11 +54,11 @@ def blocked_datasets(request: Request) -> Response:
 
 
 def pending_jobs(request: Request) -> Response:
-    return json_answer(job_selectors.pending_jobs_by_type())
+    return json_answer(pending_jobs_dict(job_selectors.pending_jobs_by_type()))
 
 
 def dataset_status(request: Request) -> Response:
-    return json_answer(dataset_selectors.dataset_status(dataset=request.query_params["dataset"]))
+    return json_answer(dataset_status_dict(dataset_selectors.dataset_status(dataset=request.query_params["dataset"])))
 
 
 def builder_names(request: Request) -> Response:

@@ -10,13 +10,14 @@ from adminsite.core.identity import identity_of
 from adminsite.web.api import ReadAPIView, WriteAPIView, dataset_parameter, optional_parameter, raw_parameter
 from cachereports.filters import parse_cache_entry_filter, parse_flag
 from datasets import bulk_refresh, selectors, services
+from datasets.serializers import dataset_status_dict
 
 
 class DatasetStatusApi(ReadAPIView):
     """GET /admin/dataset-status?dataset="""
 
     def get(self, request: Request) -> Response:
-        return Response(selectors.dataset_status(dataset=dataset_parameter(request)))
+        return Response(dataset_status_dict(selectors.dataset_status(dataset=dataset_parameter(request))))
 
 
 class ForceRefreshApi(WriteAPIView):

@@ -39,7 +39,7 @@ from adminsite.core.processing_graph import ProcessingGraph, ProcessingStep
 from cachereports.selectors import CONFIG_INFO_KIND, CONFIG_NAMES_KIND, SPLIT_NAMES_KIND
 from jobs.constants import MIN_BYTES_FOR_BONUS_DIFFICULTY, Priority, Status
 from jobs.documents import unicity_id
-from jobs.serializers import job_dict
+from jobs.serializers import job_document_dict
 
 CacheEntry = Mapping[str, Any]
 JobDocument = Mapping[str, Any]
@@ -221,7 +221,7 @@ class BackfillPlan:
             },
             "tasks": self.tasks,
             "jobs_to_create": [job.as_json() for job in self.jobs_to_create],
-            "waiting_jobs_to_delete": [job_dict(job) for job in self.waiting_jobs_to_delete],
+            "waiting_jobs_to_delete": [job_document_dict(job) for job in self.waiting_jobs_to_delete],
             "root_errors": [root_error.as_json() for root_error in self.root_errors],
         }
 

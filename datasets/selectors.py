@@ -25,10 +25,14 @@ from datasets.backfill import (
 )
 from jobs import selectors as job_selectors
 from jobs.constants import Priority
+from jobs.rows import Job
+
+DatasetStatus = dict[str, dict[str, list[Any]]]
+"""`{<step>: {"cached_responses": [cache report], "jobs": [Job]}}`."""
 
 
-def dataset_status(*, dataset: str) -> dict[str, dict[str, list[Any]]]:
-    """Cache reports and pending jobs of a dataset for every step: two queries in all."""
+def dataset_status(*, dataset: str) -> DatasetStatus:
+    """Cache reports and pending jobs (rows) of a dataset for every step: two queries in all."""
     reports = cache_selectors.cache_reports_of_dataset(dataset=dataset)
     jobs = job_selectors.pending_jobs_of_dataset(dataset=dataset)
     return {
@@ -127,7 +131,7 @@ class StepRow:
     config: str | None
     split: str | None
     cache_entry: dict[str, Any] | None
-    jobs: list[dict[str, Any]]
+    jobs: list[Job]
     outdated_reasons: list[str]
     plan_state: State | None = None
     """The artifact's state in the page's backfill plan, when not up to date (None: up to date, or no plan)."""
@@ -283,9 +287,9 @@ def dataset_overview(*, dataset: str) -> DatasetOverview:
     roots, copies = root_errors(graph=processing_graph(), dataset=dataset, entries=entries)
     sections = []
     for step in processing_graph().in_graph_order():
-        jobs: dict[tuple[str | None, str | None], list[dict[str, Any]]] = {}
+        jobs: dict[tuple[str | None, str | None], list[Job]] = {}
         for job in [*jobs_by_type[step.name]["started"], *jobs_by_type[step.name]["waiting"]]:
-            jobs.setdefault((job["config"], job["split"]), []).append(job)
+            jobs.setdefault((job.config, job.split), []).append(job)
         present = [(config, split) for (kind, config, split) in entries if kind == step.name] + list(jobs)
         rows = []
         for config, split in _row_keys(step, listed, present):

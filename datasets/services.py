@@ -46,6 +46,7 @@ from jobs.audit import audited
 from jobs.constants import DATASET_INIT_STEP, DEFAULT_PRIORITY, MIN_BYTES_FOR_BONUS_DIFFICULTY, Priority, Status
 from jobs.documents import job_document
 from jobs.locks import dataset_lock_key, held_lock
+from jobs.serializers import job_dict
 from jobs.services import (
     WaitingJob,
     WaitingJobChanges,
@@ -179,7 +180,7 @@ class ForceRefreshOutcome:
             "action": self.waiting_job.action,
             "job_id": self.waiting_job.job_id,
             "changes": {name: {"from": old, "to": new} for name, (old, new) in self.waiting_job.changes.items()},
-            "job": self.waiting_job.job,
+            "job": job_dict(self.waiting_job.job),
         }
 
 

@@ -36,7 +36,7 @@ from cachereports import selectors as cache_selectors
 from datasets import selectors, services
 from jobs import selectors as job_selectors
 from jobs.constants import DATASET_INIT_STEP, Priority
-from jobs.serializers import JobDict
+from jobs.rows import Job
 
 
 @page_login_required
@@ -74,8 +74,8 @@ def _recreate_page(request: HttpRequest) -> str:
     return _with_dataset(reverse("console-recreate"), dataset)
 
 
-def _artifact(job: JobDict) -> str:
-    return " / ".join(str(part) for part in (job["dataset"], job["config"], job["split"]) if part is not None)
+def _artifact(job: Job) -> str:
+    return " / ".join(str(part) for part in (job.dataset, job.config, job.split) if part is not None)
 
 
 def changes_words(changes: dict[str, tuple[Any, Any]]) -> str:
@@ -85,15 +85,15 @@ def changes_words(changes: dict[str, tuple[Any, Any]]) -> str:
 
 def force_refresh_words(outcome: services.ForceRefreshOutcome) -> str:
     job = outcome.waiting_job.job
-    what = f"{job['type']} job for {_artifact(job)}"
+    what = f"{job.type} job for {_artifact(job)}"
     if outcome.waiting_job.action == "created":
         return (
-            f"Force-refresh: a {what} is now waiting (priority {job['priority']}, difficulty {outcome.difficulty},"
+            f"Force-refresh: a {what} is now waiting (priority {job.priority}, difficulty {outcome.difficulty},"
             f" revision {outcome.revision})."
         )
     if outcome.waiting_job.action == "updated":
         return f"Force-refresh: the waiting {what} was updated: {changes_words(outcome.waiting_job.changes)}."
-    return f"Force-refresh: a {what} was already waiting (priority {job['priority']}); nothing was added."
+    return f"Force-refresh: a {what} was already waiting (priority {job.priority}); nothing was added."
 
 
 def _removed_words(outcome: services.RecreateOutcome) -> str:

@@ -8,13 +8,14 @@ from rest_framework.response import Response
 
 from adminsite.web.api import ReadAPIView
 from jobs import selectors
+from jobs.serializers import pending_jobs_dict
 
 
 class PendingJobsApi(ReadAPIView):
     """GET /admin/pending-jobs"""
 
     def get(self, request: Request) -> Response:
-        return Response(selectors.pending_jobs_by_type())
+        return Response(pending_jobs_dict(selectors.pending_jobs_by_type()))
 
 
 class BlockedDatasetsApi(ReadAPIView):

@@ -25,9 +25,11 @@ from jobs.constants import (
     Status,
     worker_size,
 )
-from jobs.serializers import AuditActionDict, JobDict, audit_action_dict, job_dict
+from jobs.rows import Job, job_row
+from jobs.serializers import AuditActionDict, audit_action_dict
 
-PendingJobs = dict[str, dict[str, list[JobDict]]]
+PendingJobs = dict[str, dict[str, list[Job]]]
+"""Job rows by job type (every step listed) then status (waiting, started)."""
 
 _JOB_FIELDS = {
     field: 1
@@ -58,7 +60,7 @@ def _group_by_type_and_status(jobs: Any) -> PendingJobs:
     for job in jobs:
         by_status = grouped.get(job.get("type"))
         if by_status is not None and job.get("status") in by_status:
-            by_status[job["status"]].append(job_dict(job))
+            by_status[job["status"]].append(job_row(job))
     return grouped
 
 
@@ -90,7 +92,7 @@ def pending_job_documents_of_dataset(*, dataset: str, primary: bool = False) -> 
 
 
 def group_pending_jobs(jobs: Any) -> PendingJobs:
-    """Job documents as job dicts, by job type (every step listed) then status."""
+    """Job documents as job rows, by job type (every step listed) then status."""
     return _group_by_type_and_status(jobs)
 
 

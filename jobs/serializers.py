@@ -6,25 +6,39 @@ from collections.abc import Mapping
 from typing import Any
 
 from adminsite.core.serialization import as_int, iso_datetime
+from jobs.rows import Job, job_row
 
 JobDict = dict[str, Any]
 
 
-def job_dict(job: Mapping[str, Any]) -> JobDict:
+def job_dict(job: Job) -> JobDict:
     return {
-        "type": job["type"],
-        "dataset": job["dataset"],
-        "revision": job.get("revision"),
-        "config": job.get("config"),
-        "split": job.get("split"),
-        "unicity_id": job.get("unicity_id"),
-        "namespace": job.get("namespace"),
-        "priority": job.get("priority"),
-        "status": job.get("status"),
-        "difficulty": as_int(job.get("difficulty")),
-        "created_at": iso_datetime(job.get("created_at")),
-        "started_at": iso_datetime(job.get("started_at")),
-        "last_heartbeat": iso_datetime(job.get("last_heartbeat")),
+        "type": job.type,
+        "dataset": job.dataset,
+        "revision": job.revision,
+        "config": job.config,
+        "split": job.split,
+        "unicity_id": job.unicity_id,
+        "namespace": job.namespace,
+        "priority": job.priority,
+        "status": job.status,
+        "difficulty": as_int(job.difficulty),
+        "created_at": iso_datetime(job.created_at),
+        "started_at": iso_datetime(job.started_at),
+        "last_heartbeat": iso_datetime(job.last_heartbeat),
+    }
+
+
+def job_document_dict(document: Mapping[str, Any]) -> JobDict:
+    """The job dict of a job document as stored."""
+    return job_dict(job_row(document))
+
+
+def pending_jobs_dict(pending: Mapping[str, Mapping[str, list[Job]]]) -> dict[str, dict[str, list[JobDict]]]:
+    """`{<job type>: {<status>: [job dict]}}` of rows grouped by type then status."""
+    return {
+        job_type: {status: [job_dict(job) for job in jobs] for status, jobs in by_status.items()}
+        for job_type, by_status in pending.items()
     }
 
 

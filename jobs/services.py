@@ -32,7 +32,7 @@ from jobs import selectors as job_selectors
 from jobs.constants import DATASET_STATUS_NORMAL, Priority, Status, worker_size
 from jobs.documents import job_document, unicity_id
 from jobs.locks import held_lock, held_locks
-from jobs.serializers import JobDict, job_dict
+from jobs.rows import Job, job_row
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class WaitingJob:
     """
 
     job_id: str
-    job: JobDict
+    job: Job
     action: JobAction
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
@@ -119,7 +119,7 @@ def add_waiting_job(
         except Exception:
             _undo_increment(job_type=job_type, difficulty=difficulty, count_worker_size=count_worker_size)
             raise
-    return WaitingJob(job_id=str(document["_id"]), job=job_dict(document), action="created")
+    return WaitingJob(job_id=str(document["_id"]), job=job_row(document), action="created")
 
 
 def _undo_increment(*, job_type: str, difficulty: int, count_worker_size: bool) -> None:
@@ -150,7 +150,7 @@ def _update_standing(*, standing: dict[str, Any], priority: Priority, difficulty
         standing = {**standing, "difficulty": difficulty}
     return WaitingJob(
         job_id=str(standing["_id"]),
-        job=job_dict(standing),
+        job=job_row(standing),
         action="updated" if changes else "already_waiting",
         changes=changes,
     )

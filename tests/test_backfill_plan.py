@@ -18,7 +18,7 @@ from adminsite.core.processing_graph import ProcessingGraph, parse_processing_gr
 from cachereports.documents import cache_entry_document
 from datasets.backfill import BackfillPlan, backfill_plan
 from jobs.constants import Priority
-from jobs.serializers import job_dict
+from jobs.serializers import job_document_dict as job_dict
 from tests.support.write_helpers import OLD_SHA, SHA, upstream_job
 
 DATASET = "org/ds"

@@ -19,7 +19,7 @@ from adminsite.core.processing_graph import ProcessingGraph, processing_graph
 from cachereports.documents import cache_entry_document
 from datasets import selectors as dataset_selectors
 from jobs import selectors as job_selectors
-from jobs.serializers import job_dict
+from jobs.serializers import job_document_dict as job_dict
 from tests.support.write_helpers import OLD_SHA, SHA, serve_dataset, set_config
 from tests.test_backfill_plan import (
     DATASET,

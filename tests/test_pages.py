@@ -591,7 +591,7 @@ def test_dataset_page_shows_each_step_with_what_is_broken_outdated_or_missing(
         ("split-first-rows", "default", "train"),
         ("split-first-rows", "default", "test"),
     ]
-    assert [job["status"] for job in rows[("split-first-rows", "default", "test")].jobs] == ["waiting"]
+    assert [job.status for job in rows[("split-first-rows", "default", "test")].jobs] == ["waiting"]
     sections = {section.step.name: section for section in overview.sections}
     assert sections["split-first-rows"].configs_without_splits == ["fr"]
     assert sections["config-info"].configs_without_splits == []

@@ -70,7 +70,7 @@ class Command(AdminCommand):
             self.stdout.write(
                 f"{target}: {job.action.replace('_', ' ')}{f' ({changed})' if changed else ''}:"
                 f" {request.step.name} job {job.job_id}"
-                f" (revision {outcome.revision}, priority {job.job['priority']}, difficulty {job.job['difficulty']})"
+                f" (revision {outcome.revision}, priority {job.job.priority}, difficulty {job.job.difficulty})"
             )
         self.stdout.write(summary.line())
         if summary.failed:
