@@ -40,6 +40,7 @@ def test_defaults_are_those_of_the_reference():
     assert config.assets_storage_root == Path("/storage/assets")
     assert config.cached_assets_storage_root == Path("/storage/cached-assets")
     assert config.parquet_metadata_storage_directory is None
+    assert config.stale_job_seconds == 300
 
 
 def test_values_are_parsed_into_types():
@@ -58,8 +59,10 @@ def test_values_are_parsed_into_types():
             "QUEUE_MONGO_DATABASE": "queue",
             "LOG_LEVEL": "debug",
             "PARQUET_METADATA_STORAGE_DIRECTORY": "/tmp/pm",
+            "ADMIN_STALE_JOB_SECONDS": "120",
         }
     )
+    assert config.stale_job_seconds == 120
     assert config.hf_organization == "huggingface"
     assert config.cache_reports_num_results == 7
     assert config.cache_reports_with_content_num_results == 3
@@ -95,6 +98,8 @@ BAD_VALUES = [
     ("ADMIN_HF_TIMEOUT_SECONDS", "fast", "expected a number of seconds"),
     ("ADMIN_HF_WHOAMI_PATH", "api/whoami", "expected a path starting with '/'"),
     ("ADMIN_UVICORN_NUM_WORKERS", "0", "expected an integer >= 1"),
+    ("ADMIN_STALE_JOB_SECONDS", "0", "expected an integer >= 1"),
+    ("ADMIN_STALE_JOB_SECONDS", "5m", "expected an integer, got '5m'"),
     ("ADMIN_UVICORN_PORT", "70000", "expected an integer between 0 and 65535"),
     ("COMMON_HF_ENDPOINT", "huggingface.co", "expected a URL starting with http or https://"),
     ("COMMON_BLOCKED_DATASETS", "*/x", "has a wildcard in the namespace"),
@@ -149,6 +154,7 @@ STARTUP_CASES = [
     ("ADMIN_MAX_AGE", "ten"),
     ("ADMIN_HF_TIMEOUT_SECONDS", "-1"),
     ("ADMIN_UVICORN_PORT", "http"),
+    ("ADMIN_STALE_JOB_SECONDS", "-1"),
     ("COMMON_HF_ENDPOINT", "ftp://hub"),
     ("COMMON_BLOCKED_DATASETS", "*"),
     ("CACHE_MONGO_URL", "postgres://db"),

@@ -55,6 +55,8 @@ class AdminConfig:
     assets_storage_root: Path
     cached_assets_storage_root: Path
     parquet_metadata_storage_directory: Path | None
+    stale_job_seconds: int
+    """A started job whose last heartbeat is older than this is stale (ours; REFERENCE.md)."""
 
 
 _LOG_LEVELS = tuple(logging.getLevelNamesMapping())
@@ -197,6 +199,7 @@ def load_config(environ: Mapping[str, str]) -> AdminConfig:
         assets_storage_root=read.path("ASSETS_STORAGE_ROOT", "/storage/assets"),
         cached_assets_storage_root=read.path("CACHED_ASSETS_STORAGE_ROOT", "/storage/cached-assets"),
         parquet_metadata_storage_directory=read.optional_path("PARQUET_METADATA_STORAGE_DIRECTORY"),
+        stale_job_seconds=read.integer("ADMIN_STALE_JOB_SECONDS", 300, minimum=1),
     )
 
 
