@@ -49,3 +49,11 @@ MIN_BYTES_FOR_BONUS_DIFFICULTY = 3_000_000_000
 
 DATASET_INIT_STEP = "dataset-init"
 """The root step: the one job that starts the processing of a dataset."""
+
+DATASET_BLOCKAGE_SECONDS = 6 * 3600
+"""A blockage lasts 6 hours after its `blocked_at` (the TTL index of `datasetBlockages`)."""
+
+PAST_JOBS_WINDOW_SECONDS = 3600
+"""The workers weigh a dataset's compute time over the last hour of `pastJobs`..."""
+DATASET_BLOCKAGE_THRESHOLD_SECONDS = 2 * 3600
+"""...and block it when its jobs used more than this in that hour (2 worker-hours)."""

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
@@ -18,8 +19,11 @@ from adminsite.core.cursors import parse_cursor
 from adminsite.core.processing_graph import processing_graph
 from adminsite.database import mongo
 from jobs.constants import (
+    DATASET_BLOCKAGE_SECONDS,
+    DATASET_BLOCKAGE_THRESHOLD_SECONDS,
     LIGHT_MAX_DIFFICULTY,
     MEDIUM_MAX_DIFFICULTY,
+    PAST_JOBS_WINDOW_SECONDS,
     PENDING_STATUSES,
     Priority,
     Status,
@@ -105,6 +109,123 @@ def blocked_datasets() -> list[str]:
     """The distinct datasets of `datasetBlockages`, alphabetically."""
     datasets = mongo.queue_database_for_reports()[mongo.DATASET_BLOCKAGES].distinct("dataset")
     return sorted(dataset for dataset in datasets if isinstance(dataset, str))
+
+
+@dataclass(frozen=True)
+class BlockedDataset:
+    """One blocked dataset: its latest blockage, when that expires, and its recent compute time."""
+
+    dataset: str
+    blocked_at: datetime | None
+    compute_seconds: int
+    """Seconds its jobs ran in the last hour (sum of `duration` of its `pastJobs`)."""
+
+    @property
+    def expires_at(self) -> datetime | None:
+        return None if self.blocked_at is None else self.blocked_at + timedelta(seconds=DATASET_BLOCKAGE_SECONDS)
+
+    @property
+    def threshold_percent(self) -> int:
+        return round(100 * self.compute_seconds / DATASET_BLOCKAGE_THRESHOLD_SECONDS)
+
+    @property
+    def over_threshold(self) -> bool:
+        return self.compute_seconds > DATASET_BLOCKAGE_THRESHOLD_SECONDS
+
+
+@dataclass(frozen=True)
+class BlockedDatasets:
+    datasets: list[BlockedDataset]
+    threshold_seconds: int = DATASET_BLOCKAGE_THRESHOLD_SECONDS
+    window_seconds: int = PAST_JOBS_WINDOW_SECONDS
+
+
+def _latest_blockages() -> dict[str, datetime | None]:
+    """The latest `blocked_at` of each blocked dataset (one find on a collection of a few documents)."""
+    latest: dict[str, datetime | None] = {}
+    blockages = mongo.queue_database_for_reports()[mongo.DATASET_BLOCKAGES].find({}, {"_id": 0, "dataset": 1, "blocked_at": 1})
+    for blockage in blockages:
+        dataset, blocked_at = blockage.get("dataset"), blockage.get("blocked_at")
+        if not isinstance(dataset, str):
+            continue
+        moment = blocked_at if isinstance(blocked_at, datetime) else None
+        known = latest.get(dataset)
+        latest[dataset] = moment if known is None or (moment is not None and moment > known) else known
+    return latest
+
+
+def _compute_seconds_last_hour(datasets: list[str]) -> dict[str, int]:
+    """Seconds of compute of these datasets' jobs finished in the last hour: one aggregation on `pastJobs`.
+
+    `pastJobs` belongs to the workers (who index and expire it on `finished_at`): we create no
+    index there, and read it with a filter on `finished_at` so the range stays an hour's jobs.
+    """
+    since = mongo.utc_now() - timedelta(seconds=PAST_JOBS_WINDOW_SECONDS)
+    groups = mongo.queue_database_for_reports()[mongo.PAST_JOBS].aggregate(
+        [
+            {"$match": {"finished_at": {"$gt": since}, "dataset": {"$in": datasets}}},
+            {"$group": {"_id": "$dataset", "seconds": {"$sum": "$duration"}}},
+        ]
+    )
+    return {str(group["_id"]): int(group.get("seconds") or 0) for group in groups}
+
+
+def blocked_datasets_report() -> BlockedDatasets:
+    """Why each dataset is blocked, the most recently blocked first: two commands (one without any blockage).
+
+    The workers block a dataset whose jobs used more than `DATASET_BLOCKAGE_THRESHOLD_SECONDS`
+    of compute in the last hour; the blockage expires 6 hours after `blocked_at`.
+    """
+    latest = _latest_blockages()
+    seconds = _compute_seconds_last_hour(sorted(latest)) if latest else {}
+    datasets = [
+        BlockedDataset(dataset=dataset, blocked_at=blocked_at, compute_seconds=seconds.get(dataset, 0))
+        for dataset, blocked_at in latest.items()
+    ]
+    datasets.sort(key=lambda row: (row.blocked_at is None, -(row.blocked_at.timestamp() if row.blocked_at else 0), row.dataset))
+    return BlockedDatasets(datasets)
+
+
+def blocked_among(datasets: set[str]) -> set[str]:
+    """Which of these datasets are blocked (one find on index dataset; none when the set is empty)."""
+    if not datasets:
+        return set()
+    blockages = mongo.queue_database_for_reports()[mongo.DATASET_BLOCKAGES].find(
+        {"dataset": {"$in": sorted(datasets)}}, {"_id": 0, "dataset": 1}
+    )
+    return {str(blockage["dataset"]) for blockage in blockages}
+
+
+# --- Stale jobs -----------------------------------------------------------------------------
+
+
+def stale_before() -> datetime:
+    """A started job that has not beaten since this moment is stale (ADMIN_STALE_JOB_SECONDS ago)."""
+    return mongo.utc_now() - timedelta(seconds=settings.ADMIN.stale_job_seconds)
+
+
+def stale_condition(before: datetime) -> dict[str, Any]:
+    """Started jobs whose `last_heartbeat`, or `started_at` when they never beat, is older than `before`."""
+    return {
+        "status": Status.STARTED.value,
+        "$or": [
+            {"last_heartbeat": {"$lt": before}},
+            {"last_heartbeat": None, "started_at": {"$lt": before}},
+        ],
+    }
+
+
+def is_stale(job: dict[str, Any], before: datetime) -> bool:
+    """`stale_condition` for one job read already."""
+    if job.get("status") != Status.STARTED.value:
+        return False
+    moment = job.get("last_heartbeat") or job.get("started_at")
+    return isinstance(moment, datetime) and moment < before
+
+
+def count_stale_jobs() -> int:
+    """How many started jobs are stale: one count on index (status, type)."""
+    return mongo.queue_database_for_reports()[mongo.JOBS].count_documents(stale_condition(stale_before()))
 
 
 # --- The browser console: queue summary and the paginated job list ---------------------------
@@ -289,15 +410,22 @@ class JobFilters:
     dataset: str | None = None
     namespace: str | None = None
     worker_size: str | None = None
+    stale_before: datetime | None = None
+    """Only the stale jobs: started, and not beaten since this moment."""
 
     def query(self) -> dict[str, Any]:
         query: dict[str, Any] = {"status": self.status or {"$in": list(PENDING_STATUSES)}}
-        for field in ("type", "priority", "dataset"):
-            value = getattr(self, field)
+        for name in ("type", "priority", "dataset"):
+            value = getattr(self, name)
             if value is not None:
-                query[field] = value
+                query[name] = value
+        conditions = []
         if self.namespace is not None:
-            query["$or"] = namespace_condition(self.namespace)
+            conditions.append({"$or": namespace_condition(self.namespace)})
+        if self.stale_before is not None:
+            conditions.append(stale_condition(self.stale_before))
+        if conditions:
+            query["$and"] = conditions
         if self.worker_size is not None:
             query["difficulty"] = _DIFFICULTY_OF_WORKER_SIZE[self.worker_size]
         return query
@@ -305,7 +433,11 @@ class JobFilters:
 
 @dataclass(frozen=True)
 class JobsPage:
-    """One page of pending jobs (documents as stored) and the number of jobs matching in all."""
+    """One page of pending jobs and the number of jobs matching in all.
+
+    Each job is its document as stored, plus `is_stale` (started, and not beaten since
+    `stale_before`) and `dataset_blocked` (its dataset is in `datasetBlockages`).
+    """
 
     jobs: list[dict[str, Any]]
     total: int
@@ -326,17 +458,22 @@ class JobsPage:
 
 
 def jobs_page(*, filters: JobFilters, sort: str, page: int, page_size: int) -> JobsPage:
-    """Pending jobs matching the filters, one page, and their count: two commands.
+    """Pending jobs matching the filters, one page, their count, and which are blocked: three commands.
 
     Backed by (status, type), (type, status) and (dataset, status) (namespaces too); the
-    sort keeps only skip + limit jobs in memory (top-k), never the whole queue.
+    sort keeps only skip + limit jobs in memory (top-k), never the whole queue. The
+    blockages of the page's datasets are one find on index (dataset) (none for an empty page).
     """
     query = filters.query()
     jobs_collection = mongo.queue_database_for_reports()[mongo.JOBS]
     jobs = list(
         jobs_collection.find(query, _JOB_FIELDS).sort(JOB_SORTS[sort]).skip((page - 1) * page_size).limit(page_size)
     )
-    return JobsPage(jobs=jobs, total=jobs_collection.count_documents(query), page=page, page_size=page_size)
+    total = jobs_collection.count_documents(query)
+    blocked = blocked_among({str(job.get("dataset")) for job in jobs})
+    before = filters.stale_before or stale_before()
+    rows = [job | {"is_stale": is_stale(job, before), "dataset_blocked": job.get("dataset") in blocked} for job in jobs]
+    return JobsPage(jobs=rows, total=total, page=page, page_size=page_size)
 
 
 def is_dataset_blocked(*, dataset: str, primary: bool = False) -> bool:

@@ -39,8 +39,9 @@ def _namespace_parameter(request: HttpRequest) -> str | None:
 @page_login_required
 @console_page
 def jobs_list(request: HttpRequest) -> HttpResponse:
-    """GET /admin/jobs?type=&status=&priority=&dataset=&namespace=&worker_size=&sort=&page="""
+    """GET /admin/jobs?type=&status=&priority=&dataset=&namespace=&worker_size=&stale=&sort=&page="""
     priorities = [priority.value for priority in reversed(Priority)]
+    stale = choice_parameter(request, "stale", ("0", "1")) == "1"
     filters = selectors.JobFilters(
         type=choice_parameter(request, "type", processing_graph().names),
         status=choice_parameter(request, "status", PENDING_STATUSES),
@@ -48,6 +49,7 @@ def jobs_list(request: HttpRequest) -> HttpResponse:
         dataset=dataset_filter_parameter(request),
         namespace=_namespace_parameter(request),
         worker_size=choice_parameter(request, "worker_size", selectors.WORKER_SIZES),
+        stale_before=selectors.stale_before() if stale else None,
     )
     sort = choice_parameter(request, "sort", list(selectors.JOB_SORTS)) or DEFAULT_SORT
     page = integer_parameter(request, "page", minimum=1, maximum=MAX_PAGE) or 1
@@ -65,6 +67,7 @@ def jobs_list(request: HttpRequest) -> HttpResponse:
             "statuses": PENDING_STATUSES,
             "priorities": priorities,
             "worker_sizes": selectors.WORKER_SIZES,
+            "stale_job_seconds": settings.ADMIN.stale_job_seconds,
         },
     )
 
@@ -77,6 +80,14 @@ def _last_jobs_page(request: HttpRequest, jobs_page: selectors.JobsPage) -> Http
     query = request.GET.copy()
     query["page"] = str(last)
     return redirect_page(f"{reverse('console-jobs')}?{query.urlencode()}")
+
+
+@page_login_required
+@require_GET
+@console_page
+def blocked_datasets(request: HttpRequest) -> HttpResponse:
+    """GET /admin/blocked: why each dataset is blocked, and until when (two commands)."""
+    return render_page(request, "pages/blocked.html", {"blocked": selectors.blocked_datasets_report()})
 
 
 # --- Audit log ------------------------------------------------------------------------------

@@ -75,7 +75,20 @@ def age(value: object) -> str:
     moment = _as_datetime(value)
     if moment is None:
         return ""
-    seconds = max(0, int((mongo.utc_now() - moment).total_seconds()))
+    return _duration(int((mongo.utc_now() - moment).total_seconds()))
+
+
+@register.filter
+def until(value: object) -> str:
+    """How long until a date, as `age` says it (`5h 29m`; `0s` once past); "" when missing."""
+    moment = _as_datetime(value)
+    if moment is None:
+        return ""
+    return _duration(int((moment - mongo.utc_now()).total_seconds()))
+
+
+def _duration(seconds: int) -> str:
+    seconds = max(0, seconds)
     parts: list[str] = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         if seconds >= size or (unit == "s" and not parts):
