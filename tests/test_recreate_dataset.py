@@ -305,27 +305,6 @@ def test_a_symlinked_asset_folder_is_refused_before_any_write(
     assert everything(queue_db, cache_db) == before
 
 
-def test_cache_entries_are_deleted_in_batches_with_exact_metric_rows(
-    fake_hub: Any, client: Client, cache_db: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("adminsite.database.mongo.DELETE_BATCH_SIZE", 7)
-    entries = [
-        upstream_cache_entry(kind="config-info", dataset=DATASET, config=f"c{i}", http_status=200 if i % 3 else 500)
-        for i in range(40)
-    ]
-    cache_db["cachedResponsesBlue"].insert_many(entries)
-    cache_db["cacheTotalMetric"].insert_many(
-        [
-            {"kind": "config-info", "http_status": 200, "total": 26 + 5, "created_at": A_DATE},
-            {"kind": "config-info", "http_status": 500, "total": 14, "created_at": A_DATE},
-        ]
-    )
-    serve_dataset(fake_hub, DATASET)
-    response = post(client, dataset=DATASET)
-    assert response.json()["deleted_cached_responses"] == 40
-    assert {row["http_status"]: row["total"] for row in cache_db["cacheTotalMetric"].find()} == {200: 5, 500: 0}
-
-
 def test_the_recreate_is_recorded_with_its_caller(client: Any, auth_on: Any, fake_hub: Any, queue_db: Any) -> None:
     auth_on.allow("hf_bob", whoami_answer(name="bob"))
     serve_dataset(fake_hub, DATASET)
