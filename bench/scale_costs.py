@@ -1,6 +1,6 @@
 """Time the dashboard and a recreate on a big cache (issue 12, "cost at scale").
 
-    python bench/scale_costs.py                         # 100k cache entries in the embedded FerretDB
+    python bench/scale_costs.py                         # 100k cache entries in the embedded engine (mongo-java-server)
     python bench/scale_costs.py --cache-entries 20000   # quicker
     CACHE_MONGO_URL=mongodb://... python bench/scale_costs.py   # an empty MongoDB instead
 
@@ -55,14 +55,14 @@ monitoring.register(COUNTER)
 class StubHub(BaseHTTPRequestHandler):
     """Every dataset exists, is public and supported, at one revision."""
 
-    def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
+    def do_GET(self) -> None:
         body = json.dumps({"sha": "b" * 40, "private": False, "disabled": False, "tags": [], "cardData": {}})
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
         self.wfile.write(body.encode())
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the signature of http.server)
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -81,7 +81,7 @@ def described(commands: Counter[str]) -> str:
 
 def metric_rows_agree_with_entries() -> tuple[int, int, int]:
     """(entries counted one by one, total of the metric rows, number of rows that disagree)."""
-    from adminsite import mongo
+    from adminsite.database import mongo
 
     cache = mongo.cache_database()
     counted: Counter[tuple[Any, Any, Any]] = Counter()
@@ -103,14 +103,9 @@ def run(arguments: argparse.Namespace, mongo_url: str) -> None:
     from django.conf import settings
     from django.test import Client
 
-    try:
-        from adminsite.database import mongo
-        from adminsite.database.indexes import ensure_all_indexes
-        from adminsite.demo.world import seed_world
-    except ImportError:  # the layout before the re-shelve (issue 9)
-        from adminsite import mongo  # type: ignore[no-redef]
-        from adminsite.demo_world import seed_world  # type: ignore[no-redef]
-        from adminsite.indexes import ensure_all_indexes  # type: ignore[no-redef]
+    from adminsite.database import mongo
+    from adminsite.database.indexes import ensure_all_indexes
+    from adminsite.demo.world import seed_world
 
     hub = ThreadingHTTPServer(("127.0.0.1", 0), StubHub)
     threading.Thread(target=hub.serve_forever, daemon=True).start()
@@ -166,13 +161,13 @@ def main() -> None:
     if mongo_url:
         run(arguments, mongo_url)
         return
-    try:
-        from adminsite.demo.embedded_mongo import EmbeddedFerretDB
-    except ImportError:  # the layout before the re-shelve (issue 9)
-        from adminsite.embedded_mongo import EmbeddedFerretDB  # type: ignore[no-redef]
+    from adminsite.demo.embedded_mongo import EmbeddedMongo
 
-    with tempfile.TemporaryDirectory(prefix="bench-ferretdb-") as data_dir, EmbeddedFerretDB(Path(data_dir)) as server:
-        print(f"embedded FerretDB on {server.url}")
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-mongo-") as data_dir,
+        EmbeddedMongo(Path(data_dir), persistent=False) as server,
+    ):
+        print(f"embedded mongo-java-server (memory) on {server.url}")
         run(arguments, server.url)
 
 

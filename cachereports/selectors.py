@@ -6,13 +6,17 @@ whatever the number of processing steps or cache entries.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from bson import ObjectId
 from bson.errors import InvalidId
+from django.conf import settings
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
@@ -100,6 +104,68 @@ def num_dataset_infos_by_builder_name() -> dict[str, int]:
     return counts
 
 
+T = TypeVar("T")
+
+REUSE_SECONDS = 60
+"""How long a process reuses the console's counts that read many entries (the JSON routes count each time)."""
+
+_monotonic = time.monotonic
+
+
+@dataclass(frozen=True)
+class BuilderNameCounts:
+    counts: dict[str, int]
+    counted_at: datetime
+
+
+_reused_counts: dict[tuple[str, str, str], tuple[float, Any]] = {}
+_reused_counts_lock = threading.Lock()
+
+
+def _reuse_key(name: str) -> tuple[str, str, str]:
+    return (name, settings.ADMIN.cache_mongo_url, settings.ADMIN.cache_mongo_database)
+
+
+def _recent(name: str) -> Any:
+    """What `_reused(name, ...)` computed in this process less than a minute ago, else None."""
+    with _reused_counts_lock:
+        remembered = _reused_counts.get(_reuse_key(name))
+    if remembered is None or _monotonic() - remembered[0] >= REUSE_SECONDS:
+        return None
+    return remembered[1]
+
+
+def _reused(name: str, compute: Callable[[], T]) -> T:
+    recent: T | None = _recent(name)
+    if recent is not None:
+        return recent
+    value = compute()
+    with _reused_counts_lock:
+        _reused_counts[_reuse_key(name)] = (_monotonic(), value)
+    return value
+
+
+def recent_builder_name_counts() -> BuilderNameCounts | None:
+    """The counts this process made less than a minute ago, without a query; None if there are none."""
+    recent: BuilderNameCounts | None = _recent("builder-names")
+    return recent
+
+
+def builder_name_counts() -> BuilderNameCounts:
+    """The builder-name counts of the console, counted again (one aggregation) at most once a minute.
+
+    That aggregation reads every successful `dataset-info` entry: seconds on a big cache, so
+    the dashboard never runs it (it shows `recent_builder_name_counts` or loads this apart).
+    """
+    return _reused("builder-names", lambda: BuilderNameCounts(num_dataset_infos_by_builder_name(), mongo.utc_now()))
+
+
+def forget_builder_name_counts() -> None:
+    """Forget every count reused by this process (tests)."""
+    with _reused_counts_lock:
+        _reused_counts.clear()
+
+
 # --- The browser console: cache health, the cache browser, one entry, one dataset ------------
 
 
@@ -141,7 +207,7 @@ def cache_health() -> CacheHealth:
     """Entries by (kind, http_status, error_code), as the metric rows of `cacheTotalMetric` count them.
 
     The other services `$inc` a row for each entry they write or delete, and so do our deletes
-    (services.decrement_cache_metric): a few hundred rows that say what counting the entries
+    (services.delete_dataset_cache_entries): a few hundred rows that say what counting the entries
     would, without reading them. Counting the entries themselves, even from index (kind,
     http_status, error_code), walks millions of index keys on each page load. So: one small
     find, sorted on the unique index (kind, http_status, error_code) that backs it. The numbers
@@ -176,13 +242,166 @@ def _with_id(cache_entry: dict[str, Any]) -> dict[str, Any]:
     return {**cache_entry, "id": str(cache_entry["_id"])}
 
 
+# Copied errors and their root (REFERENCE.md, "Copied errors and root causes")
+
+ArtifactKey = tuple[str, str, str | None, str | None]
+"""(kind, dataset, config, split) of an artifact: the unique key of its cache entry."""
+
+_COPY_FIELDS = {
+    field: 1
+    for field in (
+        "kind",
+        "dataset",
+        "config",
+        "split",
+        "http_status",
+        "error_code",
+        "details.copied_from_artifact",
+        "details.cause_exception",
+        "details.cause_message",
+    )
+}
+_CAUSE_MESSAGE_CHARACTERS = 200
+
+
+def _artifact_key(cache_entry: dict[str, Any]) -> ArtifactKey:
+    return (
+        str(cache_entry.get("kind")),
+        str(cache_entry.get("dataset")),
+        cache_entry.get("config"),
+        cache_entry.get("split"),
+    )
+
+
+def copied_from_key(cache_entry: dict[str, Any] | None) -> ArtifactKey | None:
+    """The artifact an error entry was copied from (`details.copied_from_artifact`), if it names one."""
+    details = cache_entry.get("details") if cache_entry is not None else None
+    parent = details.get("copied_from_artifact") if isinstance(details, dict) else None
+    if not isinstance(parent, dict) or not isinstance(parent.get("kind"), str):
+        return None
+    if not isinstance(parent.get("dataset"), str):
+        return None
+    config, split = parent.get("config"), parent.get("split")
+    return (
+        parent["kind"],
+        parent["dataset"],
+        config if isinstance(config, str) else None,
+        split if isinstance(split, str) else None,
+    )
+
+
+@dataclass(frozen=True)
+class ArtifactLink:
+    """An artifact named by a copy, and its cache entry as found now (None: no such entry)."""
+
+    key: ArtifactKey
+    cache_entry: dict[str, Any] | None
+
+    @property
+    def label(self) -> str:
+        kind, _dataset, config, split = self.key
+        return " / ".join(part for part in (kind, config, split) if part is not None)
+
+    @property
+    def id(self) -> str:
+        return str(self.cache_entry["_id"]) if self.cache_entry is not None else ""
+
+    @property
+    def http_status(self) -> Any:
+        return self.cache_entry.get("http_status") if self.cache_entry is not None else None
+
+    @property
+    def is_error(self) -> bool:
+        status = self.http_status
+        return isinstance(status, int | float) and status >= 400
+
+    @property
+    def cause(self) -> str:
+        """`ErrorCode (CauseException: cause message)`, as much of it as the entry has."""
+        if self.cache_entry is None:
+            return ""
+        details = self.cache_entry.get("details")
+        details = details if isinstance(details, dict) else {}
+        exception, message = details.get("cause_exception"), details.get("cause_message")
+        code = str(self.cache_entry.get("error_code") or self.http_status)
+        if not exception:
+            return code
+        if not message:
+            return f"{code} ({exception})"
+        return f"{code} ({exception}: {str(message)[:_CAUSE_MESSAGE_CHARACTERS]})"
+
+
+@dataclass(frozen=True)
+class CopiedFrom:
+    """Where a copied error comes from: its parent, and the root error the chain reaches.
+
+    `root` is None when the chain does not end in a root error: an entry on the way is missing,
+    no longer an error (since fixed) or loops back.
+    """
+
+    parent: ArtifactLink
+    root: ArtifactLink | None
+
+
+def _found_artifacts(keys: set[ArtifactKey]) -> dict[ArtifactKey, dict[str, Any]]:
+    """The entries of these artifacts: one find on the unique index (kind, dataset, config, split)."""
+    conditions = [
+        {"kind": kind, "dataset": dataset, "config": config, "split": split}
+        for kind, dataset, config, split in sorted(keys, key=str)
+    ]
+    found = mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES].find({"$or": conditions}, _COPY_FIELDS)
+    return {_artifact_key(entry): entry for entry in found}
+
+
+def _origin(parent_key: ArtifactKey, known: dict[ArtifactKey, dict[str, Any] | None]) -> CopiedFrom:
+    parent = ArtifactLink(parent_key, known.get(parent_key))
+    link, seen = parent, {parent_key}
+    while link.is_error:
+        next_key = copied_from_key(link.cache_entry)
+        if next_key is None:
+            return CopiedFrom(parent, link)
+        if next_key in seen or next_key not in known:
+            break
+        seen.add(next_key)
+        link = ArtifactLink(next_key, known[next_key])
+    return CopiedFrom(parent, None)
+
+
+def copied_errors_origins(cache_entries: list[dict[str, Any]]) -> dict[str, CopiedFrom]:
+    """For each copied error among these entries (by string `_id`): its parent and its root error.
+
+    The chains are followed level by level, every entry of a level in one find: as many finds
+    as the longest chain has copies above the page (at most the depth of the processing graph,
+    2 or 3 in practice), whatever the number of entries. A chain that loops stops.
+    """
+    known: dict[ArtifactKey, dict[str, Any] | None] = {_artifact_key(entry): entry for entry in cache_entries}
+    wanted = {key for key in map(copied_from_key, cache_entries) if key is not None} - known.keys()
+    for _level in range(len(processing_graph())):
+        if not wanted:
+            break
+        found = _found_artifacts(wanted)
+        known |= {key: found.get(key) for key in wanted}
+        wanted = {key for key in map(copied_from_key, found.values()) if key is not None} - known.keys()
+    origins = {}
+    for entry in cache_entries:
+        parent_key = copied_from_key(entry)
+        if parent_key is not None and ArtifactLink(_artifact_key(entry), entry).is_error:
+            origins[str(entry["_id"])] = _origin(parent_key, known)
+    return origins
+
+
 @dataclass(frozen=True)
 class CacheEntriesPage:
-    """Entries by `_id` ascending; each cursor is "" when there is no page that way."""
+    """Entries by `_id` ascending; each cursor is "" when there is no page that way.
+
+    `total` is how many entries the filter matches in all; a copied error's entry has its
+    `CopiedFrom` under the key `copied`.
+    """
 
     cache_entries: list[dict[str, Any]]
     next_cursor: str
     previous_cursor: str
+    total: int
 
 
 def cache_entries_page(
@@ -226,19 +445,18 @@ def cache_entries_page(
     if root_errors_only:
         query["details.copied_from_artifact"] = None
         query.setdefault("http_status", {"$gte": 400})
+    count_query = dict(query)
     backward = before_id is not None
     if backward:
         query["_id"] = {"$lt": before_id}
     elif after_id is not None:
         query["_id"] = {"$gt": after_id}
-    found = list(
-        mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES]
-        .find(query, {"content": 0})
-        .sort("_id", -1 if backward else 1)
-        .limit(limit + 1)
-    )
+    responses = mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES]
+    found = list(responses.find(query, {"content": 0}).sort("_id", -1 if backward else 1).limit(limit + 1))
+    total = responses.count_documents(count_query)
     more = len(found) > limit
-    cache_entries = [_with_id(entry) for entry in found[:limit]]
+    origins = copied_errors_origins(found[:limit])
+    cache_entries = [_with_id(entry) | {"copied": origins.get(str(entry["_id"]))} for entry in found[:limit]]
     if backward:
         cache_entries.reverse()
         next_cursor = cache_entries[-1]["id"] if cache_entries else ""
@@ -246,7 +464,7 @@ def cache_entries_page(
     else:
         next_cursor = cache_entries[-1]["id"] if more else ""
         previous_cursor = cache_entries[0]["id"] if after_id is not None and cache_entries else ""
-    return CacheEntriesPage(cache_entries, next_cursor, previous_cursor)
+    return CacheEntriesPage(cache_entries, next_cursor, previous_cursor, total)
 
 
 @dataclass(frozen=True)
@@ -255,6 +473,8 @@ class CacheEntryDetail:
 
     cache_entry: dict[str, Any]
     step: ProcessingStep | None
+    copied: CopiedFrom | None = None
+    """Its parent and root error, when it is a copied error."""
 
     @property
     def is_outdated(self) -> bool:
@@ -272,7 +492,8 @@ def cache_entry_detail(*, entry_id: str) -> CacheEntryDetail:
     cache_entry = mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES].find_one({"_id": object_id})
     if cache_entry is None:
         raise NotFoundError(f"No cache entry with id {entry_id}.")
-    return CacheEntryDetail(_with_id(cache_entry), processing_graph().get(str(cache_entry.get("kind"))))
+    step = processing_graph().get(str(cache_entry.get("kind")))
+    return CacheEntryDetail(_with_id(cache_entry), step, copied_errors_origins([cache_entry]).get(str(object_id)))
 
 
 def count_cache_entries_of_dataset(*, dataset: str) -> int:
@@ -591,3 +812,12 @@ def cache_errors(*, kind: str | None) -> CacheErrors:
     ]
     groups.sort(key=lambda group: (-group.count, group.kind, group.error_code or "", group.cause_exception or ""))
     return CacheErrors(errors=groups, copied=copied)
+
+
+def cache_errors_reused() -> CacheErrors:
+    """`cache_errors` of every kind, for the dashboard: counted at most once a minute per process.
+
+    It reads every error entry of the cache (on FerretDB, one find of them all): too much for
+    each load of a page that refreshes itself every 15 s. /admin/errors counts afresh.
+    """
+    return _reused("cache-errors", lambda: cache_errors(kind=None))

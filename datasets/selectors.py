@@ -158,6 +158,10 @@ class StepSection:
     configs_without_splits: list[str]
     """For a split step: listed configs whose splits are not known yet (no config-split-names)."""
 
+    @property
+    def num_errors(self) -> int:
+        return sum(1 for row in self.rows if row.state == "error")
+
 
 @dataclass(frozen=True)
 class DatasetOverview:
@@ -199,6 +203,10 @@ class DatasetOverview:
     @property
     def num_missing(self) -> int:
         return self.count("missing")
+
+    @property
+    def num_rows(self) -> int:
+        return sum(len(section.rows) for section in self.sections)
 
     @property
     def num_outdated(self) -> int:

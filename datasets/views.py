@@ -22,6 +22,7 @@ from adminsite.core.errors import InvalidParameterError, MissingRequiredParamete
 from adminsite.core.identity import identity_of
 from adminsite.core.words import plural
 from adminsite.web.console import (
+    choice_parameter,
     console_action,
     console_page,
     dataset_filter_parameter,
@@ -44,12 +45,13 @@ from jobs.rows import Job
 def dataset_page(request: HttpRequest) -> HttpResponse:
     """GET /admin/dataset?dataset=: every step of the dataset, with what is broken or missing."""
     dataset = dataset_filter_parameter(request)
+    errors_only = choice_parameter(request, "errors", ("0", "1")) == "1"
     overview = selectors.dataset_overview(dataset=dataset) if dataset is not None else None
     priorities = [priority.value for priority in Priority]  # of the force-refresh forms, lowest (default) first
     return render_page(
         request,
         "pages/dataset.html",
-        {"overview": overview, "priorities": priorities, "init_step": DATASET_INIT_STEP},
+        {"overview": overview, "errors_only": errors_only, "priorities": priorities, "init_step": DATASET_INIT_STEP},
     )
 
 

@@ -143,7 +143,9 @@ class BlockedDatasets:
 def _latest_blockages() -> dict[str, datetime | None]:
     """The latest `blocked_at` of each blocked dataset (one find on a collection of a few documents)."""
     latest: dict[str, datetime | None] = {}
-    blockages = mongo.queue_database_for_reports()[mongo.DATASET_BLOCKAGES].find({}, {"_id": 0, "dataset": 1, "blocked_at": 1})
+    blockages = mongo.queue_database_for_reports()[mongo.DATASET_BLOCKAGES].find(
+        {}, {"_id": 0, "dataset": 1, "blocked_at": 1}
+    )
     for blockage in blockages:
         dataset, blocked_at = blockage.get("dataset"), blockage.get("blocked_at")
         if not isinstance(dataset, str):
@@ -182,7 +184,9 @@ def blocked_datasets_report() -> BlockedDatasets:
         BlockedDataset(dataset=dataset, blocked_at=blocked_at, compute_seconds=seconds.get(dataset, 0))
         for dataset, blocked_at in latest.items()
     ]
-    datasets.sort(key=lambda row: (row.blocked_at is None, -(row.blocked_at.timestamp() if row.blocked_at else 0), row.dataset))
+    datasets.sort(
+        key=lambda row: (row.blocked_at is None, -(row.blocked_at.timestamp() if row.blocked_at else 0), row.dataset)
+    )
     return BlockedDatasets(datasets)
 
 

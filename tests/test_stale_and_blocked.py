@@ -74,7 +74,9 @@ def queue_with_stale_jobs(queue_db: Any) -> dict[str, datetime]:
 
 
 def listed_datasets(response: Any) -> list[str]:
-    return re.findall(r'<td class="wrap"><a href="/admin/dataset\?dataset=[^"]*">([^<]*)</a>', response.content.decode())
+    return re.findall(
+        r'<td class="wrap"><a href="/admin/dataset\?dataset=[^"]*">([^<]*)</a>', response.content.decode()
+    )
 
 
 def test_stale_jobs_are_counted_on_the_dashboard(client: Client, queue_with_stale_jobs: Any) -> None:
@@ -96,7 +98,8 @@ def test_the_jobs_page_lists_the_stale_jobs_with_their_last_heartbeat(
     assert "<strong>2</strong> pending jobs" in html
     beat = queue_with_stale_jobs["org/lost-beat"]
     assert re.search(
-        rf'<td class="nowrap stale" title="{utc(beat)}">10m( \d+s)? ago <span class="badge stale">stale</span></td>', html
+        rf'<td class="nowrap stale" title="{utc(beat)}">10m( \d+s)? ago <span class="badge stale">stale</span></td>',
+        html,
     )
     assert '<td class="nowrap stale" title="">never <span class="badge stale">stale</span></td>' in html
     assert '<input type="checkbox" name="stale" value="1" checked>' in html

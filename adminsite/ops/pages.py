@@ -17,18 +17,24 @@ TOP_ROOT_ERRORS = 10
 @page_login_required
 @console_page
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """GET /admin/: queue, cache health, builder names, blocked datasets, root-error groups (5 commands)."""
-    root_errors = cache_selectors.cache_errors(kind=None)
+    """GET /admin/: the queue and its stale jobs, cache health, root-error groups, blocked datasets.
+
+    A constant few commands, none over all the cache entries: the root-error groups are
+    counted at most once a minute per process, and builder-name counts are shown only when
+    this process counted them within the minute, else loaded apart (/admin/builder-names).
+    """
+    root_errors = cache_selectors.cache_errors_reused()
     return render_page(
         request,
         "pages/dashboard.html",
         {
             "queue": job_selectors.queue_summary(),
+            "stale_jobs": job_selectors.count_stale_jobs(),
             "cache": cache_selectors.cache_health(),
             "root_errors": root_errors,
             "top_root_errors": root_errors.errors[:TOP_ROOT_ERRORS],
-            "builder_names": cache_selectors.num_dataset_infos_by_builder_name(),
-            "blocked_datasets": job_selectors.blocked_datasets(),
+            "builder_names": cache_selectors.recent_builder_name_counts(),
+            "blocked": job_selectors.blocked_datasets_report(),
         },
     )
 
