@@ -118,6 +118,7 @@ def run(arguments: argparse.Namespace, mongo_url: str) -> None:
         cache_mongo_database=f"bench_cache_{suffix}",
         queue_mongo_database=f"bench_queue_{suffix}",
         hf_endpoint=f"http://127.0.0.1:{hub.server_address[1]}",
+        hf_timeout_seconds=10.0,  # the stub answers at once; a loaded machine must not turn that into a 500
         assets_storage_root=Path(assets, "assets"),
         cached_assets_storage_root=Path(assets, "cached-assets"),
         max_age=0,

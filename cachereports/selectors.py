@@ -160,7 +160,7 @@ def builder_name_counts() -> BuilderNameCounts:
     return _reused("builder-names", lambda: BuilderNameCounts(num_dataset_infos_by_builder_name(), mongo.utc_now()))
 
 
-def forget_builder_name_counts() -> None:
+def forget_reused_counts() -> None:
     """Forget every count reused by this process (tests)."""
     with _reused_counts_lock:
         _reused_counts.clear()

@@ -43,12 +43,14 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
 
     now = [1000.0]
     monkeypatch.setattr(selectors, "_monotonic", lambda: now[0])
-    selectors.forget_builder_name_counts()
+    selectors.forget_reused_counts()
     yield now
-    selectors.forget_builder_name_counts()
+    selectors.forget_reused_counts()
 
 
-def test_the_dashboard_reads_the_cache_entries_at_most_once_a_minute(client: Client, cache_db: Any, db_commands: Any, clock: list[float]):
+def test_the_dashboard_reads_the_cache_entries_at_most_once_a_minute(
+    client: Client, cache_db: Any, db_commands: Any, clock: list[float]
+):
     seed_builder_names(cache_db)
     db_commands.collections.clear()
     response = client.get("/admin/")
