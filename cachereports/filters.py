@@ -121,6 +121,20 @@ def parse_flag(name: str, value: str | None, *, default: bool) -> bool:
     raise InvalidParameterError(f"Parameter '{name}' should be true or false.")
 
 
+FILTER_FIELDS = (
+    "kind",
+    "error_code",
+    "http_status",
+    "cause_exception",
+    "job_runner_version_below",
+    "dataset_prefix",
+    "updated_before",
+    "root_errors_only",
+    "without_cause_exception",
+)
+"""The parameters of `parse_cache_entry_filter`, as the JSON route and the bulk refresh page read them."""
+
+
 def parse_cache_entry_filter(
     *,
     kind: object,

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from adminsite.core.errors import InvalidParameterError
 from adminsite.core.identity import identity_of
 from adminsite.web.api import ReadAPIView, WriteAPIView, dataset_parameter, optional_parameter, raw_parameter
-from cachereports.filters import parse_cache_entry_filter, parse_flag
+from cachereports.filters import FILTER_FIELDS, parse_cache_entry_filter, parse_flag
 from datasets import bulk_refresh, selectors, services
 from datasets.serializers import dataset_status_dict
 
@@ -48,19 +48,6 @@ class RecreateDatasetApi(WriteAPIView):
         return Response(outcome.as_json())
 
 
-_FILTER_FIELDS = (
-    "kind",
-    "error_code",
-    "http_status",
-    "cause_exception",
-    "job_runner_version_below",
-    "dataset_prefix",
-    "updated_before",
-    "root_errors_only",
-    "without_cause_exception",
-)
-
-
 def _text(request: Request, name: str) -> str | None:
     """A parameter of the query or the body as text (a JSON body may give numbers and booleans)."""
     value = raw_parameter(request, name)
@@ -77,7 +64,7 @@ class BulkRefreshApi(WriteAPIView):
     """POST /admin/bulk-refresh?kind=&error_code=&...&priority=&limit=&cursor=&dry_run= (dry run by default)"""
 
     def post(self, request: Request) -> Response:
-        entry_filter = parse_cache_entry_filter(**{name: _text(request, name) for name in _FILTER_FIELDS})
+        entry_filter = parse_cache_entry_filter(**{name: _text(request, name) for name in FILTER_FIELDS})
         outcome = bulk_refresh.bulk_refresh(
             entry_filter=entry_filter,
             cursor=_text(request, "cursor") or "",

@@ -21,21 +21,10 @@ from adminsite.core.identity import identity_of
 from adminsite.core.processing_graph import processing_graph
 from adminsite.web.console import console_page, render_page
 from cachereports import selectors as cache_selectors
-from cachereports.filters import CacheEntryFilter, parse_cache_entry_filter, parse_flag
+from cachereports.filters import FILTER_FIELDS, CacheEntryFilter, parse_cache_entry_filter, parse_flag
 from datasets import bulk_refresh, services
 from jobs.constants import Priority
 
-FILTER_FIELDS = (
-    "kind",
-    "error_code",
-    "http_status",
-    "cause_exception",
-    "job_runner_version_below",
-    "dataset_prefix",
-    "updated_before",
-    "root_errors_only",
-    "without_cause_exception",
-)
 PREVIEW_ROWS = 20
 """How many entries of the first batch the preview lists."""
 
