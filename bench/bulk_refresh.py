@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -164,18 +163,10 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=1_000, help="entries per call (1..1000)")
     parser.add_argument("--keep", action="store_true", help="keep the bench databases afterwards")
     arguments = parser.parse_args()
-    mongo_url = os.environ.get("CACHE_MONGO_URL")
-    if mongo_url:
-        run(arguments, mongo_url)
-        return
-    from adminsite.demo.embedded_mongo import EmbeddedMongo
+    from adminsite.demo.embedded_mongo import configured_or_embedded_mongo
 
-    with (
-        tempfile.TemporaryDirectory(prefix="bench-mongo-") as data_dir,
-        EmbeddedMongo(Path(data_dir), persistent=False) as server,
-    ):
-        print(f"embedded mongo-java-server (memory) on {server.url}")
-        run(arguments, server.url)
+    with configured_or_embedded_mongo(os.environ) as mongo_url:
+        run(arguments, mongo_url)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -292,18 +291,10 @@ def main() -> None:
     arguments = parser.parse_args()
     if arguments.big:
         arguments.cache_entries, arguments.jobs = 1_000_000, 100_000
-    mongo_url = os.environ.get("CACHE_MONGO_URL")
-    if mongo_url:
-        run(arguments, mongo_url)
-        return
-    from adminsite.demo.embedded_mongo import EmbeddedMongo
+    from adminsite.demo.embedded_mongo import configured_or_embedded_mongo
 
-    with (
-        tempfile.TemporaryDirectory(prefix="bench-mongo-") as data_dir,
-        EmbeddedMongo(Path(data_dir), persistent=False) as server,
-    ):
-        print(f"embedded mongo-java-server (memory) on {server.url}")
-        run(arguments, server.url)
+    with configured_or_embedded_mongo(os.environ) as mongo_url:
+        run(arguments, mongo_url)
 
 
 if __name__ == "__main__":

@@ -22,8 +22,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -177,6 +178,21 @@ class EmbeddedMongo:
 def running_mongo(data_dir: Path, *, port: int | None = None, persistent: bool = True) -> Iterator[EmbeddedMongo]:
     with EmbeddedMongo(data_dir, port=port, persistent=persistent) as server:
         yield server
+
+
+@contextlib.contextmanager
+def configured_or_embedded_mongo(environ: Mapping[str, str]) -> Iterator[str]:
+    """The URL of `CACHE_MONGO_URL` when set, else of a throwaway in-memory engine (the benchmarks)."""
+    configured = environ.get("CACHE_MONGO_URL")
+    if configured:
+        yield configured
+        return
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-mongo-") as data_dir,
+        EmbeddedMongo(Path(data_dir), persistent=False) as server,
+    ):
+        print(f"embedded mongo-java-server (memory) on {server.url}", flush=True)
+        yield server.url
 
 
 def stop_on_sigterm() -> None:
