@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import getpass
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO, cast
@@ -27,6 +27,7 @@ from django.core.management.base import BaseCommand, CommandError
 from pymongo.errors import ConnectionFailure
 
 from adminsite.core.config import AdminConfig
+from adminsite.core.dataset_names import is_valid_dataset_name
 from adminsite.core.errors import AdminError
 from adminsite.core.identity import HubIdentity
 
@@ -103,6 +104,52 @@ class AdminCommand(BaseCommand):
                 ) from None
             except AdminError as error:
                 raise CommandError(f"{error.error_code}: {error.message}", returncode=1) from None
+
+
+DatasetOutcome = tuple[bool, str]
+"""What a per-dataset step says: whether the dataset is supported, and its line of output."""
+
+
+def checked_dataset_names(names: Sequence[str]) -> list[str]:
+    """The names once each, in order; any invalid one stops the command before anything is done."""
+    datasets = list(dict.fromkeys(names))
+    invalid = [name for name in datasets if not is_valid_dataset_name(name)]
+    if invalid:
+        raise CommandError(f"invalid dataset name(s), nothing done: {', '.join(repr(name[:100]) for name in invalid)}")
+    return datasets
+
+
+def run_per_dataset(
+    command: AdminCommand, datasets: list[str], step: Callable[[str], DatasetOutcome], *, dry_run: bool
+) -> Summary:
+    """Run `step` on each dataset: one line each, a progress bar, a summary line, the outcomes counted.
+
+    An AdminError or an unexpected error fails that dataset only; a database outage fails it and
+    stops the run, the rest listed as not attempted (they would fail the same way).
+    """
+    summary = Summary()
+    progress = ProgressBar(out=command.stdout, bar_stream=command.raw_stderr, total=len(datasets))
+    for index, dataset in enumerate(datasets):
+        try:
+            supported, line = step(dataset)
+        except AdminError as error:
+            summary.failed.append(dataset)
+            progress.write_line(f"{dataset}: failed ({error.error_code}): {error.message}")
+        except ConnectionFailure as error:
+            summary.failed.append(dataset)
+            summary.not_attempted += datasets[index + 1 :]
+            where = unavailable_databases(error, settings.ADMIN)
+            progress.write_line(f"{dataset}: failed: the database is unavailable ({where}); stopping")
+            break
+        except Exception as error:
+            summary.failed.append(dataset)
+            progress.write_line(f"{dataset}: failed (unexpected {type(error).__name__})")
+        else:
+            (summary.done if supported else summary.not_supported).append(dataset)
+            progress.write_line(f"{dataset}: {line}")
+        progress.advance()
+    progress.write_line(summary.line(dry_run=dry_run))
+    return summary
 
 
 def command_actor() -> HubIdentity:

@@ -16,12 +16,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
-from pymongo.errors import ConnectionFailure
 
-from adminsite.core.commands import AdminCommand, ProgressBar, Summary, command_actor, unavailable_databases
-from adminsite.core.dataset_names import is_valid_dataset_name
+from adminsite.core.commands import (
+    AdminCommand,
+    DatasetOutcome,
+    Summary,
+    checked_dataset_names,
+    command_actor,
+    run_per_dataset,
+)
 from adminsite.core.errors import AdminError
 from adminsite.core.words import plural
 from adminsite.hub.dataset_support import NotSupportedError
@@ -57,12 +61,7 @@ class Command(AdminCommand):
         parser.add_argument("--dry-run", action="store_true", help="print each plan; change nothing")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        datasets = list(dict.fromkeys(options["datasets"]))
-        invalid = [name for name in datasets if not is_valid_dataset_name(name)]
-        if invalid:
-            raise CommandError(
-                f"invalid dataset name(s), nothing done: {', '.join(repr(name[:100]) for name in invalid)}"
-            )
+        datasets = checked_dataset_names(options["datasets"])
         try:
             priority = parse_priority(options["priority"])
         except AdminError as error:
@@ -80,39 +79,22 @@ class Command(AdminCommand):
                 returncode=2,
             )
 
-    def _backfill_one(self, *, dataset: str, priority: Priority, dry_run: bool) -> str:
-        if dry_run:
-            return _describe_plan(dataset_backfill_plan(dataset=dataset, priority=priority))
-        outcome = backfill_dataset(dataset=dataset, priority=priority, actor=command_actor())
-        return (
+    def _backfill_one(self, *, dataset: str, priority: Priority, dry_run: bool) -> DatasetOutcome:
+        try:
+            if dry_run:
+                return True, _describe_plan(dataset_backfill_plan(dataset=dataset, priority=priority))
+            outcome = backfill_dataset(dataset=dataset, priority=priority, actor=command_actor())
+        except NotSupportedError as refusal:
+            return False, f"not supported ({refusal.error_code}): nothing queued"
+        return True, (
             f"created {plural(outcome.changes.created, 'job', 'jobs')}, deleted"
             f" {plural(outcome.changes.deleted, 'waiting job', 'waiting jobs')} (revision {outcome.plan.revision})"
         )
 
     def _run(self, *, datasets: list[str], priority: Priority, dry_run: bool) -> Summary:
-        summary = Summary()
-        progress = ProgressBar(out=self.stdout, bar_stream=self.raw_stderr, total=len(datasets))
-        for index, dataset in enumerate(datasets):
-            try:
-                line = self._backfill_one(dataset=dataset, priority=priority, dry_run=dry_run)
-            except NotSupportedError as refusal:
-                summary.not_supported.append(dataset)
-                progress.write_line(f"{dataset}: not supported ({refusal.error_code}): nothing queued")
-            except AdminError as error:
-                summary.failed.append(dataset)
-                progress.write_line(f"{dataset}: failed ({error.error_code}): {error.message}")
-            except ConnectionFailure as error:
-                summary.failed.append(dataset)
-                summary.not_attempted += datasets[index + 1 :]
-                where = unavailable_databases(error, settings.ADMIN)
-                progress.write_line(f"{dataset}: failed: the database is unavailable ({where}); stopping")
-                break
-            except Exception as error:
-                summary.failed.append(dataset)
-                progress.write_line(f"{dataset}: failed (unexpected {type(error).__name__})")
-            else:
-                summary.done.append(dataset)
-                progress.write_line(f"{dataset}: {line}")
-            progress.advance()
-        progress.write_line(summary.line(dry_run=dry_run))
-        return summary
+        return run_per_dataset(
+            self,
+            datasets,
+            lambda dataset: self._backfill_one(dataset=dataset, priority=priority, dry_run=dry_run),
+            dry_run=dry_run,
+        )

@@ -17,12 +17,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
-from pymongo.errors import ConnectionFailure
 
-from adminsite.core.commands import AdminCommand, ProgressBar, Summary, command_actor, unavailable_databases
-from adminsite.core.dataset_names import is_valid_dataset_name
+from adminsite.core.commands import (
+    AdminCommand,
+    DatasetOutcome,
+    Summary,
+    checked_dataset_names,
+    command_actor,
+    run_per_dataset,
+)
 from adminsite.core.errors import AdminError
 from adminsite.core.words import plural
 from datasets.services import RecreateOutcome, parse_priority, recreate_dataset
@@ -94,14 +98,9 @@ class Command(AdminCommand):
         datasets: list[str] = list(options["datasets"])
         if options["from_file"]:
             datasets += _read_dataset_file(options["from_file"])
-        datasets = list(dict.fromkeys(datasets))
+        datasets = checked_dataset_names(datasets)
         if not datasets:
             raise CommandError("no dataset given")
-        invalid = [name for name in datasets if not is_valid_dataset_name(name)]
-        if invalid:
-            raise CommandError(
-                f"invalid dataset name(s), nothing done: {', '.join(repr(name[:100]) for name in invalid)}"
-            )
         try:
             priority = parse_priority(options["priority"])
         except AdminError as error:
@@ -119,26 +118,9 @@ class Command(AdminCommand):
 
     def _run(self, *, datasets: list[str], priority: Priority, dry_run: bool) -> Summary:
         actor = command_actor()
-        summary = Summary()
-        progress = ProgressBar(out=self.stdout, bar_stream=self.raw_stderr, total=len(datasets))
-        for index, dataset in enumerate(datasets):
-            try:
-                outcome = recreate_dataset(dataset=dataset, priority=priority, actor=actor, dry_run=dry_run)
-            except AdminError as error:
-                summary.failed.append(dataset)
-                progress.write_line(f"{dataset}: failed ({error.error_code}): {error.message}")
-            except ConnectionFailure as error:
-                summary.failed.append(dataset)
-                summary.not_attempted += datasets[index + 1 :]
-                where = unavailable_databases(error, settings.ADMIN)
-                progress.write_line(f"{dataset}: failed: the database is unavailable ({where}); stopping")
-                break
-            except Exception as error:
-                summary.failed.append(dataset)
-                progress.write_line(f"{dataset}: failed (unexpected {type(error).__name__})")
-            else:
-                (summary.not_supported if outcome.not_supported is not None else summary.done).append(dataset)
-                progress.write_line(f"{dataset}: {_describe(outcome)}")
-            progress.advance()
-        progress.write_line(summary.line(dry_run=dry_run))
-        return summary
+
+        def recreate_one(dataset: str) -> DatasetOutcome:
+            outcome = recreate_dataset(dataset=dataset, priority=priority, actor=actor, dry_run=dry_run)
+            return outcome.not_supported is None, _describe(outcome)
+
+        return run_per_dataset(self, datasets, recreate_one, dry_run=dry_run)
