@@ -15,6 +15,7 @@ from django.http import HttpResponseBase
 from django.urls import set_script_prefix
 
 from adminsite.web.request_bodies import BoundedBodies, Receive, Scope, Send
+from cachereports import selectors as cache_selectors
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminsite.settings")
 
@@ -66,3 +67,5 @@ class OneHopASGIHandler(ASGIHandler):
 django.setup(set_prefix=False)
 # Bodies over their limit are refused before Django reads (and spools) them whole.
 application = BoundedBodies(OneHopASGIHandler())
+# The dashboard's counts over many entries, counted in the background before the first request needs them.
+cache_selectors.warm_up_at_worker_start()

@@ -6,12 +6,10 @@ whatever the number of processing steps or cache entries.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlencode
 
 from bson import ObjectId
@@ -23,6 +21,7 @@ from pymongo.errors import OperationFailure
 from adminsite.core.cursors import parse_cursor
 from adminsite.core.errors import InvalidParameterError, NotFoundError
 from adminsite.core.processing_graph import ProcessingStep, known_step, processing_graph
+from adminsite.core.reused_values import ReusedValues
 from adminsite.core.serialization import iso_datetime
 from adminsite.database import mongo
 from cachereports.filters import CacheEntryFilter
@@ -104,12 +103,9 @@ def num_dataset_infos_by_builder_name() -> dict[str, int]:
     return counts
 
 
-T = TypeVar("T")
-
 REUSE_SECONDS = 60
-"""How long a process reuses the console's counts that read many entries (the JSON routes count each time)."""
-
-_monotonic = time.monotonic
+"""How old the console's counts that read many entries may get before they are counted again
+(in the background: see `adminsite.core.reused_values`); the JSON routes count each time."""
 
 
 @dataclass(frozen=True)
@@ -118,36 +114,27 @@ class BuilderNameCounts:
     counted_at: datetime
 
 
-_reused_counts: dict[tuple[str, str, str], tuple[float, Any]] = {}
-_reused_counts_lock = threading.Lock()
+_reused_counts: ReusedValues[Any] = ReusedValues(max_age_seconds=REUSE_SECONDS)
+"""The builder-name counts and the root-error groups of this process, by name and databases."""
 
 
 def _reuse_key(name: str) -> tuple[str, str, str]:
     return (name, settings.ADMIN.cache_mongo_url, settings.ADMIN.cache_mongo_database)
 
 
-def _recent(name: str) -> Any:
-    """What `_reused(name, ...)` computed in this process less than a minute ago, else None."""
-    with _reused_counts_lock:
-        remembered = _reused_counts.get(_reuse_key(name))
-    if remembered is None or _monotonic() - remembered[0] >= REUSE_SECONDS:
-        return None
-    return remembered[1]
+def _counted_builder_names() -> BuilderNameCounts:
+    return BuilderNameCounts(num_dataset_infos_by_builder_name(), mongo.utc_now())
 
 
-def _reused(name: str, compute: Callable[[], T]) -> T:
-    recent: T | None = _recent(name)
-    if recent is not None:
-        return recent
-    value = compute()
-    with _reused_counts_lock:
-        _reused_counts[_reuse_key(name)] = (_monotonic(), value)
-    return value
+def _counted_root_errors() -> CacheErrors:
+    return dataclasses.replace(cache_errors(kind=None), counted_at=mongo.utc_now())
 
 
 def recent_builder_name_counts() -> BuilderNameCounts | None:
-    """The counts this process made less than a minute ago, without a query; None if there are none."""
-    recent: BuilderNameCounts | None = _recent("builder-names")
+    """The counts this process made, without a query (counted again behind if old); None if there are none yet."""
+    recent: BuilderNameCounts | None = _reused_counts.peek(
+        _reuse_key("builder-names"), _counted_builder_names, name="builder-name counts"
+    )
     return recent
 
 
@@ -155,15 +142,47 @@ def builder_name_counts() -> BuilderNameCounts:
     """The builder-name counts of the console, counted again (one aggregation) at most once a minute.
 
     That aggregation reads every successful `dataset-info` entry: seconds on a big cache, so
-    the dashboard never runs it (it shows `recent_builder_name_counts` or loads this apart).
+    the dashboard never runs it (it shows `recent_builder_name_counts` or loads this apart),
+    and once counted, older counts are served while they are counted again in the background.
     """
-    return _reused("builder-names", lambda: BuilderNameCounts(num_dataset_infos_by_builder_name(), mongo.utc_now()))
+    counts: BuilderNameCounts = _reused_counts.get(
+        _reuse_key("builder-names"), _counted_builder_names, name="builder-name counts"
+    )
+    return counts
+
+
+def warm_up() -> None:
+    """Start counting, in the background, what the dashboard reuses (the served app, at worker start).
+
+    So that no request pays for the first count: a load that comes before it ends waits for it
+    instead of counting a second time.
+    """
+    _reused_counts.warm(_reuse_key("cache-errors"), _counted_root_errors, name="root-error groups")
+    _reused_counts.warm(_reuse_key("builder-names"), _counted_builder_names, name="builder-name counts")
+
+
+WARM_UP_AT_WORKER_START = True
+"""Whether `warm_up_at_worker_start` warms up; the test suite turns it off (tests/conftest.py), so
+that a test importing the served app counts nothing it did not ask for."""
+
+
+def warm_up_at_worker_start() -> None:
+    """`warm_up`, called once by the served app as a worker imports it (`adminsite/asgi.py`).
+
+    Not from a management command or a shell: only the worker that serves pages warms up.
+    """
+    if WARM_UP_AT_WORKER_START:
+        warm_up()
+
+
+def wait_for_reused_counts(timeout_seconds: float | None = None) -> bool:
+    """Wait until no count of the console is being made in the background (tests); False on timeout."""
+    return _reused_counts.wait_for_refreshes(timeout_seconds)
 
 
 def forget_reused_counts() -> None:
     """Forget every count reused by this process (tests)."""
-    with _reused_counts_lock:
-        _reused_counts.clear()
+    _reused_counts.forget()
 
 
 # --- The browser console: cache health, the cache browser, one entry, one dataset ------------
@@ -677,6 +696,8 @@ class CacheErrors:
 
     errors: list[ErrorGroup]
     copied: int
+    counted_at: datetime | None = None
+    """When the dashboard's reused groups were counted (`cache_errors_reused`); None when counted for this request."""
 
     def as_json(self) -> dict[str, Any]:
         return {"errors": [group.as_json() for group in self.errors], "copied": self.copied}
@@ -818,6 +839,9 @@ def cache_errors_reused() -> CacheErrors:
     """`cache_errors` of every kind, for the dashboard: counted at most once a minute per process.
 
     It reads every error entry of the cache (on FerretDB, one find of them all): too much for
-    each load of a page that refreshes itself every 15 s. /admin/errors counts afresh.
+    each load of a page that refreshes itself every 15 s. Once counted, older groups are served
+    while they are counted again in the background (`counted_at` says when they were counted).
+    /admin/errors counts afresh.
     """
-    return _reused("cache-errors", lambda: cache_errors(kind=None))
+    groups: CacheErrors = _reused_counts.get(_reuse_key("cache-errors"), _counted_root_errors, name="root-error groups")
+    return groups

@@ -20,8 +20,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """GET /admin/: the queue and its stale jobs, cache health, root-error groups, blocked datasets.
 
     A constant few commands, none over all the cache entries: the root-error groups are
-    counted at most once a minute per process, and builder-name counts are shown only when
-    this process counted them within the minute, else loaded apart (/admin/builder-names).
+    counted at most once a minute per process (at worker start, then behind the load that
+    finds them a minute old), and builder-name counts are shown only when this process has
+    counted them, else loaded apart (/admin/builder-names).
     """
     root_errors = cache_selectors.cache_errors_reused()
     return render_page(
