@@ -78,16 +78,16 @@ CSRF_FAILURE_VIEW = "adminsite.auth.page_context.csrf_failure"
 
 TEMPLATES = [
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # Jinja2: the dataset page renders thousands of variables (adminsite/web/jinja_environment.py)
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
         "DIRS": [BASE_DIR / "templates"],
-        "APP_DIRS": True,
+        "APP_DIRS": False,
         "OPTIONS": {
+            "environment": "adminsite.web.jinja_environment.environment",
             "context_processors": [
-                "django.template.context_processors.request",
                 "django.contrib.messages.context_processors.messages",
                 "adminsite.auth.page_context.console_context",
             ],
-            "libraries": {"console": "adminsite.web.console_tags"},
         },
     },
 ]

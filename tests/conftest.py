@@ -25,8 +25,9 @@ from cachereports import selectors as cache_selectors
 # Importing the served app (adminsite.asgi) warms nothing up here: tests that want it call warm_up.
 cache_selectors.WARM_UP_AT_WORKER_START = False
 
-# Fixtures of the authentication tests: `whoami` (fake Hub whoami-v2), `auth_on`, `clock`.
-pytest_plugins = ["tests.support.auth_support"]
+# Fixtures of the authentication tests: `whoami` (fake Hub whoami-v2), `auth_on`, `clock`;
+# `response.context` for the Jinja2 pages.
+pytest_plugins = ["tests.support.auth_support", "tests.support.template_contexts"]
 
 
 class CommandRecorder(monitoring.CommandListener):

@@ -1,0 +1,97 @@
+"""The Jinja2 environment of the console templates (`TEMPLATES` OPTIONS `environment`).
+
+Jinja2 rather than the Django template language: the dataset page of a big dataset holds
+thousands of variables and hundreds of forms, and Django's engine spent most of the request
+rendering them (README, "Speed"). The pages give the same HTML as they did with Django's
+engine (tests/test_page_golden.py), so the environment keeps its rules:
+
+- autoescape on, and every `{{ value }}` escaped as Django escapes (`&quot;`, `&#x27;`; Jinja's
+  own escaping writes `&#34;`, `&#39;`), by `finalize`; HTML marked safe (Markup, SafeString)
+  stays as it is;
+- a missing variable or attribute renders as nothing, even along a chain (`a.b.c`), as in DTL;
+- the whitespace of the templates is kept as written, with their trailing newline.
+
+The filters of `console_tags` and a few of Django's (`pluralize`, `truncatechars`, `urlencode`,
+`default_if_none`) are Jinja filters; `url`, `static`, `querystring` and the inlined stylesheet
+are globals. Django's backend adds `request`, `csrf_input` and the context processors
+(messages, who is logged in).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from typing import Any
+
+from django.http import QueryDict
+from django.template import defaultfilters
+from django.templatetags.static import static
+from django.urls import reverse
+from jinja2 import ChainableUndefined, Environment, pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
+
+from adminsite.web import console_tags
+
+
+def escaped(value: Any) -> Any:
+    """What `{{ value }}` writes: Django's escaping (`django.utils.html.escape`), safe HTML as is."""
+    if hasattr(value, "__html__"):
+        return value
+    return Markup(html.escape(str(value)))  # noqa: S704 (escaped just now)
+
+
+def url(name: str, *args: Any) -> str:
+    """`{{ url("console-cache-entry", entry.id) }}`: the path of a named route, as `{% url %}`."""
+    return reverse(name, args=args or None)
+
+
+def url_base(name: str) -> str:
+    """The path of a route whose last part is its one argument, without it: computed once per page
+    for the links of every row (`{{ entry_base }}{{ entry.id }}`), instead of a `reverse` per row."""
+    placeholder = "0"
+    return reverse(name, args=[placeholder]).removesuffix(placeholder)
+
+
+@pass_context
+def querystring(context: Context, **changes: Any) -> str:
+    """`{{ querystring(page=2, sort=None) }}`: the request's query string changed, as Django's
+    `{% querystring %}` writes it (None removes a parameter; "" when nothing is left)."""
+    query: QueryDict = context["request"].GET
+    params = query.copy()
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        elif isinstance(value, Iterable) and not isinstance(value, str):
+            params.setlist(key, list(value))
+        else:
+            params[key] = value
+    if not params and not query:
+        return ""
+    return f"?{params.urlencode()}"
+
+
+def environment(**options: Any) -> Environment:
+    options.update(undefined=ChainableUndefined, finalize=escaped, keep_trailing_newline=True, autoescape=True)
+    env = Environment(**options)  # noqa: S701 (autoescape is on, above)
+    env.globals.update(
+        url=url,
+        url_base=url_base,
+        static=static,
+        querystring=querystring,
+        console_stylesheet=console_tags.console_stylesheet,
+    )
+    env.filters.update(
+        utc=console_tags.utc,
+        age=console_tags.age,
+        until=console_tags.until,
+        or_dash=console_tags.or_dash,
+        get_item=console_tags.get_item,
+        pretty_json=console_tags.pretty_json,
+        is_large=console_tags.is_large,
+        pluralize=defaultfilters.pluralize,
+        truncatechars=defaultfilters.truncatechars,
+        urlencode=defaultfilters.urlencode,
+        default_if_none=defaultfilters.default_if_none,
+    )
+    return env

@@ -1,0 +1,162 @@
+"""Time every HTML page of the console on a big world: ours, the bare queries, and the template.
+
+    python bench/console_pages.py                   # 100k cache entries, 10k jobs
+    python bench/console_pages.py --repeat 9
+
+Like `bench/read_endpoints.py` (which times the JSON routes and four of these pages): the world
+of `seed_world` in fresh databases, each page called through the Django test client (median of
+`--repeat` calls after a warm-up), next to the driver's own duration of the database commands
+it sent (the bare queries), and the time spent rendering its template (`render_to_string`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from pymongo import monitoring
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminsite.settings")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+
+class CommandTimer(monitoring.CommandListener):
+    """The commands sent and the driver's time spent on them (microseconds), since the last clear."""
+
+    def __init__(self) -> None:
+        self.commands: Counter[str] = Counter()
+        self.micros = 0
+
+    def clear(self) -> None:
+        self.commands.clear()
+        self.micros = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.commands[event.command_name] += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        self.micros += event.duration_micros
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        self.micros += event.duration_micros
+
+
+TIMER = CommandTimer()
+monitoring.register(TIMER)
+TEMPLATE_SECONDS: list[float] = []
+
+
+def time_templates() -> None:
+    """Count the time of every `render_to_string` (what `django.shortcuts.render` calls)."""
+    from django.template import loader
+
+    render_to_string = loader.render_to_string
+
+    def timed(*args: Any, **kwargs: Any) -> str:
+        begin = time.perf_counter()
+        try:
+            return render_to_string(*args, **kwargs)
+        finally:
+            TEMPLATE_SECONDS.append(time.perf_counter() - begin)
+
+    loader.render_to_string = timed  # type: ignore[assignment]
+
+
+def run(arguments: argparse.Namespace, mongo_url: str) -> None:
+    import dataclasses
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.test import Client
+
+    from adminsite.database import mongo
+    from adminsite.database.indexes import ensure_all_indexes
+    from adminsite.demo.world import seed_world
+
+    suffix = str(int(time.time()))
+    settings.ADMIN = dataclasses.replace(
+        settings.ADMIN,
+        cache_mongo_url=mongo_url,
+        queue_mongo_url=mongo_url,
+        cache_mongo_database=f"bench_cache_{suffix}",
+        queue_mongo_database=f"bench_queue_{suffix}",
+    )
+    ensure_all_indexes()
+    started = time.monotonic()
+    summary = seed_world(datasets=None, cache_entries=arguments.cache_entries, jobs=arguments.jobs, seed=arguments.seed)
+    print(f"seeded {summary.cache_entries:,} cache entries, {summary.jobs:,} jobs in {time.monotonic() - started:.1f}s")
+    cache = mongo.cache_database()[mongo.CACHED_RESPONSES]
+    busiest = next(
+        cache.aggregate([{"$group": {"_id": "$dataset", "n": {"$sum": 1}}}, {"$sort": {"n": -1}}, {"$limit": 1}])
+    )["_id"]
+    entry = cache.find_one({"dataset": busiest, "http_status": {"$ne": 200}}) or cache.find_one({"dataset": busiest})
+    assert entry is not None
+    time_templates()
+    pages = [
+        ("dashboard", "/admin/"),
+        ("dataset (busiest)", f"/admin/dataset?dataset={busiest}"),
+        ("dataset (busiest, errors only)", f"/admin/dataset?dataset={busiest}&errors=1"),
+        ("dataset (unknown)", "/admin/dataset?dataset=nobody/nothing"),
+        ("cache, first page", "/admin/cache?kind=split-first-rows"),
+        ("cache entry", f"/admin/cache/{entry['_id']}"),
+        ("errors", "/admin/errors"),
+        ("blocked", "/admin/blocked"),
+        ("jobs", "/admin/jobs"),
+        ("bulk refresh (preview)", "/admin/bulk?kind=split-first-rows&http_status=500"),
+        ("builder names", "/admin/builder-names"),
+        ("graph", "/admin/graph"),
+        ("recreate", f"/admin/dataset/recreate?dataset={busiest}"),
+        ("audit", "/admin/audit"),
+    ]
+    client = Client()
+    print(f"\n{'page':<32} {'ours ms':>8} {'bare ms':>8} {'ratio':>6} {'template':>9} {'commands':>9}  bytes")
+    for name, url in pages:
+        durations: list[float] = []
+        bare: list[float] = []
+        templates: list[float] = []
+        client.get(url)  # warm-up: imports, templates, connections, the minute-cached counts
+        size, commands = 0, 0
+        for _ in range(arguments.repeat):
+            TIMER.clear()
+            TEMPLATE_SECONDS.clear()
+            begin = time.perf_counter()
+            response = client.get(url)
+            durations.append((time.perf_counter() - begin) * 1000)
+            bare.append(TIMER.micros / 1000)
+            templates.append(sum(TEMPLATE_SECONDS) * 1000)
+            assert response.status_code == 200, (url, response.status_code)
+            size, commands = len(response.content), sum(TIMER.commands.values())
+        ours, floor, template = (statistics.median(values) for values in (durations, bare, templates))
+        ratio = f"{ours / floor:.2f}" if floor > 0 else "-"
+        print(f"{name:<32} {ours:>8.1f} {floor:>8.1f} {ratio:>6} {template:>9.1f} {commands:>9}  {size:,}")
+    if not arguments.keep:
+        mongo.client_for(mongo_url).drop_database(settings.ADMIN.cache_mongo_database)
+        mongo.client_for(mongo_url).drop_database(settings.ADMIN.queue_mongo_database)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cache-entries", type=int, default=100_000)
+    parser.add_argument("--jobs", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=5, help="calls per page")
+    parser.add_argument("--keep", action="store_true", help="keep the bench databases afterwards")
+    arguments = parser.parse_args()
+    from adminsite.demo.embedded_mongo import configured_or_embedded_mongo
+
+    with configured_or_embedded_mongo(os.environ) as mongo_url:
+        run(arguments, mongo_url)
+
+
+if __name__ == "__main__":
+    main()
