@@ -54,7 +54,7 @@ def blocked_datasets(request: Request) -> Response:
 
 
 def pending_jobs(request: Request) -> Response:
-    return json_answer(pending_jobs_dict(job_selectors.pending_jobs_by_type()))
+    return json_answer(pending_jobs_dict(job_selectors.pending_job_documents_by_type()))
 
 
 def dataset_status(request: Request) -> Response:

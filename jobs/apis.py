@@ -15,7 +15,7 @@ class PendingJobsApi(ReadAPIView):
     """GET /admin/pending-jobs"""
 
     def get(self, request: Request) -> Response:
-        return Response(pending_jobs_dict(selectors.pending_jobs_by_type()))
+        return Response(pending_jobs_dict(selectors.pending_job_documents_by_type()))
 
 
 class BlockedDatasetsApi(ReadAPIView):

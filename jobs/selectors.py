@@ -68,18 +68,34 @@ def _group_by_type_and_status(jobs: Any) -> PendingJobs:
     return grouped
 
 
-def pending_jobs_by_type() -> PendingJobs:
-    """Every waiting and started job, by job type (every step listed) then status.
+PendingJobDocuments = dict[str, dict[str, list[mongo.MongoDocument]]]
+"""Job documents as stored (dates naive UTC), by job type (every step listed) then status."""
+
+
+def pending_job_documents_by_type() -> PendingJobDocuments:
+    """Every waiting and started job of the queue, by job type (every step listed) then status.
 
     One query on (status) for the whole queue; the natural order of the collection is kept,
-    as the other services' dump does.
+    as the other services' dump does. The documents go to the JSON answer as they are
+    (`jobs.serializers.pending_jobs_dict`), with no row in between: the queue may hold 100k
+    jobs, and a row per job cost as much as decoding them.
     """
     jobs = (
         mongo.queue_database_for_reports()[mongo.JOBS]
+        .with_options(codec_options=mongo.NAIVE_UTC_DATES)
         .find({"status": {"$in": list(PENDING_STATUSES)}}, _JOB_FIELDS)
         .batch_size(mongo.WHOLE_RESULT_BATCH_SIZE)
     )
-    return _group_by_type_and_status(jobs)
+    grouped: PendingJobDocuments = {
+        step.name: {Status.WAITING.value: [], Status.STARTED.value: []} for step in processing_graph()
+    }
+    for job in jobs:
+        by_status = grouped.get(job.get("type"))  # type: ignore[arg-type]
+        if by_status is not None:
+            same_status = by_status.get(job.get("status"))  # type: ignore[arg-type]
+            if same_status is not None:
+                same_status.append(job)
+    return grouped
 
 
 def pending_job_documents_of_dataset(*, dataset: str, primary: bool = False) -> list[mongo.MongoDocument]:

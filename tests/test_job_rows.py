@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from django.test import Client
 
 from datasets import selectors
-from jobs.rows import Job
+from jobs.rows import Job, job_row
+from jobs.serializers import job_dict, job_document_dict
 from tests.support.write_helpers import upstream_job
 
 DATASET = "org/ds"
@@ -44,3 +46,30 @@ def test_the_page_and_the_api_read_the_same_job_rows_and_only_the_api_writes_jso
     assert Client().get("/admin/pending-jobs").json()["dataset-config-names"]["waiting"][0]["created_at"] == (
         "2026-12-01T19:11:38.507000"
     )
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"type": "dataset-config-names", "dataset": DATASET},  # every optional field missing
+        {
+            "type": "split-first-rows",
+            "dataset": DATASET,
+            "revision": "3e4f",
+            "config": "default",
+            "split": "train",
+            "unicity_id": "split-first-rows,org/ds,default,train",
+            "namespace": "org",
+            "priority": "high",
+            "status": "started",
+            "difficulty": 70.0,
+            "created_at": datetime(2026, 12, 1, 19, 11, 38, 507000),
+            "started_at": datetime(2026, 12, 1, 19, 12, tzinfo=UTC),
+            "last_heartbeat": datetime(2026, 12, 1, 21, 12, tzinfo=timezone(timedelta(hours=2))),
+        },
+        {"type": "dataset-info", "dataset": DATASET, "difficulty": 20.5, "created_at": "2026-12-01", "status": None},
+    ],
+)
+def test_a_job_document_gives_the_dict_of_its_row(document: dict[str, Any]) -> None:
+    """pending-jobs writes job documents without building rows: the same dict as through a row."""
+    assert job_document_dict(document) == job_dict(job_row(document))
