@@ -7,6 +7,7 @@ until it answers; requests go over HTTP on 127.0.0.1.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -201,6 +202,32 @@ def test_two_workers_report_summed_request_counts_and_the_database_gauges_once(
     output = server.output()
     assert output.count("GET /admin/blocked-datasets 200 ") == number_of_requests, output
     assert '"GET /admin/blocked-datasets HTTP/1.1"' not in output
+
+
+def test_a_burst_of_connections_is_spread_over_both_workers(start_server, settings, mongo_server, tmp_path):
+    """16 keep-alive connections opened together are served by both workers, not all by the first awake.
+
+    Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads the new
+    connections: all 16 on one worker has a chance of 2**-15. With one shared socket, the worker
+    that wakes first often accepts the whole burst (this test failed 1 run in 3 with it).
+    """
+    server = start_server(
+        cache_url=mongo_server.cache_url,
+        queue_url=mongo_server.queue_url,
+        cache_database=settings.ADMIN.cache_mongo_database,
+        queue_database=settings.ADMIN.queue_mongo_database,
+    )
+    host, port = server.url.removeprefix("http://").split(":")
+    connections = [socket.create_connection((host, int(port)), timeout=10) for _ in range(16)]
+    try:
+        for connection in connections:
+            connection.sendall(f"GET /admin/readiness HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        for connection in connections:
+            assert connection.recv(4096).startswith(b"HTTP/1.1 200 OK")
+    finally:
+        for connection in connections:
+            connection.close()
+    assert len(workers_that_served(tmp_path / "prometheus", "adminsite.ops.health.readiness")) == 2
 
 
 def crash(database: EmbeddedMongo) -> None:

@@ -3,21 +3,26 @@
 - The listening socket that `python -m adminsite.server` shares between its workers must make
   asyncio set TCP_NODELAY on every accepted connection: without it, keep-alive requests wait
   ~40 ms each for the client's delayed ACK.
-- The middleware chain and the view run in one thread, entered once from the event loop.
+- The middleware chain and the view run in one thread, entered once from the event loop; the
+  liveness probe, which does no I/O, is answered on the loop itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
-from asgiref import sync
+from django import db
+from django.core import signals
 
-from adminsite.asgi import application
+from adminsite.asgi import OneHopASGIHandler, application
 from adminsite.server import TcpConfig
+from jobs import apis as json_apis
 
 
 async def nodelay_of_accepted_connection(listening: socket.socket) -> int:
@@ -82,22 +87,67 @@ async def get(path: str) -> tuple[int, bytes]:
 
 
 def test_a_request_enters_a_thread_from_the_event_loop_once(monkeypatch: Any) -> None:
-    entered: list[str] = []
-    sync_to_async_call = sync.SyncToAsync.__call__
-    async_to_sync_call = sync.AsyncToSync.__call__
+    """The request_started signal, the whole middleware chain and the view run in one pooled thread."""
+    threads: dict[str, set[int]] = {"loop": set(), "request started": set(), "view": set()}
+    view = json_apis.BlockedDatasetsApi.get
 
-    async def counted_sync_to_async(self: Any, *args: Any, **kwargs: Any) -> Any:
-        entered.append(getattr(self.func, "__qualname__", repr(self.func)))
-        return await sync_to_async_call(self, *args, **kwargs)
+    def recording_view(self: Any, request: Any) -> Any:
+        threads["view"].add(threading.get_ident())
+        return view(self, request)
 
-    def counted_async_to_sync(self: Any, *args: Any, **kwargs: Any) -> Any:
-        entered.append(f"back to the loop: {self.awaitable!r}")
-        return async_to_sync_call(self, *args, **kwargs)
+    def on_request_started(**kwargs: Any) -> None:
+        threads["request started"].add(threading.get_ident())
 
-    monkeypatch.setattr(sync.SyncToAsync, "__call__", counted_sync_to_async)
-    monkeypatch.setattr(sync.AsyncToSync, "__call__", counted_async_to_sync)
+    monkeypatch.setattr(json_apis.BlockedDatasetsApi, "get", recording_view)
+    signals.request_started.connect(on_request_started)
+    hops: list[Any] = []
+    run_in_executor = asyncio.BaseEventLoop.run_in_executor
 
-    assert asyncio.run(get("/healthcheck")) == (200, b"ok")
-    # the request_started signal, the whole middleware chain and the view, in one call
-    assert len(entered) == 1, entered
-    assert entered == ["OneHopASGIHandler._respond"]
+    def counted(self: Any, executor: Any, function: Any, *args: Any) -> Any:
+        hops.append(args[0] if args else function)
+        return run_in_executor(self, executor, function, *args)
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "run_in_executor", counted)
+
+    async def on_the_loop() -> tuple[int, bytes]:
+        threads["loop"].add(threading.get_ident())
+        return await get("/admin/blocked-datasets")
+
+    try:
+        status, _ = asyncio.run(on_the_loop())
+    finally:
+        signals.request_started.disconnect(on_request_started)
+    assert status in (200, 503)  # 503 when no MongoDB answers: the chain ran either way
+    assert len(hops) == 1
+    assert threads["request started"] == threads["view"]
+    assert len(threads["view"]) == 1 and threads["view"] != threads["loop"]
+
+
+def test_the_liveness_probe_answers_while_every_thread_of_the_pool_waits() -> None:
+    """/healthcheck is served on the event loop: a pool stuck on a slow MongoDB does not kill the pod."""
+
+    async def scenario() -> tuple[int, bytes]:
+        loop = asyncio.get_running_loop()
+        stuck = threading.Event()
+        pool = ThreadPoolExecutor(max_workers=2)
+        loop.set_default_executor(pool)
+        waiting = [loop.run_in_executor(None, stuck.wait) for _ in range(2)]
+        try:
+            return await asyncio.wait_for(get("/healthcheck"), timeout=10)
+        finally:
+            stuck.set()
+            await asyncio.gather(*waiting)
+
+    assert asyncio.run(scenario()) == (200, b"ok")
+
+
+def test_only_the_views_marked_for_it_are_served_on_the_event_loop() -> None:
+    handler = application.app
+    assert isinstance(handler, OneHopASGIHandler)
+    assert handler.paths_answered_on_the_loop == frozenset({"/healthcheck", "/admin/healthcheck"})
+
+
+def test_without_a_sql_database_no_request_walks_django_connections() -> None:
+    assert not signals.request_started.has_listeners()
+    finished = [receiver() for _, receiver, _ in signals.request_finished.receivers]
+    assert db.close_old_connections not in finished

@@ -12,8 +12,10 @@ from django.views.decorators.csrf import csrf_exempt
 from adminsite.core.errors import DatabaseUnavailableError
 from adminsite.database.probes import ping_databases
 from adminsite.web.error_answers import json_error, json_safe_methods_only
+from adminsite.web.event_loop import answers_on_the_event_loop
 
 
+@answers_on_the_event_loop  # no I/O: it answers even when every thread waits on MongoDB
 @csrf_exempt
 @json_safe_methods_only
 def healthcheck(request: HttpRequest) -> HttpResponse:
