@@ -204,6 +204,13 @@ def test_two_workers_report_summed_request_counts_and_the_database_gauges_once(
     assert '"GET /admin/blocked-datasets HTTP/1.1"' not in output
 
 
+def listening_sockets(port: int) -> int:
+    """The TCP sockets listening on 127.0.0.1:port (Linux's /proc/net/tcp: state 0A is LISTEN)."""
+    local = f"0100007F:{port:04X}"
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for row in rows if row.split()[1] == local and row.split()[3] == "0A")
+
+
 def test_a_burst_of_connections_is_spread_over_both_workers(start_server, settings, mongo_server, tmp_path):
     """16 keep-alive connections opened together are served by both workers, not all by the first awake.
 
@@ -218,6 +225,8 @@ def test_a_burst_of_connections_is_spread_over_both_workers(start_server, settin
         queue_database=settings.ADMIN.queue_mongo_database,
     )
     host, port = server.url.removeprefix("http://").split(":")
+    # the server answers once one worker listens; the second may still be starting
+    wait_until(lambda: listening_sockets(int(port)) == 2, deadline_seconds=START_DEADLINE_SECONDS, what="2 workers")
     connections = [socket.create_connection((host, int(port)), timeout=10) for _ in range(16)]
     try:
         for connection in connections:
