@@ -176,6 +176,20 @@ def test_logout_says_so_on_the_login_page(client: Client, auth_on: FakeWhoami) -
     assert "You are signed out." not in client.get("/admin/login").content.decode()  # said once
 
 
+def test_a_message_waits_through_json_and_probe_requests_for_the_next_page(client: Client, auth_on: FakeWhoami) -> None:
+    """Messages are read lazily: a route that shows none leaves them (and their cookie) for a page."""
+    auth_on.allow(TOKEN)
+    login(client)
+    response = client.post("/admin/logout")
+    for path in ("/healthcheck", "/admin/metrics"):
+        answer = client.get(path)
+        assert answer.status_code == 200
+        assert "messages" not in answer.cookies
+    page = client.get(response["Location"])
+    assert '<li class="message info" role="status">You are signed out.</li>' in page.content.decode()
+    assert "You are signed out." not in client.get("/admin/login").content.decode()
+
+
 @pytest.mark.parametrize("next_url", ["https://evil.example/x", "//evil.example/x", "javascript:alert(1)", ""])
 def test_login_never_redirects_off_site(client: Client, auth_on: FakeWhoami, next_url: str) -> None:
     auth_on.allow(TOKEN)

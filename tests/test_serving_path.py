@@ -19,6 +19,7 @@ from typing import Any
 
 from django import db
 from django.core import signals
+from django.core.cache import close_caches
 
 from adminsite.asgi import OneHopASGIHandler, application
 from adminsite.server import TcpConfig
@@ -147,10 +148,11 @@ def test_only_the_views_marked_for_it_are_served_on_the_event_loop() -> None:
     assert handler.paths_answered_on_the_loop == frozenset({"/healthcheck", "/admin/healthcheck"})
 
 
-def test_without_a_sql_database_no_request_walks_django_connections() -> None:
+def test_without_a_sql_database_nor_a_cache_server_no_request_walks_django_connections() -> None:
     """The served handler drops Django's SQL upkeep (Django's test client connects it again per request)."""
     OneHopASGIHandler()
     started = [receiver() for _, receiver, _ in signals.request_started.receivers]
     finished = [receiver() for _, receiver, _ in signals.request_finished.receivers]
     assert db.reset_queries not in started and db.close_old_connections not in started
     assert db.close_old_connections not in finished
+    assert close_caches not in finished  # the in-memory cache has nothing to close
