@@ -292,13 +292,21 @@ def dataset_overview(*, dataset: str) -> DatasetOverview:
         if isinstance(revision, str)
         else None
     )
-    roots, copies = root_errors(graph=processing_graph(), dataset=dataset, entries=entries)
+    # the plan found the root errors and copies of these same entries: not searched twice
+    roots, copies = (
+        (plan.root_errors, plan.copies)
+        if plan is not None
+        else root_errors(graph=processing_graph(), dataset=dataset, entries=entries)
+    )
+    places_by_kind: dict[str, list[tuple[str | None, str | None]]] = {}
+    for kind, config, split in entries:
+        places_by_kind.setdefault(kind, []).append((config, split))
     sections = []
     for step in processing_graph().in_graph_order():
         jobs: dict[tuple[str | None, str | None], list[Job]] = {}
         for job in [*jobs_by_type[step.name]["started"], *jobs_by_type[step.name]["waiting"]]:
             jobs.setdefault((job.config, job.split), []).append(job)
-        present = [(config, split) for (kind, config, split) in entries if kind == step.name] + list(jobs)
+        present = places_by_kind.get(step.name, []) + list(jobs)
         rows = []
         for config, split in _row_keys(step, listed, present):
             entry = entries.get((step.name, config, split))

@@ -35,10 +35,20 @@ from adminsite.web import console_tags
 
 
 def escaped(value: Any) -> Any:
-    """What `{{ value }}` writes: Django's escaping (`django.utils.html.escape`), safe HTML as is."""
-    if hasattr(value, "__html__"):
-        return value
-    return Markup(html.escape(str(value)))  # noqa: S704 (escaped just now)
+    """`finalize`: what `{{ value }}` writes is Django's escaping (`django.utils.html.escape`).
+
+    Jinja's autoescape (markupsafe) escapes `&`, `<`, `>` as Django does, the quotes otherwise
+    (`&#34;` `&#39;`, Django `&quot;` `&#x27;`): a text with a quote is escaped here, the
+    Django way, and marked safe; any other value is left to markupsafe (in C), which writes the
+    same as Django for it. Safe HTML (Markup, SafeString) and numbers pass as they are.
+    """
+    if value.__class__ is not str:
+        if value.__class__ is int or hasattr(value, "__html__"):
+            return value
+        value = str(value)
+    if "'" in value or '"' in value:
+        return Markup(html.escape(value))  # noqa: S704 (escaped just now)
+    return value
 
 
 def url(name: str, *args: Any) -> str:
