@@ -33,8 +33,14 @@ $(ENGINE): tools/mongo-java-server/pom.xml tools/mongo-java-server/src/EmbeddedM
 
 engine: $(ENGINE)
 
+# The size of the demo world written on the first start (`make run DEMO_CACHE_ENTRIES=20000`);
+# later starts load the saved one (remove .data/mongo to seed another size).
+DEMO_CACHE_ENTRIES ?= 100000
+DEMO_JOBS ?= 10000
+
 run: install engine
-	ADMIN_UVICORN_NUM_WORKERS=$${ADMIN_UVICORN_NUM_WORKERS:-2} exec $(PY) scripts/run.py
+	ADMIN_UVICORN_NUM_WORKERS=$${ADMIN_UVICORN_NUM_WORKERS:-2} DEMO_CACHE_ENTRIES=$(DEMO_CACHE_ENTRIES) \
+		DEMO_JOBS=$(DEMO_JOBS) exec $(PY) scripts/run.py
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -5,6 +5,11 @@ are (no seeding). Otherwise mongo-java-server is started on a free 127.0.0.1 por
 what was saved in .data/mongo, indexes are ensured, demo data is written on first start, and
 the server runs until interrupted; the engine saves its databases and stops on the way out.
 
+The demo world of the first start has DEMO_CACHE_ENTRIES cache entries (default 100,000) and
+DEMO_JOBS jobs (default 10,000): the size at which every page must answer within 300 ms
+(bench/pages.py). Later starts load the saved world whatever these say; to seed another size,
+remove .data/mongo first.
+
 On the embedded engine and without COMMON_HF_ENDPOINT, a stand-in Hub of ours is served on
 127.0.0.1 (`adminsite/demo/stand_in_hub.py`): it knows the demo datasets, so force-refresh,
 recreate and the backfill plan work offline. With COMMON_HF_ENDPOINT set, that Hub is used.
@@ -26,6 +31,24 @@ sys.path.insert(0, str(ROOT))
 from adminsite.core.config import checked_config  # noqa: E402
 from adminsite.demo.embedded_mongo import running_mongo, stop_on_sigterm, stop_process  # noqa: E402
 from adminsite.demo.stand_in_hub import StandInHub, demo_world_revisions  # noqa: E402
+
+DEMO_CACHE_ENTRIES = 100_000
+DEMO_JOBS = 10_000
+
+
+class DemoSizeError(Exception):
+    """A demo size variable that is not a whole number."""
+
+
+def demo_size(environ: dict[str, str], name: str, default: int) -> int:
+    """The number in `name` (digits, `_` allowed), else `default`; DemoSizeError naming the variable."""
+    value = environ.get(name, "").strip()
+    if not value:
+        return default
+    digits = value.replace("_", "")
+    if not digits.isdigit():
+        raise DemoSizeError(f"{name}: expected a whole number, got {value!r}")
+    return int(digits)
 
 
 def manage(*arguments: str, environ: dict[str, str]) -> None:
@@ -49,11 +72,18 @@ def main() -> int:
     environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(ROOT / ".data" / "prometheus"))
     if environ.get("CACHE_MONGO_URL") or environ.get("QUEUE_MONGO_URL"):
         return serve(environ)
+    try:
+        cache_entries = demo_size(environ, "DEMO_CACHE_ENTRIES", DEMO_CACHE_ENTRIES)
+        jobs = demo_size(environ, "DEMO_JOBS", DEMO_JOBS)
+    except DemoSizeError as error:
+        print(error, file=sys.stderr)
+        return 1
     with running_mongo(ROOT / ".data" / "mongo") as server:
         print(f"embedded mongo-java-server on {server.url} (data in .data/mongo)", flush=True)
         environ["CACHE_MONGO_URL"] = environ["QUEUE_MONGO_URL"] = server.url
         manage("ensure_indexes", environ=environ)
-        manage("seed_demo", "--if-empty", environ=environ)
+        # on first start only: a world the size of the 300 ms target, or DEMO_CACHE_ENTRIES / DEMO_JOBS
+        manage("seed_demo", "--if-empty", "--cache-entries", str(cache_entries), "--jobs", str(jobs), environ=environ)
         if environ.get("COMMON_HF_ENDPOINT"):
             return serve(environ)
         config = checked_config(environ)
