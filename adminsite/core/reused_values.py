@@ -155,8 +155,10 @@ class ReusedValues(Generic[T]):
         flight = slot.flight = _Flight()
 
         def refresh() -> None:
+            began = time.monotonic()
             try:
                 self._compute_here(key, flight, compute)
+                logger.info("counted %s in the background in %.0f ms", name, (time.monotonic() - began) * 1000)
             except Exception as error:  # never raised anywhere: the old value stays, one line says why
                 message = (str(error).splitlines() or [""])[0][:_MAX_LOGGED_ERROR_LENGTH]
                 kind = type(error).__name__
