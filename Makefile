@@ -66,8 +66,11 @@ screenshots: install-dev engine chromium
 wrk:
 	command -v wrk || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 
+# The read routes at 100k then 1M cache entries (BENCH_SIZES=100k for the first only), each
+# route's time next to its bare query time, and the load figures against the Starlette reference.
+BENCH_SIZES ?= 100k 1M
 bench: install-dev engine wrk
-	$(PY) bench/read_endpoints.py
+	for size in $(BENCH_SIZES); do $(PY) bench/read_endpoints.py --size $$size || exit 1; done
 
 clean:
 	rm -rf $(VENV) .tools .data
