@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ENGINE := .tools/mongo-java-server/classes/EmbeddedMongo.class
 
-.PHONY: run test lint typecheck unit install install-dev wrk engine java chromium bench screenshots clean
+.PHONY: run test lint typecheck unit install install-dev wrk engine java chromium bench bench-pages screenshots clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -71,6 +71,11 @@ wrk:
 BENCH_SIZES ?= 100k 1M
 bench: install-dev engine wrk
 	for size in $(BENCH_SIZES); do $(PY) bench/read_endpoints.py --size $$size || exit 1; done
+
+# Every console page and JSON read route over HTTP on the served app and a 100k-entry world
+# (exit status 1 if one is over 300 ms).
+bench-pages: install-dev engine
+	$(PY) bench/pages.py
 
 clean:
 	rm -rf $(VENV) .tools .data
