@@ -207,11 +207,29 @@ def start_server(environ: dict[str, str]) -> Server:
         stop(server)
         tail = "\n".join(server.log.lines[-20:])
         raise SystemExit(f"the server's workers did not end their start-up counts in {START_TIMEOUT_SECONDS}s:\n{tail}")
+    if not answers_within(server, START_TIMEOUT_SECONDS):
+        stop(server)
+        raise SystemExit(f"the server did not answer /healthcheck within {START_TIMEOUT_SECONDS}s")
     print(
         f"python -m adminsite.server (2 workers) on {server.base}: start-up counts done in "
         f"{time.monotonic() - started:.1f}s"
     )
     return server
+
+
+def answers_within(server: Server, timeout_seconds: float) -> bool:
+    """Until the server answers /healthcheck (its workers may log their counts before they listen)."""
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            return False
+        try:
+            if requests.get(f"{server.base}/healthcheck", timeout=5).status_code == 200:
+                return True
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    return False
 
 
 def stop(server: Server) -> None:
