@@ -98,3 +98,26 @@ def test_a_second_engine_on_a_taken_port_fails_instead_of_taking_the_first_for_i
         assert second.process is not None and second.process.poll() is not None
         assert "cannot listen on 127.0.0.1" in second.log_path.read_text()
         assert answers_ping(first.url)
+
+
+def test_a_save_cut_between_its_two_renames_loses_nothing(tmp_path: Path) -> None:
+    """A crash after the last snapshot became `snapshot.previous` and before the new one took its place."""
+    with EmbeddedMongo(tmp_path) as server:
+        client: MongoClient[dict[str, object]] = MongoClient(server.url)
+        client["kept"]["entries"].insert_one({"_id": "saved"})
+        client.close()
+    snapshot_folder = tmp_path / SNAPSHOT_FOLDER_NAME
+    previous = tmp_path / f"{SNAPSHOT_FOLDER_NAME}.previous"
+    snapshot_folder.rename(previous)  # what the first rename of the swap leaves
+    (tmp_path / f"{SNAPSHOT_FOLDER_NAME}.partial").mkdir()  # and a new save, never finished
+    with EmbeddedMongo(tmp_path) as server:
+        client = MongoClient(server.url)
+        assert [entry["_id"] for entry in client["kept"]["entries"].find()] == ["saved"]
+        client["kept"]["entries"].insert_one({"_id": "added"})
+        client.close()
+    assert snapshot_folder.is_dir() and not previous.exists()  # the next save swapped in whole
+    assert not (tmp_path / f"{SNAPSHOT_FOLDER_NAME}.partial").exists()
+    with EmbeddedMongo(tmp_path) as server:
+        client = MongoClient(server.url)
+        assert sorted(str(entry["_id"]) for entry in client["kept"]["entries"].find()) == ["added", "saved"]
+        client.close()

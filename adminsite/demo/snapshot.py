@@ -4,8 +4,11 @@ The engine serves from memory (its H2 file backend made a 100k-entry world 10-30
 the README's "Embedded engine"), so the data is saved over the wire when the engine stops and
 loaded when it starts: per collection, its documents as raw BSON (`<db>/<collection>.bson`,
 never decoded, so every value comes back as it was) and its index specs
-(`<db>/<collection>.indexes.bson`). A save is written beside the last one and then swapped in,
-so a save cut short leaves the previous one whole; a stop that never saves (SIGKILL) loses
+(`<db>/<collection>.indexes.bson`). A save is written beside the last one (`snapshot.partial`)
+and then swapped in by two renames: the last one becomes `snapshot.previous`, the new one
+`snapshot`, and only then is the previous one removed. At every instant one whole world is on
+disk: a save cut short leaves the last one whole, and a load that finds no `snapshot` (a crash
+between the two renames) loads `snapshot.previous`. A stop that never saves (SIGKILL) loses
 what changed since the start, never the rest.
 """
 
@@ -53,9 +56,31 @@ def save(url: str, folder: Path) -> int:
                             indexes.write(bson.encode(dict(spec)))
     finally:
         client.close()
-    shutil.rmtree(folder, ignore_errors=True)
-    partial.rename(folder)
+    _swap_in(partial, folder)
     return written
+
+
+def _previous(folder: Path) -> Path:
+    return folder.with_name(folder.name + ".previous")
+
+
+def _swap_in(partial: Path, folder: Path) -> None:
+    """Make `partial` the saved world; one whole world stays on disk at every step."""
+    previous = _previous(folder)
+    if folder.is_dir():
+        shutil.rmtree(previous, ignore_errors=True)  # with `folder` there, an older world: not needed
+        folder.rename(previous)
+    # else `previous`, if any, is the world a swap cut short left: kept until the new one is in place
+    partial.rename(folder)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def saved_folder(folder: Path) -> Path | None:
+    """The folder that holds the saved world: `folder`, else the one a swap cut short left; None if neither."""
+    for candidate in (folder, _previous(folder)):
+        if candidate.is_dir():
+            return candidate
+    return None
 
 
 def _index_model(spec: dict[str, Any]) -> IndexModel:
@@ -77,8 +102,10 @@ def _batches(path: Path) -> Iterator[list[RawBSONDocument]]:
 
 def load(url: str, folder: Path) -> int:
     """Write a saved folder back into an empty server; the documents loaded (0: none saved)."""
-    if not folder.is_dir():
+    saved = saved_folder(folder)
+    if saved is None:
         return 0
+    folder = saved
     loaded = 0
     client: MongoClient[dict[str, Any]] = MongoClient(url)
     try:
