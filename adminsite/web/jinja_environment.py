@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import logging
 from collections.abc import Iterable
 from importlib.metadata import version
 from pathlib import Path
@@ -31,10 +32,13 @@ from django.template import defaultfilters
 from django.templatetags.static import static
 from django.urls import reverse
 from jinja2 import ChainableUndefined, Environment, FileSystemBytecodeCache, pass_context
+from jinja2.bccache import Bucket
 from jinja2.runtime import Context
 from markupsafe import Markup
 
 from adminsite.web import console_tags
+
+logger = logging.getLogger(__name__)
 
 
 def escaped(value: Any) -> Any:
@@ -84,16 +88,37 @@ def querystring(context: Context, **changes: Any) -> str:
     return f"?{params.urlencode()}"
 
 
-def compiled_templates_cache() -> FileSystemBytecodeCache:
+class CompiledTemplates(FileSystemBytecodeCache):
     """Where the compiled templates are kept between processes (Jinja's per-user private temp folder).
 
     Compiling the 20 templates takes 200-300 ms here, paid by the first load of each page in
     each worker; loaded from this cache, 20 ms for all. Jinja checks each entry against the
     template's source; the file names also hold a digest of this module and of Jinja's version,
     since the compiled code depends on the options set here (autoescape, finalize, ...).
+    A cache that cannot be read or written (disk full, folder gone) only costs a compile.
     """
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except OSError as error:
+            logger.warning("compiled template %s not read: %s", bucket.key, error)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError as error:
+            logger.warning("compiled template %s not kept: %s", bucket.key, error)
+
+
+def compiled_templates_cache() -> CompiledTemplates | None:
+    """The cache of compiled templates, or None (each process compiles) without a private temp folder."""
     fingerprint = hashlib.sha256(Path(__file__).read_bytes() + version("jinja2").encode()).hexdigest()[:16]
-    return FileSystemBytecodeCache(pattern=f"console-{fingerprint}-%s.cache")
+    try:
+        return CompiledTemplates(pattern=f"console-{fingerprint}-%s.cache")
+    except (OSError, RuntimeError) as error:  # RuntimeError: Jinja found the folder unsafe
+        logger.warning("templates compiled in each process (no folder for them): %s", error)
+        return None
 
 
 def environment(**options: Any) -> Environment:
