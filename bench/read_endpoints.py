@@ -250,6 +250,8 @@ def under_load(routes: list[tuple[str, str]], *, mongo_url: str, seconds: int) -
         "CACHE_MONGO_DATABASE": config.cache_mongo_database,
         "QUEUE_MONGO_DATABASE": config.queue_mongo_database,
         "ADMIN_MAX_AGE": "0",
+        # a 42 MB pending-jobs read at 1M takes longer than the 5 s default under load
+        "ADMIN_MONGO_TIMEOUT_SECONDS": "120",
         "ADMIN_UVICORN_HOSTNAME": "127.0.0.1",
         "ADMIN_UVICORN_NUM_WORKERS": "2",
         "LOG_LEVEL": "WARNING",
