@@ -19,6 +19,7 @@ from django.http import HttpResponseBase
 from django.urls import get_resolver, set_script_prefix
 
 from adminsite.web.event_loop import paths_answered_on_the_event_loop
+from adminsite.web.jinja_environment import load_every_page_template
 from adminsite.web.request_bodies import BoundedBodies, Receive, Scope, Send
 from cachereports import selectors as cache_selectors
 
@@ -114,3 +115,6 @@ django.setup(set_prefix=False)
 application = BoundedBodies(OneHopASGIHandler())
 # The dashboard's counts over many entries, counted in the background before the first request needs them.
 cache_selectors.warm_up_at_worker_start()
+# Every page's templates, compiled before the first request of this worker (the URL configuration
+# and the views are imported by the handler itself).
+load_every_page_template()

@@ -20,6 +20,8 @@ from typing import Any
 from django import db
 from django.core import signals
 from django.core.cache import close_caches
+from django.template import engines
+from django.template.backends.jinja2 import Jinja2
 
 from adminsite.asgi import OneHopASGIHandler, application
 from adminsite.server import TcpConfig
@@ -156,3 +158,17 @@ def test_without_a_sql_database_nor_a_cache_server_no_request_walks_django_conne
     assert db.reset_queries not in started and db.close_old_connections not in started
     assert db.close_old_connections not in finished
     assert close_caches not in finished  # the in-memory cache has nothing to close
+
+
+def test_every_page_template_is_compiled_before_the_first_request(monkeypatch: Any) -> None:
+    """Importing the served app loads every template: no page's first load in a worker compiles one."""
+    [engine] = [engine for engine in engines.all() if isinstance(engine, Jinja2)]
+    names = engine.env.list_templates(extensions=("html",))
+    assert "pages/dataset.html" in names and "base.html" in names
+
+    def no_source(*args: Any) -> Any:
+        raise AssertionError("a template was read again")
+
+    monkeypatch.setattr(engine.env.loader, "get_source", no_source)
+    for name in names:
+        engine.env.get_template(name)

@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from django.http import QueryDict
-from django.template import defaultfilters
+from django.template import defaultfilters, engines
+from django.template.backends.jinja2 import Jinja2
 from django.templatetags.static import static
 from django.urls import reverse
 from jinja2 import ChainableUndefined, Environment, FileSystemBytecodeCache, pass_context
@@ -146,3 +147,19 @@ def environment(**options: Any) -> Environment:
         default_if_none=defaultfilters.default_if_none,
     )
     return env
+
+
+def load_every_page_template() -> int:
+    """Load (compile, or read from the compiled cache) every template of the Jinja2 engines now.
+
+    Called at worker start (`adminsite.asgi`), so that no page's first load in a worker pays for
+    its templates: a worker's first `/admin/graph`, which sends no query, took 100-350 ms, then
+    15 ms. Returns how many templates were loaded.
+    """
+    loaded = 0
+    for engine in engines.all():
+        if isinstance(engine, Jinja2):
+            for name in engine.env.list_templates(extensions=("html",)):
+                engine.env.get_template(name)
+                loaded += 1
+    return loaded
