@@ -91,6 +91,9 @@ def databases(settings: Any, mongo_server: MongoServer) -> Iterator[None]:
         cache_mongo_database=f"test_cache_{worker}_{number}",
         queue_mongo_url=mongo_server.queue_url,
         queue_mongo_database=f"test_queue_{worker}_{number}",
+        # The fake Hub on a loaded machine can take more than the production default (0.2 s): a
+        # test then got a Hub timeout it did not ask for. Tests of the timeout set their own.
+        hf_timeout_seconds=5.0,
     )
     yield
     mongo.client_for(mongo_server.cache_url).drop_database(f"test_cache_{worker}_{number}")
