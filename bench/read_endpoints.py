@@ -167,7 +167,7 @@ def run(arguments: argparse.Namespace, mongo_url: str) -> None:
             ("cache-reports, first page", "/admin/cache-reports/split-first-rows"),
             ("pending-jobs (whole queue)", "/admin/pending-jobs"),
         ]
-        under_load(load_routes, mongo_url=mongo_url, seconds=arguments.load_seconds)
+        under_load(load_routes, mongo_url=mongo_url, seconds=arguments.load_seconds, rounds=arguments.load_rounds)
     if not arguments.keep:
         mongo.client_for(mongo_url).drop_database(settings.ADMIN.cache_mongo_database)
         mongo.client_for(mongo_url).drop_database(settings.ADMIN.queue_mongo_database)
@@ -235,8 +235,8 @@ def keep_alive_ms(port: int, path: str, count: int = 50) -> float:
     return statistics.median(durations[1:])
 
 
-def under_load(routes: list[tuple[str, str]], *, mongo_url: str, seconds: int) -> None:
-    """Ours and the Starlette reference, 2 workers each on the same databases, one after the other under wrk."""
+def under_load(routes: list[tuple[str, str]], *, mongo_url: str, seconds: int, rounds: int) -> None:
+    """Ours and the Starlette reference, 2 workers each on the same databases, driven in turn by wrk."""
     from django.conf import settings
 
     if shutil.which("wrk") is None:
@@ -269,35 +269,48 @@ def under_load(routes: list[tuple[str, str]], *, mongo_url: str, seconds: int) -
             environ,
         ),
     }
-    print(f"\nunder load: wrk, 8 connections, {seconds}s a route, 2 workers each, same databases")
-    print(f"{'route':<42} {'ours req/s':>11} {'Starlette req/s':>16} {'ours/Starlette':>15}")
-    figures: dict[str, dict[str, float]] = {name: {} for name in servers}
-    bodies: dict[str, dict[str, bytes]] = {name: {} for name in servers}
-    for server, (port, command, server_environ) in servers.items():
-        process = start(command, server_environ, port)
-        try:
-            for name, path in routes:
-                bodies[server][name] = body_of(port, path)
-                figures[server][name] = requests_per_second(port, path, seconds)
-            figures[server]["keep-alive"] = keep_alive_ms(port, "/healthcheck")
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+    print(
+        f"\nunder load: wrk, 8 connections, {seconds}s a run, 2 workers each, same databases, "
+        f"{rounds} round(s) of ours then Starlette per route (medians; the ratio is the median of the pairs)"
+    )
+    print(f"{'route':<42} {'ours req/s':>11} {'Starlette req/s':>16} {'ours/Starlette':>15}  pairs")
+    processes = {
+        server: start(command, server_environ, port) for server, (port, command, server_environ) in servers.items()
+    }
     short: list[str] = []
-    for name, _ in routes:
-        same = "" if bodies["ours"][name] == bodies["starlette"][name] else "  ANSWERS DIFFER"
-        ours, reference = figures["ours"][name], figures["starlette"][name]
-        if not ours or not reference:  # an answer slower than the run: wrk counts no request
-            print(f"{name:<42} {ours:>11.1f} {reference:>16.1f} {'-':>15}{same}  (longer --load-seconds)")
-            continue
-        print(f"{name:<42} {ours:>11.1f} {reference:>16.1f} {ours / reference:>15.2f}{same}")
-        wanted = LIGHT_ROUTE_SHARE if name in LIGHT_ROUTES else 1.0
-        if ours / reference < wanted:
-            short.append(f"{name} {ours / reference:.2f} (wanted {wanted})")
+    try:
+        keep_alive: dict[str, float] = {}
+        for name, path in routes:
+            bodies = {server: body_of(port, path) for server, (port, _, _) in servers.items()}
+            same = "" if bodies["ours"] == bodies["starlette"] else "  ANSWERS DIFFER"
+            runs: dict[str, list[float]] = {server: [] for server in servers}
+            for _ in range(rounds):  # in turn, so that a drift of the machine's speed hits both alike
+                for server, (port, _, _) in servers.items():
+                    runs[server].append(requests_per_second(port, path, seconds))
+            pairs = [
+                ours / reference for ours, reference in zip(runs["ours"], runs["starlette"], strict=True) if reference
+            ]
+            ours, reference = statistics.median(runs["ours"]), statistics.median(runs["starlette"])
+            if not pairs or not ours:  # an answer slower than the run: wrk counts no request
+                print(f"{name:<42} {ours:>11.1f} {reference:>16.1f} {'-':>15}{same}  (longer --load-seconds)")
+                continue
+            ratio = statistics.median(pairs)
+            spread = ", ".join(f"{pair:.2f}" for pair in pairs)
+            print(f"{name:<42} {ours:>11.1f} {reference:>16.1f} {ratio:>15.2f}{same}  {spread}")
+            wanted = LIGHT_ROUTE_SHARE if name in LIGHT_ROUTES else 1.0
+            if ratio < wanted:
+                short.append(f"{name} {ratio:.2f} (wanted {wanted})")
+        for server, (port, _, _) in servers.items():
+            keep_alive[server] = keep_alive_ms(port, "/healthcheck")
+    finally:
+        for process in processes.values():
+            process.terminate()
+        for process in processes.values():
+            process.wait(timeout=30)
     print(f"short of the Starlette target: {'; '.join(short) or 'none'}")
     print(
-        f"keep-alive /healthcheck, one connection: ours {figures['ours']['keep-alive']:.1f} ms, "
-        f"Starlette {figures['starlette']['keep-alive']:.1f} ms (median of 50)"
+        f"keep-alive /healthcheck, one connection: ours {keep_alive['ours']:.1f} ms, "
+        f"Starlette {keep_alive['starlette']:.1f} ms (median of 50)"
     )
 
 
@@ -317,6 +330,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="calls per route")
     parser.add_argument("--keep", action="store_true", help="keep the bench databases afterwards")
     parser.add_argument(
+        "--load-rounds", type=int, default=None, help="runs of each server per route, in turn (3; 1 at 1M)"
+    )
+    parser.add_argument(
         "--load-seconds", type=int, default=None, help="wrk run per route and server (0: no load; 5, or 20 at 1M)"
     )
     arguments = parser.parse_args()
@@ -327,6 +343,8 @@ def main() -> None:
     if arguments.load_seconds is None:
         # at 1M a pending-jobs answer (42 MB) takes seconds: a 5 s run may complete none
         arguments.load_seconds = 20 if arguments.cache_entries >= 1_000_000 else 5
+    if arguments.load_rounds is None:
+        arguments.load_rounds = 1 if arguments.cache_entries >= 1_000_000 else 3
     if arguments.cache_entries >= 1_000_000:
         # The engine peaked at 6.5 GB of memory for 1M entries and 100k jobs; the JVM's default
         # heap cap here is a quarter of the RAM (6.3 GB): at it, a run stopped at 400k entries
