@@ -48,6 +48,11 @@ class OneHopASGIHandler(ASGIHandler):
     Django's watch for a client disconnect is dropped: it cannot stop a sync view anyway.
     """
 
+    chunk_size = 1 << 22
+    """Bytes per body message: Django's 64 KB cut a 4 MB pending-jobs answer into 64 sends, each
+    through uvicorn's flow control (its write buffer's high-water mark is 64 KB); 4 MB keeps an
+    answer of that size in one. Django also reads files in blocks of this size."""
+
     def __init__(self) -> None:
         BaseHandler.__init__(self)
         self.load_middleware(is_async=False)

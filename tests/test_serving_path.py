@@ -20,6 +20,7 @@ from typing import Any
 from django import db
 from django.core import signals
 from django.core.cache import close_caches
+from django.http import HttpResponse
 from django.template import engines
 from django.template.backends.jinja2 import Jinja2
 
@@ -172,3 +173,17 @@ def test_every_page_template_is_compiled_before_the_first_request(monkeypatch: A
     monkeypatch.setattr(engine.env.loader, "get_source", no_source)
     for name in names:
         engine.env.get_template(name)
+
+
+def test_an_answer_of_a_few_megabytes_leaves_in_one_body_message() -> None:
+    """Not in Django's 64 KB chunks: each is a send through uvicorn's flow control (64 KB high-water)."""
+    messages: list[Mapping[str, Any]] = []
+
+    async def send(message: Mapping[str, Any]) -> None:
+        messages.append(message)
+
+    body = b"x" * 4_000_000  # about a 10k-job pending-jobs answer
+    asyncio.run(OneHopASGIHandler().send_response(HttpResponse(body), send))
+    bodies = [message for message in messages if message["type"] == "http.response.body"]
+    assert [len(message["body"]) for message in bodies] == [len(body)]
+    assert bodies[0]["more_body"] is False
