@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from adminsite.core.errors import DatabaseUnavailableError
 from adminsite.core.reused_values import ReusedValues
 from cachereports import selectors
 from tests.support.page_data import insert_cache_entry
@@ -233,3 +234,36 @@ def test_importing_the_served_app_in_the_test_suite_warms_nothing_up(cache_db: A
     importlib.reload(adminsite.asgi)  # WARM_UP_AT_WORKER_START is off in the suite (tests/conftest.py)
     assert selectors.wait_for_reused_counts(WAIT_SECONDS)
     assert selectors.recent_builder_name_counts() is None
+
+
+def test_a_refresh_that_cannot_start_keeps_the_old_value_and_is_tried_again(logged: Records) -> None:
+    clock = Clock()
+    starts: list[str] = []
+
+    def no_thread(name: str, target: Callable[[], None]) -> None:
+        starts.append(name)
+        raise RuntimeError("can't start new thread")
+
+    values: ReusedValues[str] = ReusedValues(max_age_seconds=60, clock=clock, start=no_thread)
+    compute = Counter()
+    assert values.get("k", compute, name="counts") == "value 1"  # no value yet: counted in this thread
+    clock.now += 61
+    assert values.get("k", compute, name="counts") == "value 1"  # the old value, not a 500
+    assert values.get("k", compute, name="counts") == "value 1"  # and the refresh is tried again
+    assert starts == ["refresh counts", "refresh counts"]
+    assert [record.getMessage() for record in logged.records] == [
+        "refresh of counts could not start: RuntimeError: can't start new thread"
+    ] * 2
+
+
+def test_a_load_with_no_value_gives_up_on_a_count_that_never_ends() -> None:
+    gate = threading.Event()
+    values: ReusedValues[str] = ReusedValues(max_age_seconds=60, clock=Clock(), wait_seconds=0.05)
+    compute = Counter(gate=gate)
+    values.warm("k", compute, name="root-error groups")
+    assert compute.entered.wait(WAIT_SECONDS)
+    with pytest.raises(DatabaseUnavailableError, match=r"^The root-error groups were not counted within 0\.05s\.$"):
+        values.get("k", compute, name="root-error groups")
+    gate.set()
+    assert values.wait_for_refreshes(WAIT_SECONDS)
+    assert values.get("k", compute, name="root-error groups") == "value 1"

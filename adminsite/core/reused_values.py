@@ -21,6 +21,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar, cast
 
+from adminsite.core.errors import DatabaseUnavailableError
+
 T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
@@ -59,10 +61,13 @@ class ReusedValues(Generic[T]):
         max_age_seconds: float,
         clock: Callable[[], float] = time.monotonic,
         start: Callable[[str, Callable[[], None]], None] = start_daemon_thread,
+        wait_seconds: float = 120.0,
     ) -> None:
         self.max_age_seconds = max_age_seconds
         self.clock = clock
         self.start = start
+        self.wait_seconds = wait_seconds
+        """How long a load with no value waits for the computation in flight before it gives up."""
         self._slots: dict[Hashable, _Slot[T]] = {}
         self._lock = threading.Lock()
 
@@ -84,7 +89,8 @@ class ReusedValues(Generic[T]):
                 return cast(T, known[0])
             if not waiting:
                 return self._compute_here(key, flight, compute)
-            flight.done.wait()
+            if not flight.done.wait(self.wait_seconds):  # a hung database: the page says so, the thread goes back
+                raise DatabaseUnavailableError(f"The {name} were not counted within {self.wait_seconds:g}s.")
             if flight.error is not None:
                 raise flight.error  # the computation this load waited for failed: so does the load
             # else the value is there now: the next turn returns it
@@ -164,7 +170,17 @@ class ReusedValues(Generic[T]):
                 kind = type(error).__name__
                 logger.warning("refresh of %s failed (its last value, if any, is kept): %s: %s", name, kind, message)
 
-        return lambda: self.start(f"refresh {name}", refresh)
+        def start_refresh() -> None:
+            try:
+                self.start(f"refresh {name}", refresh)
+            except Exception as error:  # no thread to run it (say, too many): end the flight, keep the value
+                flight.error = error
+                with self._lock:
+                    self._end_flight(key, flight)
+                flight.done.set()
+                logger.warning("refresh of %s could not start: %s: %s", name, type(error).__name__, error)
+
+        return start_refresh
 
     def _compute_here(self, key: Hashable, flight: _Flight, compute: Callable[[], T]) -> T:
         try:
