@@ -14,11 +14,17 @@ ADMIN_UVICORN_NUM_WORKERS (2). Before any worker starts:
 Uvicorn's access log is off: `adminsite.web.request_log` writes one line per request, with the
 caller and without secrets.
 
-With several workers, uvicorn binds the listening socket itself and hands it to the workers,
-but creates it without naming the protocol (`proto` 0): asyncio then does not set TCP_NODELAY
-on the connections it accepts (it checks `proto == IPPROTO_TCP`), and on a keep-alive
+With several workers, each binds a listening socket of its own on the port (SO_REUSEPORT,
+`WorkerSockets`), so that the kernel spreads connections over them. The sockets are created
+naming the protocol: uvicorn creates its own with `proto` 0, and asyncio then does not set
+TCP_NODELAY on the connections it accepts (it checks `proto == IPPROTO_TCP`); on a keep-alive
 connection Nagle's algorithm and the client's delayed ACK hold every answer after the first
-for ~40 ms (48 ms a request instead of a few). `TcpConfig` names the protocol.
+for ~40 ms (48 ms a request instead of a few). `TcpConfig` does the same for uvicorn's one
+socket (one worker, or a Unix socket).
+
+A worker that stops (a crash, a restart by SIGHUP) closes its socket, and the connections
+still waiting in that socket's own accept queue are reset; with one shared socket they waited
+for another worker. A load balancer retries those (a reset before any byte of the answer).
 """
 
 from __future__ import annotations
@@ -78,8 +84,9 @@ class WorkerSockets(list[socket.socket]):
     then served them alone on one core (1,267 requests/s against 2,265-2,984 when shared).
     Each worker instead binds its own socket on the same port with SO_REUSEPORT, and the kernel
     spreads new connections over them. The supervisor pickles this list into each (spawned)
-    worker; unpickling binds there. The supervisor's socket, bound first to claim the port and
-    to fail start-up early when it is taken, never listens, so it is never given a connection.
+    worker; unpickling binds there. The supervisor's socket, bound to claim the port (after a
+    plain bind checked that nothing listens there), never listens, so it is never given a
+    connection.
     """
 
     def __init__(self, family: int, host: str, port: int) -> None:
@@ -91,7 +98,25 @@ class WorkerSockets(list[socket.socket]):
 
 
 def _listening_socket_of_this_worker(family: int, host: str, port: int) -> list[socket.socket]:
-    return [reuse_port_socket(family, host, port)]
+    try:
+        return [reuse_port_socket(family, host, port)]
+    except OSError as error:
+        # uvicorn's supervisor stops on STARTUP_FAILURE (3) and restarts a worker that exits
+        # otherwise: a bind that cannot succeed (out of file descriptors, say) must not loop
+        logging.getLogger("uvicorn.error").error("worker cannot listen on %s:%d: %s", host, port, error)
+        os._exit(3)
+
+
+def _check_port_is_free(family: int, host: str, port: int) -> None:
+    """Bind once without SO_REUSEPORT: OSError (address in use) when anything listens there.
+
+    SO_REUSEPORT lets every socket of the same user that sets it share the port, so another
+    server of ours still running (an orphaned worker, a second start) would quietly get half
+    the connections instead of stopping this start-up.
+    """
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
 
 
 def worker_sockets(config: uvicorn.Config) -> list[socket.socket]:
@@ -100,6 +125,7 @@ def worker_sockets(config: uvicorn.Config) -> list[socket.socket]:
         return [config.bind_socket()]
     family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
     try:
+        _check_port_is_free(family, config.host, config.port)
         sockets = WorkerSockets(family, config.host, config.port)
     except OSError as error:
         logging.getLogger("uvicorn.error").error(error)

@@ -12,21 +12,8 @@ JobDict = dict[str, Any]
 
 
 def job_dict(job: Job) -> JobDict:
-    return {
-        "type": job.type,
-        "dataset": job.dataset,
-        "revision": job.revision,
-        "config": job.config,
-        "split": job.split,
-        "unicity_id": job.unicity_id,
-        "namespace": job.namespace,
-        "priority": job.priority,
-        "status": job.status,
-        "difficulty": as_int(job.difficulty),
-        "created_at": iso_datetime(job.created_at),
-        "started_at": iso_datetime(job.started_at),
-        "last_heartbeat": iso_datetime(job.last_heartbeat),
-    }
+    """The job dict of a row: the same as of the document it was read from (one list of the fields)."""
+    return job_document_dict(job._asdict())
 
 
 def job_document_dict(document: Mapping[str, Any]) -> JobDict:

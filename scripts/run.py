@@ -46,8 +46,8 @@ def demo_size(environ: dict[str, str], name: str, default: int) -> int:
     if not value:
         return default
     digits = value.replace("_", "")
-    if not digits.isdigit():
-        raise DemoSizeError(f"{name}: expected a whole number, got {value!r}")
+    if not (digits.isascii() and digits.isdigit()) or int(digits) < 1:  # not `²`, which isdigit() accepts
+        raise DemoSizeError(f"{name}: expected a whole number of at least 1, got {value!r}")
     return int(digits)
 
 

@@ -1,7 +1,8 @@
 """Every console page, rendered for one fixed world, against the HTML kept in tests/golden_pages/.
 
 The fixtures were rendered by the Django-template pages before the move to Jinja2: the pages
-must keep giving the same HTML, byte for byte. Only the CSRF tokens (random on every render)
+must keep giving the same HTML, byte for byte (the dashboard's was rendered again, by Jinja2,
+when it gained the age of its root-error groups: only that line changed). Only the CSRF tokens (random on every render)
 are replaced by a placeholder. To render them again after a deliberate change of a page:
 `GOLDEN_PAGES_UPDATE=1 .venv/bin/python -m pytest tests/test_page_golden.py`, then review
 the diff of tests/golden_pages/.

@@ -26,9 +26,9 @@ def test_the_demo_world_of_make_run_has_100k_entries_and_10k_jobs_unless_told() 
     assert run.demo_size({"DEMO_CACHE_ENTRIES": "20_000"}, "DEMO_CACHE_ENTRIES", 1) == 20_000
 
 
-@pytest.mark.parametrize("value", ["lots", "-5", "1e5"])
+@pytest.mark.parametrize("value", ["lots", "-5", "1e5", "0", "²"])
 def test_a_demo_size_that_is_not_a_whole_number_is_named(value: str) -> None:
     run = run_script()
     with pytest.raises(run.DemoSizeError) as raised:
         run.demo_size({"DEMO_JOBS": value}, "DEMO_JOBS", 1)
-    assert str(raised.value) == f"DEMO_JOBS: expected a whole number, got {value!r}"
+    assert str(raised.value) == f"DEMO_JOBS: expected a whole number of at least 1, got {value!r}"

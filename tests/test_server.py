@@ -311,3 +311,26 @@ def test_a_bad_port_stops_start_up_with_a_message_naming_the_variable(port, mess
         check=False,
     )
     assert (completed.returncode, completed.stderr.decode()) == (1, message)
+
+
+@pytest.mark.parametrize("reuse_port", [False, True], ids=["another program", "another server of ours"])
+def test_a_port_already_listened_on_stops_start_up(reuse_port: bool) -> None:
+    """Even a socket that also sets SO_REUSEPORT (an orphaned worker of ours) must not share the port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        if reuse_port:
+            taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        completed = subprocess.run(
+            [sys.executable, "-m", "adminsite.server"],
+            env=server_environment(
+                ADMIN_UVICORN_HOSTNAME="127.0.0.1", ADMIN_UVICORN_PORT=str(port), ADMIN_UVICORN_NUM_WORKERS="2"
+            ),
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    assert completed.returncode == 3
+    assert "Address already in use" in completed.stderr.decode()

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import socket
 import threading
 from collections.abc import Mapping
@@ -24,6 +25,7 @@ from django.http import HttpResponse
 from django.template import engines
 from django.template.backends.jinja2 import Jinja2
 
+from adminsite import asgi
 from adminsite.asgi import OneHopASGIHandler, application
 from adminsite.server import TcpConfig
 from jobs import apis as json_apis
@@ -166,6 +168,9 @@ def test_every_page_template_is_compiled_before_the_first_request(monkeypatch: A
     [engine] = [engine for engine in engines.all() if isinstance(engine, Jinja2)]
     names = engine.env.list_templates(extensions=("html",))
     assert "pages/dataset.html" in names and "base.html" in names
+    assert engine.env.cache is not None
+    engine.env.cache.clear()  # what earlier tests of this process rendered: a new worker has none
+    importlib.reload(asgi)  # the served app, imported as a worker imports it
 
     def no_source(*args: Any) -> Any:
         raise AssertionError("a template was read again")

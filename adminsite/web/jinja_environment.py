@@ -47,8 +47,12 @@ def escaped(value: Any) -> Any:
 
     Jinja's autoescape (markupsafe) escapes `&`, `<`, `>` as Django does, the quotes otherwise
     (`&#34;` `&#39;`, Django `&quot;` `&#x27;`): a text with a quote is escaped here, the
-    Django way, and marked safe; any other value is left to markupsafe (in C), which writes the
+    Django way, and marked safe; any other text is left to markupsafe (in C), which writes the
     same as Django for it. Safe HTML (Markup, SafeString) and numbers pass as they are.
+    Not as Django: a value that is no text is written as `str()` writes it, where Django's
+    templates localized it (a float `1e-07`, Django `0.0000001`; a datetime `2024-06-01
+    12:00:00+00:00`, Django `June 1, 2024, noon`); the pages write their dates through `utc`
+    and `age`, and the golden pages hold no such float.
     """
     if value.__class__ is not str:
         if value.__class__ is int or hasattr(value, "__html__"):

@@ -70,15 +70,16 @@ class JSONOnlyNegotiation(DefaultContentNegotiation):
         return renderer, renderer.media_type
 
 
-# The bytes orjson writes differ from the json module's in one way only, for floats: an exponent
-# (`1e-7` for `1e-07`, `1e16` for `1e+16`) and decimals down to 1e-5 where json writes an
-# exponent below 1e-4 (`0.00002` for `2e-05`). An answer where such a number may stand is
-# written again by the json module. The look is for the end of an exponent number (`e`, digits,
-# then `,`, `}`, `]` or the end: a literal first, so the regex engine skips ahead at C speed;
-# 2 ms for 4 MB where a pattern starting with a digit class takes 30), then, before it, the
-# rest of a number token (`-`, digits, a point), which in compact JSON starts the text or
-# follows `:`, `,` or `[`; and for `0.0000`. A git revision in a string (`...,a5a0693e2,...`)
-# is no such token; a string that happens to hold one (`"x,1e5]"`) only costs the second pass.
+# The bytes orjson writes differ from the json module's in one way only, for floats: a negative
+# exponent of one digit (`1e-7` for `1e-07`; `1e+16` and `1e-100` are written alike) and
+# decimals down to 1e-5 where json writes an exponent below 1e-4 (`0.00002` for `2e-05`).
+# An answer where such a number may stand is written again by the json module. The look is
+# for the end of an exponent number (`e`, digits, then `,`, `}`, `]` or the end: a literal
+# first, so the regex engine skips ahead at C speed; 2 ms for 4 MB where a pattern starting
+# with a digit class takes 30), then, before it, the rest of a number token (`-`, digits, a
+# point), which in compact JSON starts the text or follows `:`, `,` or `[`; and for `0.0000`.
+# A git revision in a string (`...,a5a0693e2,...`) is no such token; a string that happens to
+# hold one (`"x,1e5]"`) only costs the second pass.
 _EXPONENT_END = re.compile(rb"e-?[0-9]+(?:[,}\]]|\Z)")
 _NUMBER_BEFORE_EXPONENT = re.compile(rb"(?:^|[:,\[])-?[0-9]+(?:\.[0-9]+)?$")
 _LONGEST_MANTISSA = 24
