@@ -71,7 +71,6 @@ def time_templates() -> None:
 
 
 def run(arguments: argparse.Namespace, mongo_url: str) -> None:
-    import dataclasses
 
     import django
 
@@ -80,25 +79,17 @@ def run(arguments: argparse.Namespace, mongo_url: str) -> None:
     from django.test import Client
 
     from adminsite.database import mongo
-    from adminsite.database.indexes import ensure_all_indexes
-    from adminsite.demo.world import seed_world
+    from bench.bench_world import busiest_dataset, seed_bench_world
 
-    suffix = str(int(time.time()))
-    settings.ADMIN = dataclasses.replace(
-        settings.ADMIN,
-        cache_mongo_url=mongo_url,
-        queue_mongo_url=mongo_url,
-        cache_mongo_database=f"bench_cache_{suffix}",
-        queue_mongo_database=f"bench_queue_{suffix}",
+    seed_bench_world(
+        mongo_url=mongo_url,
+        prefix="bench",
+        cache_entries=arguments.cache_entries,
+        jobs=arguments.jobs,
+        seed=arguments.seed,
     )
-    ensure_all_indexes()
-    started = time.monotonic()
-    summary = seed_world(datasets=None, cache_entries=arguments.cache_entries, jobs=arguments.jobs, seed=arguments.seed)
-    print(f"seeded {summary.cache_entries:,} cache entries, {summary.jobs:,} jobs in {time.monotonic() - started:.1f}s")
     cache = mongo.cache_database()[mongo.CACHED_RESPONSES]
-    busiest = next(
-        cache.aggregate([{"$group": {"_id": "$dataset", "n": {"$sum": 1}}}, {"$sort": {"n": -1}}, {"$limit": 1}])
-    )["_id"]
+    busiest = busiest_dataset()
     entry = cache.find_one({"dataset": busiest, "http_status": {"$ne": 200}}) or cache.find_one({"dataset": busiest})
     assert entry is not None
     time_templates()

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminsite.settings")
 
-from read_endpoints import COUNTER  # noqa: E402 (bench/ is the script's directory)
+from bench.read_endpoints import COUNTER  # noqa: E402 (after ROOT is on the path)
 
 
 @dataclass
@@ -169,10 +169,9 @@ def run(arguments: argparse.Namespace) -> None:
     from adminsite.database import mongo
 
     try:
-        cache = mongo.cache_database()[mongo.CACHED_RESPONSES]
-        busiest = next(
-            cache.aggregate([{"$group": {"_id": "$dataset", "n": {"$sum": 1}}}, {"$sort": {"n": -1}}, {"$limit": 1}])
-        )["_id"]
+        from bench.bench_world import busiest_dataset
+
+        busiest = busiest_dataset()
         routes = [
             ("dataset-status (busiest dataset)", f"/admin/dataset-status?dataset={busiest}"),
             ("cache-reports, first page", "/admin/cache-reports/split-first-rows"),

@@ -20,7 +20,6 @@ import argparse
 import dataclasses
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,12 +47,6 @@ class Route:
     json: bool
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def seed(arguments: argparse.Namespace, mongo_url: str) -> dict[str, str]:
     """Write the world into fresh databases; the environment of the server that serves them."""
     import django
@@ -61,33 +54,14 @@ def seed(arguments: argparse.Namespace, mongo_url: str) -> dict[str, str]:
     django.setup()
     from django.conf import settings
 
-    from adminsite.database.indexes import ensure_all_indexes
-    from adminsite.demo.world import seed_world
+    from bench.bench_world import seed_bench_world
 
-    suffix = str(int(time.time()))
-    settings.ADMIN = dataclasses.replace(
-        settings.ADMIN,
-        cache_mongo_url=mongo_url,
-        queue_mongo_url=mongo_url,
-        cache_mongo_database=f"bench_pages_cache_{suffix}",
-        queue_mongo_database=f"bench_pages_queue_{suffix}",
-    )
-    ensure_all_indexes()
-
-    def progress(what: str, done: int, total: int) -> None:
-        print(f"\r  {what}: {done:,}/{total:,}", end="\n" if done >= total else "", flush=True)
-
-    started = time.monotonic()
-    summary = seed_world(
-        datasets=None,
+    seed_bench_world(
+        mongo_url=mongo_url,
+        prefix="bench_pages",
         cache_entries=arguments.cache_entries,
         jobs=arguments.jobs,
         seed=arguments.seed,
-        progress=progress,
-    )
-    print(
-        f"seeded {summary.datasets:,} datasets, {summary.cache_entries:,} cache entries, {summary.jobs:,} jobs "
-        f"in {time.monotonic() - started:.1f}s"
     )
     return {
         "CACHE_MONGO_URL": mongo_url,
@@ -100,11 +74,10 @@ def seed(arguments: argparse.Namespace, mongo_url: str) -> dict[str, str]:
 def routes_of_the_world() -> list[Route]:
     """Every GET page and JSON read route, with parameters taken from the world (its busiest dataset...)."""
     from adminsite.database import mongo
+    from bench.bench_world import busiest_dataset
 
     cache = mongo.cache_database()[mongo.CACHED_RESPONSES]
-    busiest = next(
-        cache.aggregate([{"$group": {"_id": "$dataset", "n": {"$sum": 1}}}, {"$sort": {"n": -1}}, {"$limit": 1}])
-    )["_id"]
+    busiest = busiest_dataset()
     error_entry = cache.find_one({"http_status": {"$ne": 200}, "kind": "split-first-rows"}, {"_id": 1, "kind": 1})
     assert error_entry is not None, "the world has no error entry"
     entry_id = str(error_entry["_id"])
@@ -183,6 +156,8 @@ class Server:
 
 
 def start_server(environ: dict[str, str]) -> Server:
+    from adminsite.demo.embedded_mongo import free_port
+
     port = free_port()
     server_environ = {
         **{name: value for name, value in os.environ.items() if not name.startswith(("ADMIN_", "PROMETHEUS_"))},

@@ -74,8 +74,6 @@ monitoring.register(COUNTER)
 
 
 def run(arguments: argparse.Namespace, mongo_url: str) -> None:
-    import dataclasses
-
     import django
 
     django.setup()
@@ -83,44 +81,22 @@ def run(arguments: argparse.Namespace, mongo_url: str) -> None:
     from django.test import Client
 
     from adminsite.database import mongo
-    from adminsite.database.indexes import ensure_all_indexes
-    from adminsite.demo.world import seed_world
+    from bench.bench_world import busiest_dataset, seed_bench_world
 
-    suffix = str(int(time.time()))
-    settings.ADMIN = dataclasses.replace(
-        settings.ADMIN,
-        cache_mongo_url=mongo_url,
-        queue_mongo_url=mongo_url,
-        cache_mongo_database=f"bench_cache_{suffix}",
-        queue_mongo_database=f"bench_queue_{suffix}",
-        max_age=0,
-    )
-    ensure_all_indexes()
-
-    def progress(what: str, done: int, total: int) -> None:
-        print(f"\r  {what}: {done:,}/{total:,}", end="\n" if done >= total else "", flush=True)
-
-    started = time.monotonic()
-    summary = seed_world(
-        datasets=None,
+    summary = seed_bench_world(
+        mongo_url=mongo_url,
+        prefix="bench",
         cache_entries=arguments.cache_entries,
         jobs=arguments.jobs,
         seed=arguments.seed,
-        progress=progress,
+        max_age=0,
     )
-    print(
-        f"seeded {summary.datasets:,} datasets, {summary.cache_entries:,} cache entries, {summary.jobs:,} jobs "
-        f"in {time.monotonic() - started:.1f}s"
-    )
-
-    cache = mongo.cache_database()["cachedResponsesBlue"]
-    busiest = next(
-        cache.aggregate([{"$group": {"_id": "$dataset", "n": {"$sum": 1}}}, {"$sort": {"n": -1}}, {"$limit": 1}])
-    )
+    busiest = busiest_dataset()
+    cache = mongo.cache_database()[mongo.CACHED_RESPONSES]
     middle = cache.find({"kind": "split-first-rows"}, {"_id": 1}).sort("_id", 1).skip(summary.cache_entries // 60)
     middle_cursor = str(next(middle)["_id"])
     routes = [
-        ("dataset-status (busiest dataset)", f"/admin/dataset-status?dataset={busiest['_id']}"),
+        ("dataset-status (busiest dataset)", f"/admin/dataset-status?dataset={busiest}"),
         ("dataset-status (unknown dataset)", "/admin/dataset-status?dataset=nobody/nothing"),
         ("num-dataset-infos-by-builder-name", "/admin/num-dataset-infos-by-builder-name"),
         ("cache-reports, first page", "/admin/cache-reports/split-first-rows"),
@@ -129,7 +105,7 @@ def run(arguments: argparse.Namespace, mongo_url: str) -> None:
         ("blocked-datasets", "/admin/blocked-datasets"),
         ("pending-jobs (whole queue)", "/admin/pending-jobs"),
         ("dashboard page", "/admin/"),
-        ("dataset page (busiest dataset)", f"/admin/dataset?dataset={busiest['_id']}"),
+        ("dataset page (busiest dataset)", f"/admin/dataset?dataset={busiest}"),
         ("cache page, first page", "/admin/cache?kind=split-first-rows"),
         ("jobs page", "/admin/jobs"),
     ]
@@ -162,7 +138,7 @@ def run(arguments: argparse.Namespace, mongo_url: str) -> None:
         load_routes = [
             ("healthcheck", "/healthcheck"),
             ("blocked-datasets", "/admin/blocked-datasets"),
-            ("dataset-status (busiest dataset)", f"/admin/dataset-status?dataset={busiest['_id']}"),
+            ("dataset-status (busiest dataset)", f"/admin/dataset-status?dataset={busiest}"),
             ("num-dataset-infos-by-builder-name", "/admin/num-dataset-infos-by-builder-name"),
             ("cache-reports, first page", "/admin/cache-reports/split-first-rows"),
             ("pending-jobs (whole queue)", "/admin/pending-jobs"),
@@ -171,12 +147,6 @@ def run(arguments: argparse.Namespace, mongo_url: str) -> None:
     if not arguments.keep:
         mongo.client_for(mongo_url).drop_database(settings.ADMIN.cache_mongo_database)
         mongo.client_for(mongo_url).drop_database(settings.ADMIN.queue_mongo_database)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def start(command: list[str], environ: dict[str, str], port: int) -> subprocess.Popen[bytes]:
@@ -256,6 +226,8 @@ def under_load(routes: list[tuple[str, str]], *, mongo_url: str, seconds: int, r
         "ADMIN_UVICORN_NUM_WORKERS": "2",
         "LOG_LEVEL": "WARNING",
     }
+    from adminsite.demo.embedded_mongo import free_port
+
     ours_port, reference_port = free_port(), free_port()
     servers = {
         "ours": (
