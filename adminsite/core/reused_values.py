@@ -6,8 +6,9 @@ and starts a refresh in a daemon thread: no request pays for the computation onc
 exists (stale-while-revalidate). At most one computation per key is in flight in a process: a
 load that finds no value yet waits for the one in flight (a warm-up, say) instead of starting
 a second, and two stale loads start one refresh. A refresh that fails keeps the old value and
-logs one line; it is never raised into a request. Only a load that finds no value at all,
-and no computation to wait for, computes in its own thread (and sees its error).
+logs one line; it is never raised into a request, and the next is tried `max_age_seconds`
+later (an outage is not retried at every load). Only a load that finds no value at all, and
+no computation to wait for, computes in its own thread (and sees its error).
 
 The clock (monotonic seconds) and the way a refresh is started are injectable, for tests.
 """
@@ -50,6 +51,8 @@ class _Slot(Generic[T]):
     computed_at: float | None = None
     """When `value` was computed (the clock's seconds); None: no value yet."""
     flight: _Flight | None = None
+    failed_at: float | None = None
+    """When the last computation failed, if it did after the last value: the next waits max_age."""
 
 
 class ReusedValues(Generic[T]):
@@ -154,6 +157,8 @@ class ReusedValues(Generic[T]):
         assert slot.computed_at is not None
         if slot.flight is not None or self.clock() - slot.computed_at < self.max_age_seconds:
             return None
+        if slot.failed_at is not None and self.clock() - slot.failed_at < self.max_age_seconds:
+            return None  # the database failed it just now: no refresh at every load of an outage
         return self._refresh(key, slot, compute, name=name)
 
     def _refresh(self, key: Hashable, slot: _Slot[T], compute: Callable[[], T], *, name: str) -> Callable[[], None]:
@@ -176,7 +181,9 @@ class ReusedValues(Generic[T]):
             except Exception as error:  # no thread to run it (say, too many): end the flight, keep the value
                 flight.error = error
                 with self._lock:
-                    self._end_flight(key, flight)
+                    failed = self._end_flight(key, flight)
+                    if failed is not None:
+                        failed.failed_at = self.clock()
                 flight.done.set()
                 logger.warning("refresh of %s could not start: %s: %s", name, type(error).__name__, error)
 
@@ -188,13 +195,15 @@ class ReusedValues(Generic[T]):
         except BaseException as error:
             flight.error = error
             with self._lock:
-                self._end_flight(key, flight)
+                failed = self._end_flight(key, flight)
+                if failed is not None:
+                    failed.failed_at = self.clock()
             flight.done.set()
             raise
         with self._lock:
             slot = self._end_flight(key, flight)
             if slot is not None:
-                slot.value, slot.computed_at = value, self.clock()
+                slot.value, slot.computed_at, slot.failed_at = value, self.clock(), None
         flight.done.set()
         return value
 
