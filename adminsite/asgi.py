@@ -57,7 +57,6 @@ class OneHopASGIHandler(ASGIHandler):
         BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
         self.paths_answered_on_the_loop = paths_answered_on_the_event_loop(get_resolver())
-        _drop_per_request_upkeep_of_absent_backends()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -120,6 +119,8 @@ django.setup(set_prefix=False)
 application = BoundedBodies(OneHopASGIHandler())
 # The dashboard's counts over many entries, counted in the background before the first request needs them.
 cache_selectors.warm_up_at_worker_start()
+# Django's per-request upkeep of SQL connections and caches the console does not have, dropped.
+_drop_per_request_upkeep_of_absent_backends()
 # Every page's templates, compiled before the first request of this worker (the URL configuration
 # and the views are imported by the handler itself).
 load_every_page_template()

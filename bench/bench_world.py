@@ -56,3 +56,14 @@ def busiest_dataset() -> str:
     cache = mongo.cache_database()[mongo.CACHED_RESPONSES]
     counts = cache.aggregate([{"$group": {"_id": "$dataset", "n": {"$sum": 1}}}, {"$sort": {"n": -1}}, {"$limit": 1}])
     return str(next(counts)["_id"])
+
+
+def drop_bench_world(mongo_url: str) -> None:
+    """Drop the two databases `seed_bench_world` pointed the settings at (unless a bench keeps them)."""
+    from django.conf import settings
+
+    from adminsite.database import mongo
+
+    client = mongo.client_for(mongo_url)
+    client.drop_database(settings.ADMIN.cache_mongo_database)
+    client.drop_database(settings.ADMIN.queue_mongo_database)

@@ -19,12 +19,9 @@ import os
 import sys
 import threading
 import time
-from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlencode
-
-from pymongo import monitoring
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -34,22 +31,7 @@ KIND = "config-parquet-and-info"
 SHA = "b" * 40
 
 
-class CommandCounter(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.commands: Counter[str] = Counter()
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.commands[event.command_name] += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
-COUNTER = CommandCounter()
-monitoring.register(COUNTER)
+from bench.driver_commands import COMMANDS  # noqa: E402 (after ROOT is on the path; before any client)
 
 
 class FakeHub(BaseHTTPRequestHandler):
@@ -122,7 +104,7 @@ def run(arguments: argparse.Namespace, mongo_url: str) -> None:
         print(f"seeded {len(entries):,} matching entries in {arguments.datasets:,} datasets")
 
         client, cursor, batches, processed, created = Client(), "", 0, 0, 0
-        COUNTER.commands.clear()
+        COMMANDS.commands.clear()
         started = time.perf_counter()
         while True:
             query = {"kind": KIND, "error_code": "DatasetGenerationError", "limit": arguments.limit, "dry_run": "false"}
@@ -138,7 +120,7 @@ def run(arguments: argparse.Namespace, mongo_url: str) -> None:
         seconds = time.perf_counter() - started
         print()
         jobs = mongo.queue_database()[mongo.JOBS].count_documents({})
-        commands = sum(COUNTER.commands.values())
+        commands = sum(COMMANDS.commands.values())
         print(
             f"{processed:,} entries in {batches} batches of {arguments.limit} in {seconds:.1f}s:"
             f" {processed / seconds:,.0f} entries/s"
@@ -147,13 +129,14 @@ def run(arguments: argparse.Namespace, mongo_url: str) -> None:
         print(f"jobs created: {created:,} (in the queue: {jobs:,})")
         print(
             f"database commands: {commands:,} ({commands / max(processed, 1):.1f} per entry): "
-            + ", ".join(f"{count:,} {name}" for name, count in COUNTER.commands.most_common())
+            + ", ".join(f"{count:,} {name}" for name, count in COMMANDS.commands.most_common())
         )
     finally:
         hub.shutdown()
         if not arguments.keep:
-            mongo.client_for(mongo_url).drop_database(settings.ADMIN.cache_mongo_database)
-            mongo.client_for(mongo_url).drop_database(settings.ADMIN.queue_mongo_database)
+            from bench.bench_world import drop_bench_world
+
+            drop_bench_world(mongo_url)
 
 
 def main() -> None:

@@ -16,11 +16,8 @@ import os
 import statistics
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
-
-from pymongo import monitoring
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -28,29 +25,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminsite.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 
-class CommandTimer(monitoring.CommandListener):
-    """The commands sent and the driver's time spent on them (microseconds), since the last clear."""
+from bench.driver_commands import COMMANDS  # noqa: E402 (after ROOT is on the path; before any client)
 
-    def __init__(self) -> None:
-        self.commands: Counter[str] = Counter()
-        self.micros = 0
-
-    def clear(self) -> None:
-        self.commands.clear()
-        self.micros = 0
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.commands[event.command_name] += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        self.micros += event.duration_micros
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        self.micros += event.duration_micros
-
-
-TIMER = CommandTimer()
-monitoring.register(TIMER)
 TEMPLATE_SECONDS: list[float] = []
 
 
@@ -75,7 +51,6 @@ def run(arguments: argparse.Namespace, mongo_url: str) -> None:
     import django
 
     django.setup()
-    from django.conf import settings
     from django.test import Client
 
     from adminsite.database import mongo
@@ -118,21 +93,22 @@ def run(arguments: argparse.Namespace, mongo_url: str) -> None:
         client.get(url)  # warm-up: imports, templates, connections, the minute-cached counts
         size, commands = 0, 0
         for _ in range(arguments.repeat):
-            TIMER.clear()
+            COMMANDS.clear()
             TEMPLATE_SECONDS.clear()
             begin = time.perf_counter()
             response = client.get(url)
             durations.append((time.perf_counter() - begin) * 1000)
-            bare.append(TIMER.micros / 1000)
+            bare.append(COMMANDS.micros / 1000)
             templates.append(sum(TEMPLATE_SECONDS) * 1000)
             assert response.status_code == 200, (url, response.status_code)
-            size, commands = len(response.content), sum(TIMER.commands.values())
+            size, commands = len(response.content), sum(COMMANDS.commands.values())
         ours, floor, template = (statistics.median(values) for values in (durations, bare, templates))
         ratio = f"{ours / floor:.2f}" if floor > 0 else "-"
         print(f"{name:<32} {ours:>8.1f} {floor:>8.1f} {ratio:>6} {template:>9.1f} {commands:>9}  {size:,}")
     if not arguments.keep:
-        mongo.client_for(mongo_url).drop_database(settings.ADMIN.cache_mongo_database)
-        mongo.client_for(mongo_url).drop_database(settings.ADMIN.queue_mongo_database)
+        from bench.bench_world import drop_bench_world
+
+        drop_bench_world(mongo_url)
 
 
 def main() -> None:

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminsite.settings")
 
-from bench.read_endpoints import COUNTER  # noqa: E402 (after ROOT is on the path)
+from bench.driver_commands import COMMANDS  # noqa: E402 (after ROOT is on the path; before any client)
 
 
 @dataclass
@@ -122,12 +122,12 @@ def time_route(client: object, name: str, url: str, repeat: int, budget: float) 
 
     assert isinstance(client, Client)
     began = time.monotonic()
-    COUNTER.commands.clear()
+    COMMANDS.commands.clear()
     start = time.perf_counter()
     response = client.get(url)
     first_ms = (time.perf_counter() - start) * 1000
     assert response.status_code == 200, (url, response.status_code, response.content[:300])
-    commands: Counter[str] = Counter(COUNTER.commands)
+    commands: Counter[str] = Counter(COMMANDS.commands)
     durations: list[float] = []
     while len(durations) < repeat and time.monotonic() - began < budget:
         start = time.perf_counter()

@@ -290,7 +290,6 @@ def report(timings: list[Timing], limit_ms: float) -> int:
 def run(arguments: argparse.Namespace, mongo_url: str) -> int:
     from django.conf import settings
 
-    from adminsite.database import mongo
     from adminsite.demo.stand_in_hub import StandInHub, demo_world_revisions
 
     environ = seed(arguments, mongo_url)
@@ -310,8 +309,9 @@ def run(arguments: argparse.Namespace, mongo_url: str) -> int:
         return report(timings, arguments.limit_ms)
     finally:
         if not arguments.keep:
-            mongo.client_for(mongo_url).drop_database(config.cache_mongo_database)
-            mongo.client_for(mongo_url).drop_database(config.queue_mongo_database)
+            from bench.bench_world import drop_bench_world
+
+            drop_bench_world(mongo_url)
 
 
 def main() -> None:

@@ -32,34 +32,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from pymongo import monitoring
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminsite.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")  # no request log line per timed call
 
-
-class CommandCounter(monitoring.CommandListener):
-    """The commands sent and the driver's time spent on them (microseconds), since the last clear."""
-
-    def __init__(self) -> None:
-        self.commands: Counter[str] = Counter()
-        self.micros = 0
-
-    def clear(self) -> None:
-        self.commands.clear()
-        self.micros = 0
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.commands[event.command_name] += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        self.micros += event.duration_micros
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        self.micros += event.duration_micros
-
+from bench.driver_commands import COMMANDS  # noqa: E402 (after ROOT is on the path; before any client)
 
 RATIO_TARGET = 1.3
 """Issue 13: a route costs at most this many times its bare driver queries."""
@@ -69,15 +47,11 @@ LIGHT_ROUTE_SHARE = 0.5
 """Issue 13: the routes that barely touch the database serve at least half the reference's requests/s,
 the others at least as many."""
 
-COUNTER = CommandCounter()
-monitoring.register(COUNTER)
-
 
 def run(arguments: argparse.Namespace, mongo_url: str) -> None:
     import django
 
     django.setup()
-    from django.conf import settings
     from django.test import Client
 
     from adminsite.database import mongo
@@ -119,13 +93,13 @@ def run(arguments: argparse.Namespace, mongo_url: str) -> None:
         size = 0
         client.get(url)  # warm-up: imports, templates, connections
         for _ in range(arguments.repeat):
-            COUNTER.clear()
+            COMMANDS.clear()
             begin = time.perf_counter()
             response = client.get(url)
             durations.append((time.perf_counter() - begin) * 1000)
-            bare.append(COUNTER.micros / 1000)
+            bare.append(COMMANDS.micros / 1000)
             assert response.status_code == 200, (url, response.status_code, response.content[:200])
-            commands = Counter(COUNTER.commands)
+            commands = Counter(COMMANDS.commands)
             size = len(response.content)
         detail = ", ".join(f"{count} {command}" for command, count in sorted(commands.items()))
         ours, floor = statistics.median(durations), statistics.median(bare)
@@ -145,8 +119,9 @@ def run(arguments: argparse.Namespace, mongo_url: str) -> None:
         ]
         under_load(load_routes, mongo_url=mongo_url, seconds=arguments.load_seconds, rounds=arguments.load_rounds)
     if not arguments.keep:
-        mongo.client_for(mongo_url).drop_database(settings.ADMIN.cache_mongo_database)
-        mongo.client_for(mongo_url).drop_database(settings.ADMIN.queue_mongo_database)
+        from bench.bench_world import drop_bench_world
+
+        drop_bench_world(mongo_url)
 
 
 def start(command: list[str], environ: dict[str, str], port: int) -> subprocess.Popen[bytes]:

@@ -27,29 +27,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from pymongo import monitoring
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminsite.settings")
 
 
-class CommandCounter(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.commands: Counter[str] = Counter()
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.commands[event.command_name] += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
-COUNTER = CommandCounter()
-monitoring.register(COUNTER)
+from bench.driver_commands import COMMANDS  # noqa: E402 (after ROOT is on the path; before any client)
 
 
 class StubHub(BaseHTTPRequestHandler):
@@ -67,12 +50,12 @@ class StubHub(BaseHTTPRequestHandler):
 
 
 def timed(client: Any, method: str, url: str) -> tuple[float, Counter[str], Any]:
-    COUNTER.commands.clear()
+    COMMANDS.commands.clear()
     begin = time.perf_counter()
     response = client.get(url) if method == "GET" else client.post(url)
     elapsed = time.perf_counter() - begin
     assert response.status_code == 200, (url, response.status_code, response.content[:300])
-    return elapsed, Counter(COUNTER.commands), response
+    return elapsed, Counter(COMMANDS.commands), response
 
 
 def described(commands: Counter[str]) -> str:
@@ -147,8 +130,9 @@ def run(arguments: argparse.Namespace, mongo_url: str) -> None:
     print(f"\nafter the recreate: {counted:,} entries, {in_rows:,} in the metric rows, {disagreeing} rows disagree")
     hub.shutdown()
     if not arguments.keep:
-        mongo.client_for(mongo_url).drop_database(settings.ADMIN.cache_mongo_database)
-        mongo.client_for(mongo_url).drop_database(settings.ADMIN.queue_mongo_database)
+        from bench.bench_world import drop_bench_world
+
+        drop_bench_world(mongo_url)
 
 
 def main() -> None:

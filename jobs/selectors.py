@@ -7,9 +7,10 @@ processing steps: jobs are fetched in one query and grouped in Python.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from pymongo.database import Database
@@ -55,17 +56,27 @@ _JOB_FIELDS = {
 }
 
 
-def _empty_pending_jobs() -> PendingJobs:
-    return {step.name: {Status.WAITING.value: [], Status.STARTED.value: []} for step in processing_graph()}
+Item = TypeVar("Item")
 
 
-def _group_by_type_and_status(jobs: Any) -> PendingJobs:
-    grouped = _empty_pending_jobs()
+def _by_type_and_status(
+    jobs: Iterable[mongo.MongoDocument], item: Callable[[mongo.MongoDocument], Item]
+) -> dict[str, dict[str, list[Item]]]:
+    """`item(job)` of each job document, by job type (every step listed) then status; others left out."""
+    grouped: dict[str, dict[str, list[Item]]] = {
+        step.name: {Status.WAITING.value: [], Status.STARTED.value: []} for step in processing_graph()
+    }
     for job in jobs:
-        by_status = grouped.get(job.get("type"))
-        if by_status is not None and job.get("status") in by_status:
-            by_status[job["status"]].append(job_row(job))
+        by_status = grouped.get(job.get("type"))  # type: ignore[arg-type]
+        if by_status is not None:
+            same_status = by_status.get(job.get("status"))  # type: ignore[arg-type]
+            if same_status is not None:
+                same_status.append(item(job))
     return grouped
+
+
+def _group_by_type_and_status(jobs: Iterable[mongo.MongoDocument]) -> PendingJobs:
+    return _by_type_and_status(jobs, job_row)
 
 
 PendingJobDocuments = dict[str, dict[str, list[mongo.MongoDocument]]]
@@ -86,16 +97,11 @@ def pending_job_documents_by_type() -> PendingJobDocuments:
         .find({"status": {"$in": list(PENDING_STATUSES)}}, _JOB_FIELDS)
         .batch_size(mongo.WHOLE_RESULT_BATCH_SIZE)
     )
-    grouped: PendingJobDocuments = {
-        step.name: {Status.WAITING.value: [], Status.STARTED.value: []} for step in processing_graph()
-    }
-    for job in jobs:
-        by_status = grouped.get(job.get("type"))  # type: ignore[arg-type]
-        if by_status is not None:
-            same_status = by_status.get(job.get("status"))  # type: ignore[arg-type]
-            if same_status is not None:
-                same_status.append(job)
-    return grouped
+    return _by_type_and_status(jobs, _as_stored)
+
+
+def _as_stored(job: mongo.MongoDocument) -> mongo.MongoDocument:
+    return job
 
 
 def pending_job_documents_of_dataset(*, dataset: str, primary: bool = False) -> list[mongo.MongoDocument]:

@@ -154,8 +154,8 @@ def test_only_the_views_marked_for_it_are_served_on_the_event_loop() -> None:
 
 
 def test_without_a_sql_database_nor_a_cache_server_no_request_walks_django_connections() -> None:
-    """The served handler drops Django's SQL upkeep (Django's test client connects it again per request)."""
-    OneHopASGIHandler()
+    """The served app drops Django's SQL upkeep (Django's test client connects it again per request)."""
+    importlib.reload(asgi)  # the served app, imported as a worker imports it
     started = [receiver() for _, receiver, _ in signals.request_started.receivers]
     finished = [receiver() for _, receiver, _ in signals.request_finished.receivers]
     assert db.reset_queries not in started and db.close_old_connections not in started

@@ -179,12 +179,7 @@ class ReusedValues(Generic[T]):
             try:
                 self.start(f"refresh {name}", refresh)
             except Exception as error:  # no thread to run it (say, too many): end the flight, keep the value
-                flight.error = error
-                with self._lock:
-                    failed = self._end_flight(key, flight)
-                    if failed is not None:
-                        failed.failed_at = self.clock()
-                flight.done.set()
+                self._fail_flight(key, flight, error)
                 logger.warning("refresh of %s could not start: %s: %s", name, type(error).__name__, error)
 
         return start_refresh
@@ -193,12 +188,7 @@ class ReusedValues(Generic[T]):
         try:
             value = compute()
         except BaseException as error:
-            flight.error = error
-            with self._lock:
-                failed = self._end_flight(key, flight)
-                if failed is not None:
-                    failed.failed_at = self.clock()
-            flight.done.set()
+            self._fail_flight(key, flight, error)
             raise
         with self._lock:
             slot = self._end_flight(key, flight)
@@ -206,6 +196,15 @@ class ReusedValues(Generic[T]):
                 slot.value, slot.computed_at, slot.failed_at = value, self.clock(), None
         flight.done.set()
         return value
+
+    def _fail_flight(self, key: Hashable, flight: _Flight, error: BaseException) -> None:
+        """End a flight that failed: its waiters see `error`, its slot waits max_age to try again."""
+        flight.error = error
+        with self._lock:
+            failed = self._end_flight(key, flight)
+            if failed is not None:
+                failed.failed_at = self.clock()
+        flight.done.set()
 
     def _end_flight(self, key: Hashable, flight: _Flight) -> _Slot[T] | None:
         """The slot this flight computed for, its flight cleared; None if it was forgotten meanwhile."""
