@@ -18,10 +18,10 @@ from django.core.handlers.base import BaseHandler
 from django.http import HttpResponseBase
 from django.urls import get_resolver, set_script_prefix
 
-from adminsite.web.event_loop import paths_answered_on_the_event_loop
-from adminsite.web.jinja_environment import load_every_page_template
-from adminsite.web.request_bodies import BoundedBodies, Receive, Scope, Send
 from cachereports import selectors as cache_selectors
+from foundation.web.event_loop import paths_answered_on_the_event_loop
+from foundation.web.jinja_environment import load_every_page_template
+from foundation.web.request_bodies import BoundedBodies, Receive, Scope, Send
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminsite.settings")
 
@@ -41,7 +41,7 @@ class OneHopASGIHandler(ASGIHandler):
     asgiref's `sync_to_async` costs twice as much per call for what it adds (running async
     code back on the loop), which the sync chain never asks for.
 
-    A view marked `answers_on_the_event_loop` (`adminsite.web.event_loop`: no I/O, a few
+    A view marked `answers_on_the_event_loop` (`foundation.web.event_loop`: no I/O, a few
     microseconds of work, such as the liveness probe) is served on the loop itself, with no hop:
     it still answers when every thread of the pool waits on a slow MongoDB, and it costs a
     third less. Only routes without path parameters can be marked (looked up by exact path).

@@ -11,7 +11,7 @@ ADMIN_UVICORN_NUM_WORKERS (2). Before any worker starts:
   previous run (only prometheus_client's `*.db` files are removed), so the counters of dead
   processes are not added to the new ones.
 
-Uvicorn's access log is off: `adminsite.web.request_log` writes one line per request, with the
+Uvicorn's access log is off: `foundation.web.request_log` writes one line per request, with the
 caller and without secrets.
 
 With several workers, each binds a listening socket of its own on the port (SO_REUSEPORT,
@@ -39,7 +39,7 @@ from typing import Any
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-from adminsite.core.config import checked_config, stop_on_config_error
+from foundation.core.config import checked_config, stop_on_config_error
 
 # prometheus_client's multiprocess files: counter_<pid>.db, histogram_<pid>.db, gauge_*_<pid>.db
 _METRIC_FILE_PREFIXES = ("counter_", "gauge_", "histogram_", "summary_")

@@ -1,4 +1,4 @@
-"""Django settings. The environment is read once, by `adminsite.core.config.load_config`.
+"""Django settings. The environment is read once, by `foundation.core.config.load_config`.
 
 A bad configuration value or processing graph stops start-up here with one line on stderr
 naming the problem (no traceback), before the server accepts a request.
@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from adminsite.core.config import AdminConfig, checked_config, stop_on_config_error
-from adminsite.core.secret_key import stable_secret_key
-from adminsite.web.request_bodies import MAX_BODY_BYTES
+from foundation.core.config import AdminConfig, checked_config, stop_on_config_error
+from foundation.core.secret_key import stable_secret_key
+from foundation.web.request_bodies import MAX_BODY_BYTES
 
 
 def _load() -> AdminConfig:
@@ -32,7 +32,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 # The console has no SQL data of its own: sessions are signed cookies holding the verified
 # Hub identity (never the token), so no SQL database is needed. The key must be the same in
-# every uvicorn worker: see adminsite/core/secret_key.py.
+# every uvicorn worker: see foundation/core/secret_key.py.
 SECRET_KEY = stable_secret_key(environ=os.environ, key_file=BASE_DIR / ".data" / "secret_key")
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
@@ -45,48 +45,48 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "rest_framework",
-    "adminsite.database",
-    "adminsite.demo",
+    "foundation.database",
+    "demo",
     "cachereports",
     "jobs",
-    "datasets",
+    "datasetops",
 ]
 
 MIDDLEWARE = [
     # serving and observability (README "Running in production"): metrics first and last,
     # then the request log, CORS, gzip, static files and the JSON answer guarantees
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "adminsite.web.request_log.RequestLogMiddleware",
+    "foundation.web.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.gzip.GZipMiddleware",
-    "adminsite.web.static_files.StaticFilesMiddleware",
-    "adminsite.web.json_answers.JsonAnswersMiddleware",
-    "adminsite.web.security_headers.ContentSecurityPolicyMiddleware",
-    "adminsite.web.security_headers.SecureCookiesMiddleware",
+    "foundation.web.static_files.StaticFilesMiddleware",
+    "foundation.web.json_answers.JsonAnswersMiddleware",
+    "foundation.web.security_headers.ContentSecurityPolicyMiddleware",
+    "foundation.web.security_headers.SecureCookiesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "adminsite.web.lazy_messages.LazyMessageMiddleware",
+    "foundation.web.lazy_messages.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "adminsite.ops.request_metrics.PrometheusAfterMiddleware",
+    "overview.request_metrics.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "adminsite.urls"
 APPEND_SLASH = False
-CSRF_FAILURE_VIEW = "adminsite.auth.page_context.csrf_failure"
+CSRF_FAILURE_VIEW = "foundation.auth.page_context.csrf_failure"
 
 TEMPLATES = [
     {
-        # Jinja2: the dataset page renders thousands of variables (adminsite/web/jinja_environment.py)
+        # Jinja2: the dataset page renders thousands of variables (foundation/web/jinja_environment.py)
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": False,
         "OPTIONS": {
-            "environment": "adminsite.web.jinja_environment.environment",
+            "environment": "foundation.web.jinja_environment.environment",
             "context_processors": [
                 "django.contrib.messages.context_processors.messages",
-                "adminsite.auth.page_context.console_context",
+                "foundation.auth.page_context.console_context",
             ],
         },
     },
@@ -99,18 +99,18 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
 
-# Browser authentication (adminsite/auth/): the token
+# Browser authentication (foundation/auth/): the token
 # is checked on the Hub at login, then kept split between the cookie and the `adminSessions`
 # collection, never whole in either. A session lasts 12 hours at most and is re-checked on the
 # Hub every ADMIN_SESSION_REVERIFY_SECONDS.
-AUTHENTICATION_BACKENDS = ["adminsite.auth.authentication.HubTokenBackend"]
+AUTHENTICATION_BACKENDS = ["foundation.auth.authentication.HubTokenBackend"]
 LOGIN_URL = "/admin/login"
 LOGIN_REDIRECT_URL = "/admin/"
 SESSION_COOKIE_AGE = 12 * 3600
 
 # Request bodies: the ASGI application refuses one over MAX_BODY_BYTES before reading it
-# (adminsite/web/request_bodies.py); Django's own limit is the same, for the test client and
-# WSGI. More than 1,000 fields is a 422 (adminsite/web/error_answers.py).
+# (foundation/web/request_bodies.py); Django's own limit is the same, for the test client and
+# WSGI. More than 1,000 fields is a 422 (foundation/web/error_answers.py).
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 
@@ -142,20 +142,20 @@ TIME_ZONE = "UTC"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REST_FRAMEWORK = {
-    "DEFAULT_RENDERER_CLASSES": ["adminsite.web.renderers.AdminJSONRenderer"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "adminsite.web.renderers.JSONOnlyNegotiation",
+    "DEFAULT_RENDERER_CLASSES": ["foundation.web.renderers.AdminJSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "foundation.web.renderers.JSONOnlyNegotiation",
     # `?format=` is not a parameter of the API: without this, DRF answers 404 to `?format=x`.
     "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_PARSER_CLASSES": [
-        "adminsite.web.parsers.JSONParser",
+        "foundation.web.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     # Every DRF view needs a Hub token when ADMIN_HF_ORGANIZATION is set (REFERENCE.md).
-    "DEFAULT_AUTHENTICATION_CLASSES": ["adminsite.auth.authentication.HubTokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["adminsite.auth.authentication.IsAllowedByHub"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["foundation.auth.authentication.HubTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["foundation.auth.authentication.IsAllowedByHub"],
     "UNAUTHENTICATED_USER": None,
-    "EXCEPTION_HANDLER": "adminsite.web.api.exception_handler",
+    "EXCEPTION_HANDLER": "foundation.web.api.exception_handler",
 }
 
 LOGGING = {
@@ -163,11 +163,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {
-            "()": "adminsite.web.request_log.SingleLineFormatter",
+            "()": "foundation.web.request_log.SingleLineFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s: %(message)s",
         }
     },
-    "filters": {"unexpected_only": {"()": "adminsite.web.request_log.UnexpectedServerErrorsOnly"}},
+    "filters": {"unexpected_only": {"()": "foundation.web.request_log.UnexpectedServerErrorsOnly"}},
     "handlers": {
         "stderr": {"class": "logging.StreamHandler", "formatter": "plain"},
         "stderr_unexpected": {
@@ -184,7 +184,7 @@ LOGGING = {
         # a 500, whose traceback an operator needs (a 501 or 503 is an answer, not a failure).
         "django.request": {"level": "ERROR", "handlers": ["stderr_unexpected"], "propagate": False},
         # A body too large or with too many fields is the client's mistake, answered 413/422
-        # (adminsite/web/error_answers.py) and in the request log: no traceback for it.
+        # (foundation/web/error_answers.py) and in the request log: no traceback for it.
         **{
             f"django.security.{name}": {"level": "CRITICAL"}
             for name in ("RequestDataTooBig", "TooManyFieldsSent", "TooManyFilesSent")

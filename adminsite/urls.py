@@ -5,15 +5,15 @@ from __future__ import annotations
 from django.urls import path
 from django.views.generic import RedirectView
 
-from adminsite.auth import login_views
-from adminsite.ops import health, metrics, pages
 from cachereports import apis as cache_apis
 from cachereports import views as cache_views
-from datasets import apis as dataset_apis
-from datasets import bulk_refresh_views
-from datasets import views as dataset_views
+from datasetops import apis as dataset_apis
+from datasetops import bulk_refresh_views
+from datasetops import views as dataset_views
+from foundation.auth import login_views
 from jobs import apis as job_apis
 from jobs import views as job_views
+from overview import health, metrics, pages
 
 to_dashboard = RedirectView.as_view(url="/admin/", permanent=False, http_method_names=["get", "head"])
 
@@ -56,6 +56,6 @@ urlpatterns = [
     path("admin/audit-log", job_apis.AuditLogApi.as_view()),
 ]
 
-handler400 = "adminsite.web.error_answers.bad_request"
-handler404 = "adminsite.web.error_answers.not_found"
-handler500 = "adminsite.web.error_answers.server_error"
+handler400 = "foundation.web.error_answers.bad_request"
+handler404 = "foundation.web.error_answers.not_found"
+handler500 = "foundation.web.error_answers.server_error"

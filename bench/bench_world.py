@@ -11,7 +11,7 @@ import dataclasses
 import time
 from typing import Any
 
-from adminsite.demo.world import WorldSummary
+from demo.world import WorldSummary
 
 
 def seed_bench_world(
@@ -23,8 +23,8 @@ def seed_bench_world(
     """
     from django.conf import settings
 
-    from adminsite.database.indexes import ensure_all_indexes
-    from adminsite.demo.world import seed_world
+    from demo.world import seed_world
+    from foundation.database.indexes import ensure_all_indexes
 
     suffix = str(int(time.time()))
     settings.ADMIN = dataclasses.replace(
@@ -51,7 +51,7 @@ def seed_bench_world(
 
 def busiest_dataset() -> str:
     """The dataset with the most cache entries (one aggregation over the cache)."""
-    from adminsite.database import mongo
+    from foundation.database import mongo
 
     cache = mongo.cache_database()[mongo.CACHED_RESPONSES]
     counts = cache.aggregate([{"$group": {"_id": "$dataset", "n": {"$sum": 1}}}, {"$sort": {"n": -1}}, {"$limit": 1}])
@@ -62,7 +62,7 @@ def drop_bench_world(mongo_url: str) -> None:
     """Drop the two databases `seed_bench_world` pointed the settings at (unless a bench keeps them)."""
     from django.conf import settings
 
-    from adminsite.database import mongo
+    from foundation.database import mongo
 
     client = mongo.client_for(mongo_url)
     client.drop_database(settings.ADMIN.cache_mongo_database)

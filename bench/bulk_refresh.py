@@ -68,9 +68,9 @@ def run(arguments: argparse.Namespace, mongo_url: str) -> None:
     from django.conf import settings
     from django.test import Client
 
-    from adminsite.database import mongo
-    from adminsite.database.indexes import ensure_all_indexes
     from cachereports.documents import cache_entry_document
+    from foundation.database import mongo
+    from foundation.database.indexes import ensure_all_indexes
 
     hub = ThreadingHTTPServer(("127.0.0.1", 0), FakeHub)
     threading.Thread(target=hub.serve_forever, daemon=True).start()
@@ -146,7 +146,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=1_000, help="entries per call (1..1000)")
     parser.add_argument("--keep", action="store_true", help="keep the bench databases afterwards")
     arguments = parser.parse_args()
-    from adminsite.demo.embedded_mongo import configured_or_embedded_mongo
+    from demo.embedded_mongo import configured_or_embedded_mongo
 
     with configured_or_embedded_mongo(os.environ) as mongo_url:
         run(arguments, mongo_url)

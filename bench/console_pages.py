@@ -53,8 +53,8 @@ def run(arguments: argparse.Namespace, mongo_url: str) -> None:
     django.setup()
     from django.test import Client
 
-    from adminsite.database import mongo
     from bench.bench_world import busiest_dataset, seed_bench_world
+    from foundation.database import mongo
 
     seed_bench_world(
         mongo_url=mongo_url,
@@ -119,7 +119,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="calls per page")
     parser.add_argument("--keep", action="store_true", help="keep the bench databases afterwards")
     arguments = parser.parse_args()
-    from adminsite.demo.embedded_mongo import configured_or_embedded_mongo
+    from demo.embedded_mongo import configured_or_embedded_mongo
 
     with configured_or_embedded_mongo(os.environ) as mongo_url:
         run(arguments, mongo_url)

@@ -166,7 +166,7 @@ def run(arguments: argparse.Namespace) -> None:
     django.setup()
     from django.test import Client
 
-    from adminsite.database import mongo
+    from foundation.database import mongo
 
     try:
         from bench.bench_world import busiest_dataset

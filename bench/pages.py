@@ -73,8 +73,8 @@ def seed(arguments: argparse.Namespace, mongo_url: str) -> dict[str, str]:
 
 def routes_of_the_world() -> list[Route]:
     """Every GET page and JSON read route, with parameters taken from the world (its busiest dataset...)."""
-    from adminsite.database import mongo
     from bench.bench_world import busiest_dataset
+    from foundation.database import mongo
 
     cache = mongo.cache_database()[mongo.CACHED_RESPONSES]
     busiest = busiest_dataset()
@@ -156,7 +156,7 @@ class Server:
 
 
 def start_server(environ: dict[str, str]) -> Server:
-    from adminsite.demo.embedded_mongo import free_port
+    from demo.embedded_mongo import free_port
 
     port = free_port()
     server_environ = {
@@ -290,7 +290,7 @@ def report(timings: list[Timing], limit_ms: float) -> int:
 def run(arguments: argparse.Namespace, mongo_url: str) -> int:
     from django.conf import settings
 
-    from adminsite.demo.stand_in_hub import StandInHub, demo_world_revisions
+    from demo.stand_in_hub import StandInHub, demo_world_revisions
 
     environ = seed(arguments, mongo_url)
     config = settings.ADMIN
@@ -323,7 +323,7 @@ def main() -> None:
     parser.add_argument("--limit-ms", type=float, default=300.0, help="exit status 1 if a route is slower")
     parser.add_argument("--keep", action="store_true", help="keep the bench databases afterwards")
     arguments = parser.parse_args()
-    from adminsite.demo.embedded_mongo import configured_or_embedded_mongo
+    from demo.embedded_mongo import configured_or_embedded_mongo
 
     with configured_or_embedded_mongo(os.environ) as mongo_url:
         status = run(arguments, mongo_url)

@@ -54,8 +54,8 @@ def run(arguments: argparse.Namespace, mongo_url: str) -> None:
     django.setup()
     from django.test import Client
 
-    from adminsite.database import mongo
     from bench.bench_world import busiest_dataset, seed_bench_world
+    from foundation.database import mongo
 
     summary = seed_bench_world(
         mongo_url=mongo_url,
@@ -201,7 +201,7 @@ def under_load(routes: list[tuple[str, str]], *, mongo_url: str, seconds: int, r
         "ADMIN_UVICORN_NUM_WORKERS": "2",
         "LOG_LEVEL": "WARNING",
     }
-    from adminsite.demo.embedded_mongo import free_port
+    from demo.embedded_mongo import free_port
 
     ours_port, reference_port = free_port(), free_port()
     servers = {
@@ -297,7 +297,7 @@ def main() -> None:
         # heap cap here is a quarter of the RAM (6.3 GB): at it, a run stopped at 400k entries
         # (the driver gave up on the engine).
         os.environ.setdefault("JAVA_TOOL_OPTIONS", "-Xmx14g")
-    from adminsite.demo.embedded_mongo import configured_or_embedded_mongo
+    from demo.embedded_mongo import configured_or_embedded_mongo
 
     with configured_or_embedded_mongo(os.environ) as mongo_url:
         run(arguments, mongo_url)

@@ -64,7 +64,7 @@ def described(commands: Counter[str]) -> str:
 
 def metric_rows_agree_with_entries() -> tuple[int, int, int]:
     """(entries counted one by one, total of the metric rows, number of rows that disagree)."""
-    from adminsite.database import mongo
+    from foundation.database import mongo
 
     cache = mongo.cache_database()
     counted: Counter[tuple[Any, Any, Any]] = Counter()
@@ -86,9 +86,9 @@ def run(arguments: argparse.Namespace, mongo_url: str) -> None:
     from django.conf import settings
     from django.test import Client
 
-    from adminsite.database import mongo
-    from adminsite.database.indexes import ensure_all_indexes
-    from adminsite.demo.world import seed_world
+    from demo.world import seed_world
+    from foundation.database import mongo
+    from foundation.database.indexes import ensure_all_indexes
 
     hub = ThreadingHTTPServer(("127.0.0.1", 0), StubHub)
     threading.Thread(target=hub.serve_forever, daemon=True).start()
@@ -142,7 +142,7 @@ def main() -> None:
     parser.add_argument("--recreate-entries", type=int, default=95, help="size of the dataset to recreate")
     parser.add_argument("--keep", action="store_true", help="keep the bench databases afterwards")
     arguments = parser.parse_args()
-    from adminsite.demo.embedded_mongo import configured_or_embedded_mongo
+    from demo.embedded_mongo import configured_or_embedded_mongo
 
     with configured_or_embedded_mongo(os.environ) as mongo_url:
         run(arguments, mongo_url)

@@ -30,10 +30,10 @@ from starlette.requests import Request  # noqa: E402
 from starlette.responses import PlainTextResponse, Response  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
-from adminsite.web.renderers import AdminJSONRenderer  # noqa: E402
 from cachereports import selectors as cache_selectors  # noqa: E402
-from datasets import selectors as dataset_selectors  # noqa: E402
-from datasets.serializers import dataset_status_dict  # noqa: E402
+from datasetops import selectors as dataset_selectors  # noqa: E402
+from datasetops.serializers import dataset_status_dict  # noqa: E402
+from foundation.web.renderers import AdminJSONRenderer  # noqa: E402
 from jobs import selectors as job_selectors  # noqa: E402
 from jobs.serializers import pending_jobs_dict  # noqa: E402
 

@@ -8,8 +8,8 @@ from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from adminsite.web.api import ReadAPIView, optional_parameter
 from cachereports import selectors
+from foundation.web.api import ReadAPIView, optional_parameter
 
 
 class _CacheReportsPageApi(ReadAPIView):

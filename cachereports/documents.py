@@ -11,7 +11,7 @@ from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
-from adminsite.database import mongo
+from foundation.database import mongo
 
 
 def cache_entry_document(

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from adminsite.core.errors import InvalidParameterError
-from adminsite.core.parameters import required_value
-from adminsite.core.processing_graph import known_step
+from foundation.core.errors import InvalidParameterError
+from foundation.core.parameters import required_value
+from foundation.core.processing_graph import known_step
 
 _DATASET_PREFIX = re.compile(r"[A-Za-z0-9_.\-/]{1,200}")
 """The characters of a dataset name (and its `/`): a prefix is matched literally, never as a pattern."""

@@ -18,14 +18,14 @@ from django.conf import settings
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
-from adminsite.core.cursors import parse_cursor
-from adminsite.core.errors import InvalidParameterError, NotFoundError
-from adminsite.core.processing_graph import ProcessingStep, known_step, processing_graph
-from adminsite.core.reused_values import ReusedValues
-from adminsite.core.serialization import iso_datetime
-from adminsite.database import mongo
 from cachereports.filters import CacheEntryFilter
 from cachereports.serializers import CacheReport, cache_report, cache_report_with_content
+from foundation.core.cursors import parse_cursor
+from foundation.core.errors import InvalidParameterError, NotFoundError
+from foundation.core.processing_graph import ProcessingStep, known_step, processing_graph
+from foundation.core.reused_values import ReusedValues
+from foundation.core.serialization import iso_datetime
+from foundation.database import mongo
 
 BUILDER_NAMES = ("parquet", "csv", "text", "imagefolder", "audiofolder", "json", "arrow", "webdataset")
 """The builder names counted one by one; every other builder (or none) counts as "other"."""
@@ -105,7 +105,7 @@ def num_dataset_infos_by_builder_name() -> dict[str, int]:
 
 REUSE_SECONDS = 60
 """How old the console's counts that read many entries may get before they are counted again
-(in the background: see `adminsite.core.reused_values`); the JSON routes count each time."""
+(in the background: see `foundation.core.reused_values`); the JSON routes count each time."""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Documents written by the other services leave out every field whose value is None, so each
 optional field is read with `.get` and shown as null, except `details`, which the other
-services show as `{}`. Numbers take the type of their field (`adminsite.core.serialization`).
+services show as `{}`. Numbers take the type of their field (`foundation.core.serialization`).
 Datetimes inside `content` are written by the renderer's encoder with the same function.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from adminsite.core.serialization import as_float, as_int, iso_datetime
+from foundation.core.serialization import as_float, as_int, iso_datetime
 
 CacheReport = dict[str, Any]
 

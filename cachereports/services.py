@@ -5,14 +5,14 @@ row of each entry it deletes (`simple_cache.delete_dataset_responses`). We do th
 commands whatever the number of entries or of metric rows: count the dataset's entries by row
 (one aggregation), delete them all by dataset (one `delete_many`, index (dataset, kind,
 http_status)), then decrement every row by its count (one unordered bulk of `$inc`, see
-`adminsite.database.metric_rows`).
+`foundation.database.metric_rows`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from adminsite.database import metric_rows, mongo
+from foundation.database import metric_rows, mongo
 
 MetricRow = tuple[str | None, Any, str | None]
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from adminsite.auth.authentication import page_login_required
-from adminsite.core.errors import InvalidParameterError
-from adminsite.core.processing_graph import processing_graph
-from adminsite.web.console import console_page, integer_parameter, render_page, text_parameter
 from cachereports import selectors
+from foundation.auth.authentication import page_login_required
+from foundation.core.errors import InvalidParameterError
+from foundation.core.processing_graph import processing_graph
+from foundation.web.console import console_page, integer_parameter, render_page, text_parameter
 
 
 @page_login_required

@@ -6,7 +6,7 @@ from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from adminsite.web.api import ReadAPIView
+from foundation.web.api import ReadAPIView
 from jobs import selectors
 from jobs.serializers import pending_jobs_dict
 

@@ -22,11 +22,11 @@ from typing import Any
 
 from bson import ObjectId
 
-from adminsite.core.errors import AdminError
-from adminsite.core.identity import HubIdentity
-from adminsite.database import mongo
-from adminsite.hub.dataset_support import NotSupportedError
-from adminsite.web.request_log import log_write
+from foundation.core.errors import AdminError
+from foundation.core.identity import HubIdentity
+from foundation.database import mongo
+from foundation.hub.dataset_support import NotSupportedError
+from foundation.web.request_log import log_write
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from adminsite.core.dataset_names import namespace_of
-from adminsite.database import mongo
+from foundation.core.dataset_names import namespace_of
+from foundation.database import mongo
 from jobs.constants import Priority, Status
 
 

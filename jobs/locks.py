@@ -35,8 +35,8 @@ from uuid import uuid4
 from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from adminsite.core.errors import AdminError
-from adminsite.database import mongo
+from foundation.core.errors import AdminError
+from foundation.database import mongo
 
 logger = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from django.conf import settings
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
-from adminsite.core.cursors import parse_cursor
-from adminsite.core.processing_graph import processing_graph
-from adminsite.database import mongo
+from foundation.core.cursors import parse_cursor
+from foundation.core.processing_graph import processing_graph
+from foundation.database import mongo
 from jobs.constants import (
     DATASET_BLOCKAGE_SECONDS,
     DATASET_BLOCKAGE_THRESHOLD_SECONDS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from adminsite.core.serialization import as_int, iso_datetime
+from foundation.core.serialization import as_int, iso_datetime
 from jobs.rows import Job
 
 JobDict = dict[str, Any]

@@ -14,7 +14,7 @@ How each write stays safe:
    deleted. A retry deletes what is left.
 
 The operations on a whole dataset (force-refresh, recreate) that call these live in
-`datasets.services`.
+`datasetops.services`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from pymongo.errors import BulkWriteError
 
-from adminsite.database import metric_rows, mongo
+from foundation.database import metric_rows, mongo
 from jobs import selectors as job_selectors
 from jobs.constants import DATASET_STATUS_NORMAL, Priority, Status, worker_size
 from jobs.documents import job_document, unicity_id

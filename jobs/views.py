@@ -8,12 +8,12 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from adminsite.auth.authentication import page_login_required
-from adminsite.core.dataset_names import is_valid_part
-from adminsite.core.errors import InvalidParameterError
-from adminsite.core.processing_graph import processing_graph
-from adminsite.core.words import plural
-from adminsite.web.console import (
+from foundation.auth.authentication import page_login_required
+from foundation.core.dataset_names import is_valid_part
+from foundation.core.errors import InvalidParameterError
+from foundation.core.processing_graph import processing_graph
+from foundation.core.words import plural
+from foundation.web.console import (
     choice_parameter,
     console_page,
     dataset_filter_parameter,

@@ -11,7 +11,7 @@ DEMO_JOBS jobs (default 10,000): the size at which every page must answer within
 remove .data/mongo first.
 
 On the embedded engine and without COMMON_HF_ENDPOINT, a stand-in Hub of ours is served on
-127.0.0.1 (`adminsite/demo/stand_in_hub.py`): it knows the demo datasets, so force-refresh,
+127.0.0.1 (`demo/stand_in_hub.py`): it knows the demo datasets, so force-refresh,
 recreate and the backfill plan work offline. With COMMON_HF_ENDPOINT set, that Hub is used.
 
 SIGTERM (make forwards it) or Ctrl-C stops the server (whose supervisor stops its workers),
@@ -28,9 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from adminsite.core.config import checked_config  # noqa: E402
-from adminsite.demo.embedded_mongo import running_mongo, stop_on_sigterm, stop_process  # noqa: E402
-from adminsite.demo.stand_in_hub import StandInHub, demo_world_revisions  # noqa: E402
+from demo.embedded_mongo import running_mongo, stop_on_sigterm, stop_process  # noqa: E402
+from demo.stand_in_hub import StandInHub, demo_world_revisions  # noqa: E402
+from foundation.core.config import checked_config  # noqa: E402
 
 DEMO_CACHE_ENTRIES = 100_000
 DEMO_JOBS = 10_000

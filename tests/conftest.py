@@ -18,9 +18,9 @@ import pytest
 from pymongo import monitoring
 from pymongo.database import Database
 
-from adminsite.database import mongo
-from adminsite.demo.embedded_mongo import EmbeddedMongo
 from cachereports import selectors as cache_selectors
+from demo.embedded_mongo import EmbeddedMongo
+from foundation.database import mongo
 
 # Importing the served app (adminsite.asgi) warms nothing up here: tests that want it call warm_up.
 cache_selectors.WARM_UP_AT_WORKER_START = False
@@ -142,7 +142,7 @@ def fake_hub(httpserver: Any, settings: Any) -> Any:
 @pytest.fixture(autouse=True)
 def forget_hub_verdicts() -> Iterator[None]:
     """Each test starts with an empty whoami verdict cache (the fake Hub answers differ by test)."""
-    from adminsite.auth import hub_whoami
+    from foundation.auth import hub_whoami
 
     hub_whoami.forget_verdicts()
     yield

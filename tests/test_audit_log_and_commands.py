@@ -13,8 +13,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
-from adminsite.core.identity import HubIdentity
-from datasets.services import force_refresh, parse_force_refresh
+from datasetops.services import force_refresh, parse_force_refresh
+from foundation.core.identity import HubIdentity
 from jobs.constants import Priority
 from tests.support.write_helpers import SHA, serve_dataset, set_config, upstream_cache_entry, upstream_job
 

@@ -11,8 +11,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, get_resolver
 
-from adminsite.auth import hub_whoami
-from adminsite.core.identity import HubIdentity
+from foundation.auth import hub_whoami
+from foundation.core.identity import HubIdentity
 from tests.support.auth_support import (
     ORG,
     Clock,
@@ -226,8 +226,8 @@ def test_metrics_and_readiness_stay_open_with_auth_on(client: Client, auth_on: F
 def test_the_identity_of_the_caller_is_on_both_requests(auth_on: FakeWhoami, rf: Any) -> None:
     from rest_framework.request import Request
 
-    from adminsite.auth.authentication import HubTokenAuthentication, IsAllowedByHub
-    from adminsite.core.identity import identity_of
+    from foundation.auth.authentication import HubTokenAuthentication, IsAllowedByHub
+    from foundation.core.identity import identity_of
 
     auth_on.allow(TOKEN, whoami_answer(name="bob"))
     django_request = rf.get(ROUTE, headers={"Authorization": f"Bearer {TOKEN}"})
@@ -242,8 +242,8 @@ def test_the_identity_of_the_caller_is_on_both_requests(auth_on: FakeWhoami, rf:
 def test_the_identity_is_anonymous_when_auth_is_off(rf: Any) -> None:
     from rest_framework.request import Request
 
-    from adminsite.auth.authentication import HubTokenAuthentication
-    from adminsite.core.identity import ANONYMOUS, identity_of
+    from foundation.auth.authentication import HubTokenAuthentication
+    from foundation.core.identity import ANONYMOUS, identity_of
 
     django_request = rf.get(ROUTE)
     request = Request(django_request, authenticators=[HubTokenAuthentication()])

@@ -14,8 +14,8 @@ from django.contrib.sessions.serializers import JSONSerializer
 from django.core import signing
 from django.test import Client
 
-from adminsite.auth import browser_sessions
-from adminsite.database import mongo
+from foundation.auth import browser_sessions
+from foundation.database import mongo
 from tests.support.auth_support import (
     ORG,
     Clock,

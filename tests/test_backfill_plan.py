@@ -1,6 +1,6 @@
 """The backfill plan and the root errors as a pure function: hand-built documents in, plan out.
 
-No database: `datasets.backfill.backfill_plan` is given the documents the selectors would read.
+No database: `datasetops.backfill.backfill_plan` is given the documents the selectors would read.
 A small graph keeps the worlds readable; it has every kind of edge: dataset -> config
 (config-split-names), config -> split (split-rows), split -> config (config-rows-count),
 config -> dataset (dataset-rows-count) and split -> dataset (dataset-splits-total).
@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from bson import ObjectId
 
-from adminsite.core.processing_graph import ProcessingGraph, parse_processing_graph, processing_graph
 from cachereports.documents import cache_entry_document
-from datasets.backfill import BackfillPlan, backfill_plan
+from datasetops.backfill import BackfillPlan, backfill_plan
+from foundation.core.processing_graph import ProcessingGraph, parse_processing_graph, processing_graph
 from jobs.constants import Priority
 from jobs.serializers import job_document_dict as job_dict
 from tests.support.write_helpers import OLD_SHA, SHA, upstream_job

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.test import Client
 
-from adminsite.core.serialization import iso_datetime
 from cachereports.documents import cache_entry_document
+from foundation.core.serialization import iso_datetime
 
 T0 = datetime(2024, 3, 4, 5, 6, 7, 250000, tzinfo=UTC)
 """Dates are rendered by the function of every other route (REFERENCE.md, "Exact rendering")."""

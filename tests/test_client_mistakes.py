@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from adminsite.web.request_bodies import MAX_BODY_BYTES
+from foundation.web.request_bodies import MAX_BODY_BYTES
 from tests.test_server import RunningServer, start_server  # noqa: F401 (the fixture)
 
 

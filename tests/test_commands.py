@@ -15,7 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from adminsite.core.commands import AdminCommand, ProgressBar, public_url
+from foundation.core.commands import AdminCommand, ProgressBar, public_url
 from tests.support.write_helpers import SHA, serve_dataset, set_config
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -120,7 +120,7 @@ def test_manage_py_prints_one_line_and_exits_1(tmp_path: Path) -> None:
 
 
 def test_an_admin_error_escaping_a_command_is_one_line_and_status_1() -> None:
-    from adminsite.core.errors import NotFoundError
+    from foundation.core.errors import NotFoundError
 
     class Failing(AdminCommand):
         def handle(self, *args: Any, **options: Any) -> None:

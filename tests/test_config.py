@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from adminsite.core.config import ConfigError, load_config
+from foundation.core.config import ConfigError, load_config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

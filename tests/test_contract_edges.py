@@ -10,7 +10,7 @@ from typing import Any
 from bson import ObjectId
 from django.test import Client
 
-from adminsite.web.request_log import UnexpectedServerErrorsOnly
+from foundation.web.request_log import UnexpectedServerErrorsOnly
 from tests.support.auth_support import FakeWhoami
 from tests.support.write_helpers import upstream_cache_entry, upstream_job
 from tests.test_config import start_django

@@ -15,9 +15,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
-from adminsite.core.processing_graph import ProcessingGraph, processing_graph
 from cachereports.documents import cache_entry_document
-from datasets import selectors as dataset_selectors
+from datasetops import selectors as dataset_selectors
+from foundation.core.processing_graph import ProcessingGraph, processing_graph
 from jobs import selectors as job_selectors
 from jobs.serializers import job_document_dict as job_dict
 from tests.support.write_helpers import OLD_SHA, SHA, serve_dataset, set_config

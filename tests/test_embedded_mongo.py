@@ -12,7 +12,7 @@ import pytest
 from pymongo import MongoClient
 from pymongo.errors import DuplicateKeyError
 
-from adminsite.demo.embedded_mongo import (
+from demo.embedded_mongo import (
     PROJECT_ROOT,
     SNAPSHOT_FOLDER_NAME,
     EmbeddedMongo,
@@ -25,7 +25,7 @@ from adminsite.demo.embedded_mongo import (
 def test_sigterm_stops_the_server_and_its_engine(tmp_path: Path) -> None:
     port = free_port()
     serving = subprocess.Popen(
-        [sys.executable, "-m", "adminsite.demo.embedded_mongo", "--data-dir", str(tmp_path), "--port", str(port)],
+        [sys.executable, "-m", "demo.embedded_mongo", "--data-dir", str(tmp_path), "--port", str(port)],
         cwd=PROJECT_ROOT,
         stdout=subprocess.PIPE,
         text=True,

@@ -11,9 +11,9 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client
 
-from adminsite.core.dataset_names import BlockedDatasetPatterns
-from adminsite.core.processing_graph import ProcessingStep
-from datasets.services import ForceRefreshRequest, job_difficulty
+from datasetops.services import ForceRefreshRequest, job_difficulty
+from foundation.core.dataset_names import BlockedDatasetPatterns
+from foundation.core.processing_graph import ProcessingStep
 from jobs.constants import Priority
 from tests.support.auth_support import ORG, whoami_answer
 from tests.support.write_helpers import (

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
-from adminsite.database.indexes import CACHE_INDEXES, QUEUE_INDEXES
+from foundation.database.indexes import CACHE_INDEXES, QUEUE_INDEXES
 
 
 def index_keys(database, collection: str) -> dict[str, tuple[list[tuple[str, int]], bool]]:
@@ -207,7 +207,7 @@ class RefusingCollection:
 )
 def test_a_conflicting_or_unsupported_index_is_reported_and_left_alone(code, expected):
     """Whatever the engine: a conflict (85/86) or NotImplemented (238) is one line, never an error or a drop."""
-    from adminsite.database.indexes import ensure_index
+    from foundation.database.indexes import ensure_index
 
     spec = next(spec for spec in CACHE_INDEXES if spec.name == "kind_updated")
     database = {"cachedResponsesBlue": RefusingCollection(code, "no TTL")}

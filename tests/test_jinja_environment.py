@@ -10,7 +10,7 @@ import pytest
 from jinja2 import DictLoader
 from markupsafe import Markup
 
-from adminsite.web.jinja_environment import CompiledTemplates, environment
+from foundation.web.jinja_environment import CompiledTemplates, environment
 
 TEMPLATE = "{{ text }} {{ number }} {{ html }} {{ missing.chain.of.names }}|"
 
@@ -43,7 +43,7 @@ def test_a_second_process_loads_the_compiled_template_instead_of_compiling_it(
 def test_a_cache_that_cannot_be_written_only_costs_a_compile(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     not_a_folder = tmp_path / "a-file"
     not_a_folder.write_text("")
-    with caplog.at_level(logging.WARNING, logger="adminsite.web.jinja_environment"):
+    with caplog.at_level(logging.WARNING, logger="foundation.web.jinja_environment"):
         assert render(CompiledTemplates(str(not_a_folder))) == render(None)
     assert "compiled template" in caplog.text
     assert "not kept" in caplog.text

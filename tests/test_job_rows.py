@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from datasets import selectors
+from datasetops import selectors
 from jobs.rows import Job, job_row
 from jobs.serializers import job_dict, job_document_dict
 from tests.support.write_helpers import upstream_job

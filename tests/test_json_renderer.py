@@ -14,7 +14,7 @@ import pytest
 from bson import Decimal128, ObjectId
 from rest_framework.renderers import JSONRenderer
 
-from adminsite.web.renderers import AdminJSONRenderer, BSONJSONEncoder, _finite
+from foundation.web.renderers import AdminJSONRenderer, BSONJSONEncoder, _finite
 
 
 class DRFRenderer(JSONRenderer):

@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-from adminsite.demo.embedded_mongo import free_port
+from demo.embedded_mongo import free_port
 from tests.test_server import PROJECT_ROOT, server_environment, wait_until
 
 

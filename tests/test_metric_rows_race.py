@@ -20,7 +20,7 @@ from pymongo import MongoClient
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
-from adminsite.database import metric_rows, mongo
+from foundation.database import metric_rows, mongo
 from tests.support.write_helpers import serve_dataset
 
 DATASET = "org/ds"

@@ -17,10 +17,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from pymongo.errors import ServerSelectionTimeoutError
 from pytest_httpserver import HTTPServer
 
-from adminsite.core.identity import HubIdentity
-from adminsite.demo.embedded_mongo import free_port
-from adminsite.web.json_answers import JsonAnswersMiddleware
-from adminsite.web.request_log import RequestLogMiddleware, masked_query_string
+from demo.embedded_mongo import free_port
+from foundation.core.identity import HubIdentity
+from foundation.web.json_answers import JsonAnswersMiddleware
+from foundation.web.request_log import RequestLogMiddleware, masked_query_string
 from tests.support.read_routes import READ_ROUTES
 from tests.support.write_helpers import SHA, serve_dataset
 

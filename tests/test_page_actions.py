@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from adminsite.demo.embedded_mongo import free_port
+from demo.embedded_mongo import free_port
 from tests.support.auth_support import ORG, FakeWhoami, whoami_answer
 from tests.support.page_data import insert_cache_entry, insert_job
 from tests.support.write_helpers import SHA, serve_dataset, set_config, slow_hub

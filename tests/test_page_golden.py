@@ -21,8 +21,8 @@ import pytest
 from bson import ObjectId
 from django.test import Client
 
-from adminsite.database import mongo
-from adminsite.demo.world import seed_world
+from demo.world import seed_world
+from foundation.database import mongo
 from tests.support.auth_support import Clock, FakeWhoami
 from tests.support.page_data import insert_cache_entry, insert_job, seed_broken_dataset
 

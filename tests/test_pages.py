@@ -11,8 +11,8 @@ import pytest
 from bson import ObjectId
 from django.test import Client
 
-from adminsite.core.processing_graph import processing_graph
 from cachereports.selectors import forget_reused_counts
+from foundation.core.processing_graph import processing_graph
 from tests.support.auth_support import FakeWhoami, whoami_answer
 from tests.support.page_data import ago, insert_cache_entry, insert_job, seed_broken_dataset
 

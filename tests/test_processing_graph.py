@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from adminsite.core.processing_graph import (
+from foundation.core.processing_graph import (
     GRAPH_FILE,
     ProcessingGraphError,
     load_processing_graph,

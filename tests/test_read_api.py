@@ -11,9 +11,9 @@ import pytest
 from bson import ObjectId
 from django.test import Client
 
-from adminsite.core.processing_graph import processing_graph
 from cachereports import selectors
 from cachereports.documents import cache_entry_document
+from foundation.core.processing_graph import processing_graph
 from jobs.documents import job_document
 from tests.support.read_routes import READ_ROUTES
 

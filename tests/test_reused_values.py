@@ -1,6 +1,6 @@
 """The dashboard's counts over many entries: no request pays for them once they exist.
 
-`ReusedValues` (adminsite/core/reused_values.py) serves an old value at once and counts it again
+`ReusedValues` (foundation/core/reused_values.py) serves an old value at once and counts it again
 in one background thread; a load that finds nothing waits for the count in flight; a failing
 refresh keeps the old value and logs one line. Threads meet on events and barriers, the clock is
 moved by hand: no test sleeps.
@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from adminsite.core.errors import DatabaseUnavailableError
-from adminsite.core.reused_values import ReusedValues
 from cachereports import selectors
+from foundation.core.errors import DatabaseUnavailableError
+from foundation.core.reused_values import ReusedValues
 from tests.support.page_data import insert_cache_entry
 
 WAIT_SECONDS = 30  # only a hung thread ever waits this long
@@ -124,9 +124,9 @@ class Records(logging.Handler):
 
 @pytest.fixture
 def logged() -> Iterator[Records]:
-    """The warnings of adminsite.core.reused_values, whichever thread logs them."""
+    """The warnings of foundation.core.reused_values, whichever thread logs them."""
     records = Records()
-    logger = logging.getLogger("adminsite.core.reused_values")
+    logger = logging.getLogger("foundation.core.reused_values")
     logger.addHandler(records)
     yield records
     logger.removeHandler(records)

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from adminsite.core.processing_graph import GRAPH_FILE, ProcessingGraph, parse_processing_graph, processing_graph
 from cachereports import selectors as cache_selectors
 from cachereports.documents import cache_entry_document
-from datasets import selectors as dataset_selectors
+from datasetops import selectors as dataset_selectors
+from foundation.core.processing_graph import GRAPH_FILE, ProcessingGraph, parse_processing_graph, processing_graph
 from jobs import selectors as job_selectors
 from jobs.documents import job_document
 from tests.support.read_routes import READ_ROUTES

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from adminsite.core.secret_key import stable_secret_key
+from foundation.core.secret_key import stable_secret_key
 
 
 def test_admin_secret_key_wins(tmp_path: Path) -> None:

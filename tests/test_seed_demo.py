@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from adminsite.core.processing_graph import processing_graph
-from adminsite.database import mongo
-from adminsite.demo.world import seed_world
+from demo.world import seed_world
+from foundation.core.processing_graph import processing_graph
+from foundation.database import mongo
 from jobs.constants import MIN_BYTES_FOR_BONUS_DIFFICULTY, worker_size
 
 

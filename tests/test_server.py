@@ -20,7 +20,7 @@ import requests
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
-from adminsite.demo.embedded_mongo import EmbeddedMongo, free_port, stop_process
+from demo.embedded_mongo import EmbeddedMongo, free_port, stop_process
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 START_DEADLINE_SECONDS = 30.0
@@ -236,7 +236,7 @@ def test_a_burst_of_connections_is_spread_over_both_workers(start_server, settin
     finally:
         for connection in connections:
             connection.close()
-    assert len(workers_that_served(tmp_path / "prometheus", "adminsite.ops.health.readiness")) == 2
+    assert len(workers_that_served(tmp_path / "prometheus", "overview.health.readiness")) == 2
 
 
 def crash(database: EmbeddedMongo) -> None:

@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from adminsite.auth import hub_whoami
+from foundation.auth import hub_whoami
 from tests.support.auth_support import ORG, FakeWhoami, whoami_answer
 from tests.test_server import PROJECT_ROOT, RunningServer, server_environment, start_server  # noqa: F401
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 from django.test import Client
 
-from adminsite.demo.stand_in_hub import DEMO_OPERATOR, StandInHub, demo_world_revisions
+from demo.stand_in_hub import DEMO_OPERATOR, StandInHub, demo_world_revisions
 
 DEMO_DATASET = "jdoe42/cifar10"
 DEMO_REVISION = "e6d6d9f3d89a5afeac87add055677f248d93c2ad"

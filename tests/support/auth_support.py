@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from werkzeug import Request, Response
 
-from adminsite.auth import browser_sessions, hub_whoami
+from foundation.auth import browser_sessions, hub_whoami
 
 ORG = "my-org"
 WHOAMI_PATH = "/api/whoami-v2"

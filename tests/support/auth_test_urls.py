@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from adminsite.auth.authentication import page_login_required
-from adminsite.core.identity import identity_of
 from adminsite.urls import urlpatterns as console_urlpatterns
+from foundation.auth.authentication import page_login_required
+from foundation.core.identity import identity_of
 
 
 @page_login_required
@@ -18,5 +18,5 @@ def who_am_i_page(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [*console_urlpatterns, path("admin/test-page", who_am_i_page)]
 
-handler404 = "adminsite.web.error_answers.not_found"
-handler500 = "adminsite.web.error_answers.server_error"
+handler404 = "foundation.web.error_answers.not_found"
+handler500 = "foundation.web.error_answers.server_error"

@@ -8,8 +8,8 @@ from typing import Any
 from bson import ObjectId
 from pymongo.database import Database
 
-from adminsite.core.dataset_names import namespace_of
-from adminsite.core.processing_graph import processing_graph
+from foundation.core.dataset_names import namespace_of
+from foundation.core.processing_graph import processing_graph
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

@@ -1,0 +1,267 @@
+"""Bulk refresh: force-refresh every cache entry a filter matches, one batch per call.
+
+After a fix in a worker, maintainers re-run thousands of entries (kind X, error Y). Each call
+takes the next `limit` entries after `cursor` in `_id` order and answers the cursor of the
+next batch, so no request runs long behind a proxy and an interrupted run resumes where it
+stopped (the page, the command and a script all chain the cursor).
+
+Per batch:
+1. The Hub is asked once per distinct dataset of the batch (support rules and revision), a few
+   requests at a time (`HUB_CONCURRENCY`). A dataset it refuses or cannot answer is skipped
+   with its reason; the others go on.
+2. Every entry of a supported dataset gets a waiting job, under the lock of its `unicity_id`
+   (the protocol of `jobs.services.add_waiting_job`, taken for a dataset's jobs at once by
+   `replace_waiting_jobs`): two runs of the same filter at once leave one job per artifact, a
+   job already waiting is counted, not duplicated, and raised to the asked priority.
+3. One audit entry records the batch: the filter, cursor, limit, priority and the counts.
+
+A dry run (the default) counts and lists the batch and writes nothing: no Hub call, no job,
+no audit entry.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from bson import ObjectId
+
+from cachereports import selectors as cache_selectors
+from cachereports.filters import CacheEntryFilter
+from cachereports.selectors import ConfigSizes
+from foundation.core.cursors import parse_cursor
+from foundation.core.dataset_names import is_valid_dataset_name
+from foundation.core.errors import AdminError, InvalidParameterError
+from foundation.core.identity import HubIdentity
+from foundation.core.processing_graph import ProcessingStep, known_step
+from foundation.database import mongo
+from foundation.hub import dataset_support
+from jobs.audit import audited
+from jobs.constants import MIN_BYTES_FOR_BONUS_DIFFICULTY, Priority, Status
+from jobs.documents import job_document
+from jobs.locks import LockTimeoutError
+from jobs.services import raise_waiting_priority, replace_waiting_jobs
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+HUB_CONCURRENCY = 4
+"""Hub requests in flight at once for a batch: enough to hide latency, few enough to be polite."""
+
+
+def parse_limit(value: str | None) -> int:
+    """1..1000 entries per call, default 100; anything else is 422."""
+    if value is None or not value.strip():
+        return DEFAULT_LIMIT
+    text = value.strip()
+    if not text.isdecimal() or not 1 <= int(text) <= MAX_LIMIT:
+        raise InvalidParameterError(f"Parameter 'limit' should be an int value between 1 and {MAX_LIMIT}.")
+    return int(text)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An entry left alone, and why (the Hub's refusal, an unreachable Hub, a malformed entry)."""
+
+    dataset: str
+    config: str | None
+    split: str | None
+    reason: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"dataset": self.dataset, "config": self.config, "split": self.split, "reason": self.reason}
+
+
+@dataclass(frozen=True, kw_only=True)
+class BulkRefreshOutcome:
+    """What one call did (or, in a dry run, would work on): the answer of POST /admin/bulk-refresh."""
+
+    dry_run: bool
+    matched: int
+    processed: int
+    created_jobs: int
+    already_waiting: int
+    skipped: list[Skipped]
+    next_cursor: str
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    """The batch's entries (kind, dataset, config, split, ...): the page's preview, not in the JSON."""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "matched": self.matched,
+            "processed": self.processed,
+            "created_jobs": self.created_jobs,
+            "already_waiting": self.already_waiting,
+            "skipped": [skipped.as_json() for skipped in self.skipped],
+            "next_cursor": self.next_cursor,
+        }
+
+
+def hub_revisions(*, datasets: list[str]) -> dict[str, str | AdminError]:
+    """The Hub's revision of each dataset, or the error it answered: one request per dataset, a few at once."""
+
+    def ask(dataset: str) -> str | AdminError:
+        if not is_valid_dataset_name(dataset):
+            return InvalidParameterError("Not a valid dataset name.")
+        try:
+            return dataset_support.supported_revision(dataset=dataset)
+        except AdminError as error:
+            return error
+
+    if not datasets:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(HUB_CONCURRENCY, len(datasets))) as pool:
+        return dict(zip(datasets, pool.map(ask, datasets), strict=True))
+
+
+def _artifact(entry: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    return str(entry.get("dataset")), entry.get("config"), entry.get("split")
+
+
+def _difficulty(*, entry: dict[str, Any], sizes: ConfigSizes, step_difficulty: int, bonus: int) -> int:
+    """The step's difficulty, plus its bonus when the config (or split) is big: as force-refresh."""
+    dataset, config, split = _artifact(entry)
+    if config is None:
+        return step_difficulty
+    num_bytes = sizes.num_bytes(dataset=dataset, config=config, split=split)
+    return (
+        step_difficulty + bonus
+        if num_bytes is not None and num_bytes > MIN_BYTES_FOR_BONUS_DIFFICULTY
+        else step_difficulty
+    )
+
+
+@dataclass
+class _Tally:
+    created_jobs: int = 0
+    already_waiting: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def _job_documents(
+    *, entries: list[dict[str, Any]], step: ProcessingStep, revision: str, priority: Priority, sizes: ConfigSizes
+) -> list[dict[str, Any]]:
+    now = mongo.utc_now()
+    return [
+        job_document(
+            job_type=step.name,
+            dataset=dataset,
+            revision=revision,
+            config=config,
+            split=split,
+            priority=priority,
+            status=Status.WAITING,
+            difficulty=_difficulty(
+                entry=entry,
+                sizes=sizes,
+                step_difficulty=step.difficulty,
+                bonus=step.bonus_difficulty_if_dataset_is_big,
+            ),
+            created_at=now,
+        )
+        for entry in entries
+        for dataset, config, split in [_artifact(entry)]
+    ]
+
+
+def _refresh_entries(*, entries: list[dict[str, Any]], kind: str, priority: Priority) -> _Tally:
+    """Queue a job for each entry whose dataset the Hub supports; skip the others with the reason.
+
+    Per dataset, `jobs.services.replace_waiting_jobs` adds the jobs under the lock of every
+    unicity_id (the protocol of `add_waiting_job`, taken in one bulk write): a job already
+    waiting is counted, never duplicated, even when two runs of the filter race. A few commands
+    per dataset instead of a handful per entry. A waiting job below the asked priority is then
+    raised to it, as force-refresh does (one update for the batch).
+    """
+    step = known_step(kind)
+    datasets = list(dict.fromkeys(str(entry.get("dataset")) for entry in entries))
+    revisions = hub_revisions(datasets=datasets)
+    sizes = cache_selectors.config_sizes(datasets=[name for name in datasets if isinstance(revisions[name], str)])
+    tally = _Tally()
+    by_dataset: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        dataset, config, split = _artifact(entry)
+        revision = revisions[dataset]
+        if isinstance(revision, AdminError):
+            tally.skipped.append(Skipped(dataset, config, split, f"{revision.error_code}: {revision.message}"))
+        elif step.needs_config != (config is not None) or step.needs_split != (split is not None):
+            tally.skipped.append(Skipped(dataset, config, split, f"not a {step.input_type} entry of {kind}"))
+        else:
+            by_dataset.setdefault(dataset, []).append(entry)
+    keys: list[str] = []
+    for dataset, dataset_entries in by_dataset.items():
+        revision = str(revisions[dataset])
+        documents = _job_documents(
+            entries=dataset_entries, step=step, revision=revision, priority=priority, sizes=sizes
+        )
+        try:
+            changes = replace_waiting_jobs(dataset=dataset, new_jobs=documents, waiting_jobs=[])
+        except LockTimeoutError as error:  # a worker holds one of its locks past the deadline: this dataset only
+            tally.skipped.extend(
+                Skipped(*_artifact(entry), f"{error.error_code}: {error.message}") for entry in dataset_entries
+            )
+            continue
+        tally.created_jobs += changes.created
+        tally.already_waiting += changes.already_waiting
+        keys.extend(str(document["unicity_id"]) for document in documents)
+    if tally.already_waiting:
+        raise_waiting_priority(unicity_ids=keys, priority=priority)
+    return tally
+
+
+def bulk_refresh(
+    *,
+    entry_filter: CacheEntryFilter,
+    cursor: str,
+    limit: int,
+    priority: Priority,
+    dry_run: bool,
+    actor: HubIdentity,
+) -> BulkRefreshOutcome:
+    """Refresh the next `limit` matching entries after `cursor` (a dry run only counts and lists them).
+
+    `matched` counts every matching entry (not only those after the cursor), so a progress bar
+    knows its end from the first call. `next_cursor` is the `_id` of the batch's last entry
+    when more entries follow it (one extra entry is read to know), else "": the last batch says
+    it is the last.
+    """
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidParameterError(f"Parameter 'limit' should be an int value between 1 and {MAX_LIMIT}.")
+    after: ObjectId | None = parse_cursor(cursor)
+    matched = cache_selectors.count_matching_entries(entry_filter=entry_filter)
+    found = cache_selectors.matching_entries_after(entry_filter=entry_filter, after=after, limit=limit + 1)
+    entries = found[:limit]
+    next_cursor = str(entries[-1]["_id"]) if len(found) > limit else ""
+    if dry_run:
+        return BulkRefreshOutcome(
+            dry_run=True,
+            matched=matched,
+            processed=len(entries),
+            created_jobs=0,
+            already_waiting=0,
+            skipped=[],
+            next_cursor=next_cursor,
+            entries=entries,
+        )
+    parameters = {**entry_filter.as_parameters(), "cursor": cursor or None, "limit": limit, "priority": priority.value}
+    with audited(actor=actor, action="bulk-refresh", parameters=parameters) as record:
+        tally = _refresh_entries(entries=entries, kind=entry_filter.kind, priority=priority)
+        record.result = {
+            "matched": matched,
+            "processed": len(entries),
+            "created_jobs": tally.created_jobs,
+            "already_waiting": tally.already_waiting,
+            "skipped": len(tally.skipped),
+            "next_cursor": next_cursor,
+        }
+    return BulkRefreshOutcome(
+        dry_run=False,
+        matched=matched,
+        processed=len(entries),
+        created_jobs=tally.created_jobs,
+        already_waiting=tally.already_waiting,
+        skipped=tally.skipped,
+        next_cursor=next_cursor,
+        entries=entries,
+    )

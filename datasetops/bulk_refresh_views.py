@@ -1,0 +1,115 @@
+"""The bulk refresh page: a filter counted and previewed first, then applied batch by batch.
+
+GET /admin/bulk?kind=&error_code=&...: the form, and for a kind the dry run of the filter (how
+many entries, how many datasets, the first ones). POST applies one batch after `cursor` and
+shows its outcome with a button for the next batch: that works without JavaScript, one batch
+per click. With JavaScript, `static/bulk_refresh.js` posts the batches one after the other
+(asking for JSON, the answer of POST /admin/bulk-refresh) and draws a progress bar.
+Both call the service of the JSON route with the session's identity: same jobs, same audit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+
+from cachereports import selectors as cache_selectors
+from cachereports.filters import FILTER_FIELDS, CacheEntryFilter, parse_cache_entry_filter, parse_flag
+from datasetops import bulk_refresh, services
+from foundation.auth.authentication import page_login_required
+from foundation.core.identity import identity_of
+from foundation.core.processing_graph import processing_graph
+from foundation.web.console import console_page, render_page
+from jobs.constants import Priority
+
+PREVIEW_ROWS = 20
+"""How many entries of the first batch the preview lists."""
+
+
+def bulk_refresh_url(entry_filter: CacheEntryFilter) -> str:
+    """The page, opened on a filter (the error triage page links each group so)."""
+    return f"{reverse('console-bulk-refresh')}?{urlencode(entry_filter.as_parameters())}"
+
+
+def _fields(source: Any) -> dict[str, str | None]:
+    return {name: (source.get(name) or "").strip() or None for name in FILTER_FIELDS}
+
+
+def _page(request: HttpRequest, fields: dict[str, str | None], **context: Any) -> HttpResponse:
+    return render_page(
+        request,
+        "pages/bulk_refresh.html",
+        {
+            "fields": fields,
+            "steps": list(processing_graph()),
+            "priorities": [priority.value for priority in Priority],
+            "max_limit": bulk_refresh.MAX_LIMIT,
+            **context,
+        },
+    )
+
+
+@page_login_required
+@console_page
+def bulk_refresh_page(request: HttpRequest) -> HttpResponse:
+    """GET: the form and the preview of a filter. POST: one batch (JSON when the script asks)."""
+    source = request.POST if request.method == "POST" else request.GET
+    fields = _fields(source)
+    if fields["kind"] is None:
+        return _page(request, fields)
+    entry_filter = parse_cache_entry_filter(**fields)
+    limit = bulk_refresh.parse_limit(source.get("limit"))
+    priority = services.parse_priority(source.get("priority"))
+    if request.method != "POST":
+        preview = bulk_refresh.bulk_refresh(
+            entry_filter=entry_filter,
+            cursor="",
+            limit=limit,
+            priority=priority,
+            dry_run=True,
+            actor=identity_of(request),
+        )
+        return _page(
+            request,
+            fields,
+            entry_filter=entry_filter,
+            limit=limit,
+            priority=priority.value,
+            preview=preview,
+            preview_rows=preview.entries[:PREVIEW_ROWS],
+            datasets=cache_selectors.count_matching_datasets(entry_filter=entry_filter),
+            cursor="",
+            done=0,
+        )
+    cursor = (source.get("cursor") or "").strip()
+    outcome = bulk_refresh.bulk_refresh(
+        entry_filter=entry_filter,
+        cursor=cursor,
+        limit=limit,
+        priority=priority,
+        dry_run=parse_flag("dry_run", source.get("dry_run") or None, default=False),
+        actor=identity_of(request),
+    )
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse(outcome.as_json(), headers={"Cache-Control": "no-store"})
+    done = _done_before(source.get("done")) + outcome.processed
+    return _page(
+        request,
+        fields,
+        entry_filter=entry_filter,
+        limit=limit,
+        priority=priority.value,
+        batch=outcome,
+        cursor=outcome.next_cursor,
+        done=done,
+        percent=100 * done // outcome.matched if outcome.matched else 100,
+    )
+
+
+def _done_before(value: str | None) -> int:
+    """The entries the previous batches processed, as the page carried them (only shown, never trusted)."""
+    text = (value or "").strip()
+    return int(text) if text.isdecimal() and len(text) < 10 else 0

@@ -1,0 +1,386 @@
+"""The repair operations of one dataset: force-refresh one artifact, recreate the dataset.
+
+Both write into the production queue and cache, which have no transactions (the other
+services do not use them). How each write stays all-or-nothing, or at
+least safe and completed by a retry:
+
+1. Everything is checked before the first write: the dataset name (as the Hub names repos:
+   no query, Hub call or path is built from anything else), the parameters, then the Hub
+   (support rules and current revision). A Hub timeout or error is a 500 and nothing is
+   written; only the audit entry records the attempt (see `jobs.audit`).
+2. Adding a waiting job happens under the lock of its `unicity_id` (the `locks` protocol the
+   workers use to start a job): check for a waiting job with that unicity_id, then either
+   raise its priority or insert one. Concurrent calls, in any process, leave one waiting job.
+   The metric rows are incremented (as upstream, before the insert); if the insert fails
+   they are decremented back. The lock is released in `finally` (and expires after its ttl).
+3. Deleting waiting jobs and cache entries reads them in batches, groups them by metric row,
+   deletes each group by `_id` (and by the fields of its row, plus `status: waiting` for jobs,
+   so a job a worker started in between stays), then decrements the row by the count the
+   server reported: the rows follow exactly what was deleted. A retry deletes what is left.
+4. Recreate runs in this order: Hub, waiting jobs, cache entries, asset folders, then the
+   `dataset-init` job. Stopping half-way leaves a dataset with less cached data and no job:
+   what the viewer shows for a dataset not processed yet, never wrong data; running the same
+   recreate again finishes it (every step is idempotent). The job comes last so that no worker
+   computes from a cache that is about to be deleted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cachereports import selectors as cache_selectors
+from cachereports import services as cache_services
+from datasetops import selectors
+from datasetops.backfill import BackfillPlan
+from foundation.core import assets
+from foundation.core.errors import InvalidParameterError, MissingRequiredParameterError
+from foundation.core.identity import HubIdentity
+from foundation.core.parameters import dataset_value, required_value
+from foundation.core.processing_graph import ProcessingStep, known_step, processing_graph
+from foundation.database import mongo
+from foundation.hub import dataset_support
+from foundation.hub.dataset_support import NotSupportedError
+from jobs import selectors as job_selectors
+from jobs.audit import audited
+from jobs.constants import DATASET_INIT_STEP, DEFAULT_PRIORITY, MIN_BYTES_FOR_BONUS_DIFFICULTY, Priority, Status
+from jobs.documents import job_document
+from jobs.locks import dataset_lock_key, held_lock
+from jobs.serializers import job_dict
+from jobs.services import (
+    WaitingJob,
+    WaitingJobChanges,
+    add_waiting_job,
+    delete_dataset_waiting_jobs,
+    replace_waiting_jobs,
+)
+
+MAX_DIFFICULTY = 100
+DIFFICULTY_MESSAGE = f"Parameter 'difficulty' should be an int value between 0 and {MAX_DIFFICULTY}."
+PRIORITY_MESSAGE = (
+    f"Parameter 'priority' should be one of {', '.join(priority.value for priority in reversed(Priority))}."
+)
+"""The other services' words: `high, normal, low`."""
+
+# ---------------------------------------------------------------------------------------------
+# Parameters
+
+
+def parse_priority(value: str | None) -> Priority:
+    """`low` (default when absent or blank), `normal` or `high`; anything else is 422."""
+    if value is None or not value.strip():
+        return DEFAULT_PRIORITY
+    try:
+        return Priority(value)
+    except ValueError:
+        raise InvalidParameterError(PRIORITY_MESSAGE) from None
+
+
+def parse_difficulty(value: str | None) -> int | None:
+    """An int 0..100 as Python's `int()` reads it (`+7`, ` 7 `), as the other services parse it.
+
+    None when absent or blank; anything else is 422 with the other services' message.
+    """
+    if value is None or not value.strip():
+        return None
+    try:
+        difficulty = int(value)
+    except ValueError:
+        raise InvalidParameterError(DIFFICULTY_MESSAGE) from None
+    if not 0 <= difficulty <= MAX_DIFFICULTY:
+        raise InvalidParameterError(DIFFICULTY_MESSAGE)
+    return difficulty
+
+
+@dataclass(frozen=True, kw_only=True)
+class ForceRefreshRequest:
+    """A validated force-refresh: the artifact of one step, its priority and requested difficulty.
+
+    Built by `parse_force_refresh`; checked again on construction so that no caller can pass
+    an invalid dataset name or a missing config/split to `force_refresh`.
+    """
+
+    step: ProcessingStep
+    dataset: str
+    config: str | None
+    split: str | None
+    priority: Priority
+    difficulty: int | None
+    """None: the step's difficulty."""
+
+    def __post_init__(self) -> None:
+        dataset_value(self.dataset)
+        if self.step.needs_config != (self.config is not None) or self.step.needs_split != (self.split is not None):
+            raise InvalidParameterError(f"Step '{self.step.name}' takes a {self.step.input_type} as input.")
+        if self.difficulty is not None and not 0 <= self.difficulty <= MAX_DIFFICULTY:
+            raise InvalidParameterError(DIFFICULTY_MESSAGE)
+
+    def audit_parameters(self) -> dict[str, Any]:
+        return {
+            "job_type": self.step.name,
+            "dataset": self.dataset,
+            "config": self.config,
+            "split": self.split,
+            "priority": self.priority.value,
+            "difficulty": self.difficulty,
+        }
+
+
+def _artifact_parameters(
+    step: ProcessingStep, *, config: str | None, split: str | None
+) -> tuple[str | None, str | None]:
+    """The config and split a step takes, with the other services' messages when one is missing."""
+    if step.needs_split:
+        if not (isinstance(config, str) and config.strip() and isinstance(split, str) and split.strip()):
+            raise MissingRequiredParameterError("Parameters 'config' and 'split' are required")
+        return config, split
+    if step.needs_config:
+        return required_value("config", config), None
+    return None, None
+
+
+def parse_force_refresh(
+    *,
+    step: str,
+    dataset: object,
+    config: str | None,
+    split: str | None,
+    priority: str | None,
+    difficulty: str | None,
+) -> ForceRefreshRequest:
+    """Validate the raw parameters in the order of REFERENCE.md; raise the AdminError of the first bad one."""
+    processing_step = known_step(step)
+    checked_dataset = dataset_value(dataset)
+    checked_config, checked_split = _artifact_parameters(processing_step, config=config, split=split)
+    return ForceRefreshRequest(
+        step=processing_step,
+        dataset=checked_dataset,
+        config=checked_config,
+        split=checked_split,
+        priority=parse_priority(priority),
+        difficulty=parse_difficulty(difficulty),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Force-refresh
+
+
+@dataclass(frozen=True)
+class ForceRefreshOutcome:
+    """The waiting job that stands for the artifact, the revision and the difficulty asked for."""
+
+    waiting_job: WaitingJob
+    revision: str
+    difficulty: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "action": self.waiting_job.action,
+            "job_id": self.waiting_job.job_id,
+            "changes": {name: {"from": old, "to": new} for name, (old, new) in self.waiting_job.changes.items()},
+            "job": job_dict(self.waiting_job.job),
+        }
+
+
+def job_difficulty(*, request: ForceRefreshRequest) -> int:
+    """The requested (or step's) difficulty, plus the step's bonus when the config/split is big."""
+    difficulty = request.step.difficulty if request.difficulty is None else request.difficulty
+    if request.config is not None:
+        num_bytes = cache_selectors.config_num_bytes(
+            dataset=request.dataset, config=request.config, split=request.split
+        )
+        if num_bytes is not None and num_bytes > MIN_BYTES_FOR_BONUS_DIFFICULTY:
+            difficulty += request.step.bonus_difficulty_if_dataset_is_big
+    return difficulty
+
+
+def force_refresh(*, request: ForceRefreshRequest, actor: HubIdentity) -> ForceRefreshOutcome:
+    """Queue one job for the artifact at the Hub's revision (or raise the priority of the waiting one).
+
+    Raises a NotSupported error (501, nothing queued) or HubRequestError (500, nothing written).
+    """
+    with audited(actor=actor, action="force-refresh", parameters=request.audit_parameters()) as record:
+        revision = dataset_support.supported_revision(dataset=request.dataset)
+        difficulty = job_difficulty(request=request)
+        waiting_job = add_waiting_job(
+            job_type=request.step.name,
+            dataset=request.dataset,
+            revision=revision,
+            config=request.config,
+            split=request.split,
+            priority=request.priority,
+            difficulty=difficulty,
+            difficulty_asked=request.difficulty is not None,
+        )
+        record.result = {
+            "action": waiting_job.action,
+            "job_id": waiting_job.job_id,
+            "revision": revision,
+            "difficulty": difficulty,
+        }
+        if waiting_job.changes:
+            record.result["changes"] = {name: list(change) for name, change in waiting_job.changes.items()}
+    return ForceRefreshOutcome(waiting_job=waiting_job, revision=revision, difficulty=difficulty)
+
+
+# ---------------------------------------------------------------------------------------------
+# Recreate
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecreateOutcome:
+    """What a recreate deleted and created (or, in a dry run, would delete and create).
+
+    `not_supported` is set when the Hub refused the dataset: it was removed (unless dry run)
+    and no job was created; the JSON API answers that error (501).
+    """
+
+    dataset: str
+    dry_run: bool
+    deleted_jobs: int
+    deleted_cached_responses: int
+    deleted_asset_folders: int
+    revision: str | None = None
+    waiting_job: WaitingJob | None = None
+    not_supported: NotSupportedError | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "dataset": self.dataset,
+            "deleted_jobs": self.deleted_jobs,
+            "deleted_cached_responses": self.deleted_cached_responses,
+            "deleted_asset_folders": self.deleted_asset_folders,
+        }
+
+
+def _recreate_plan(*, dataset: str) -> RecreateOutcome:
+    """The dry run: ask the Hub, count what would be deleted, write nothing."""
+    revision: str | None = None
+    refusal: NotSupportedError | None = None
+    try:
+        revision = dataset_support.supported_revision(dataset=dataset)
+    except NotSupportedError as error:
+        refusal = error
+    return RecreateOutcome(
+        dataset=dataset,
+        dry_run=True,
+        deleted_jobs=job_selectors.count_waiting_jobs_of_dataset(dataset=dataset),
+        deleted_cached_responses=cache_selectors.count_cache_entries_of_dataset(dataset=dataset),
+        deleted_asset_folders=len(assets.existing_dataset_asset_folders(dataset=dataset)),
+        revision=revision,
+        not_supported=refusal,
+    )
+
+
+def _remove_dataset(*, dataset: str, result: dict[str, Any]) -> None:
+    """Delete waiting jobs, cache entries and asset folders, recording each count as it is done."""
+    result["deleted_jobs"] = delete_dataset_waiting_jobs(dataset=dataset)
+    result["deleted_cached_responses"] = cache_services.delete_dataset_cache_entries(dataset=dataset)
+    result["deleted_asset_folders"] = assets.delete_dataset_asset_folders(dataset=dataset)
+
+
+def recreate_dataset(*, dataset: str, priority: Priority, actor: HubIdentity, dry_run: bool = False) -> RecreateOutcome:
+    """Wipe a dataset (waiting jobs, cache entries, asset folders) and queue its `dataset-init` job.
+
+    The Hub is asked first: HubRequestError means nothing was changed. A NotSupported answer
+    removes the dataset and is returned in `not_supported` (no job created).
+    """
+    dataset_value(dataset)
+    assets.existing_dataset_asset_folders(dataset=dataset)  # refuses unsafe folders before any write
+    if dry_run:
+        return _recreate_plan(dataset=dataset)
+    parameters = {"dataset": dataset, "priority": priority.value}
+    with audited(actor=actor, action="recreate-dataset", parameters=parameters) as record:
+        try:
+            revision = dataset_support.supported_revision(dataset=dataset)
+        except NotSupportedError as refusal:
+            _remove_dataset(dataset=dataset, result=record.result)
+            record.not_supported = refusal
+            return RecreateOutcome(dataset=dataset, dry_run=False, not_supported=refusal, **record.result)
+        _remove_dataset(dataset=dataset, result=record.result)
+        init_step = processing_graph().steps_by_name[DATASET_INIT_STEP]
+        waiting_job = add_waiting_job(
+            job_type=init_step.name,
+            dataset=dataset,
+            revision=revision,
+            config=None,
+            split=None,
+            priority=priority,
+            difficulty=init_step.difficulty,
+        )
+        record.result |= {"revision": revision, "job_id": waiting_job.job_id, "job_action": waiting_job.action}
+        return RecreateOutcome(
+            dataset=dataset,
+            dry_run=False,
+            deleted_jobs=record.result["deleted_jobs"],
+            deleted_cached_responses=record.result["deleted_cached_responses"],
+            deleted_asset_folders=record.result["deleted_asset_folders"],
+            revision=revision,
+            waiting_job=waiting_job,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Backfill
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackfillOutcome:
+    """The plan applied (computed afresh at the Hub's revision, under the dataset's lock) and what it did."""
+
+    plan: BackfillPlan
+    changes: WaitingJobChanges
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "dataset": self.plan.dataset,
+            "revision": self.plan.revision,
+            "created_jobs": self.changes.created,
+            "deleted_waiting_jobs": self.changes.deleted,
+        }
+
+
+def backfill_dataset(*, dataset: str, priority: Priority, actor: HubIdentity) -> BackfillOutcome:
+    """Apply the backfill plan of a dataset: delete the waiting jobs it names, create the jobs it lists.
+
+    The Hub first (refused: 501, unreachable: 500; nothing written but the audit entry), then,
+    under the dataset's lock (two backfills of one dataset do not interleave), the plan is
+    computed from the primary and applied by `replace_waiting_jobs` under the jobs' own locks:
+    no duplicate waiting job, metric rows in step, a constant number of commands. Right after,
+    the plan is empty: a second call creates and deletes nothing.
+    """
+    dataset_value(dataset)
+    parameters = {"dataset": dataset, "priority": priority.value}
+    with audited(actor=actor, action="dataset-backfill", parameters=parameters) as record:
+        revision = dataset_support.supported_revision(dataset=dataset)
+        with held_lock(key=dataset_lock_key(dataset)):
+            documents = selectors.dataset_documents(dataset=dataset, primary=True)
+            plan = selectors.plan_from_documents(
+                dataset=dataset, revision=revision, documents=documents, priority=priority
+            )
+            new_jobs = [
+                job_document(
+                    job_type=job.type,
+                    dataset=job.dataset,
+                    revision=job.revision,
+                    config=job.config,
+                    split=job.split,
+                    priority=job.priority,
+                    status=Status.WAITING,
+                    difficulty=job.difficulty,
+                    created_at=mongo.utc_now(),
+                )
+                for job in plan.jobs_to_create
+            ]
+            changes = replace_waiting_jobs(dataset=dataset, new_jobs=new_jobs, waiting_jobs=plan.waiting_jobs_to_delete)
+        record.result = {
+            "revision": revision,
+            "tasks": plan.tasks,
+            "created_jobs": changes.created,
+            "deleted_waiting_jobs": changes.deleted,
+        }
+    return BackfillOutcome(plan=plan, changes=changes)

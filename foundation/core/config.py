@@ -1,0 +1,224 @@
+"""Configuration read from the environment, once, into typed values.
+
+Every variable of REFERENCE.md ("Configuration") is parsed here and nowhere else. A bad value
+raises `ConfigError` whose message names the variable, so start-up stops with one readable
+line instead of failing later in the middle of a request.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+from pymongo.errors import ConfigurationError, InvalidURI
+from pymongo.uri_parser import parse_uri
+
+from foundation.core.dataset_names import BlockedDatasetPatterns
+from foundation.core.processing_graph import ProcessingGraphError, processing_graph
+
+
+class ConfigError(Exception):
+    """A configuration variable has a value the service cannot run with."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdminConfig:
+    """The settings of the whole service (REFERENCE.md gives the meaning and default of each)."""
+
+    hf_organization: str | None
+    cache_reports_num_results: int
+    cache_reports_with_content_num_results: int
+    audit_log_num_results: int
+    hf_timeout_seconds: float
+    hf_whoami_path: str
+    max_age: int
+    auth_cache_seconds: int
+    session_reverify_seconds: int
+    uvicorn_hostname: str
+    uvicorn_num_workers: int
+    uvicorn_port: int
+    prometheus_multiproc_dir: str | None
+    hf_endpoint: str
+    hf_token: str | None
+    blocked_datasets: BlockedDatasetPatterns
+    cache_mongo_url: str
+    cache_mongo_database: str
+    queue_mongo_url: str
+    queue_mongo_database: str
+    mongo_timeout_seconds: float
+    log_level: str
+    assets_storage_root: Path
+    cached_assets_storage_root: Path
+    parquet_metadata_storage_directory: Path | None
+    stale_job_seconds: int
+    """A started job whose last heartbeat is older than this is stale (ours; REFERENCE.md)."""
+
+
+_LOG_LEVELS = tuple(logging.getLevelNamesMapping())
+"""The names the logging module knows: CRITICAL, FATAL, ERROR, WARN, WARNING, INFO, DEBUG, NOTSET."""
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
+"""ASCII digits only (`int()` would also take `1_000` or non-ASCII digits), and not 5,000 of them."""
+_MONGO_SCHEMES = ("mongodb", "mongodb+srv")
+_MONGO_DATABASE_NAME = re.compile(r'[^/\\. "$\x00]{1,63}')
+"""MongoDB forbids `/\\. "$` and NUL in a database name, and names of 64 bytes or more."""
+
+
+def _without_credentials(message: str, url: str) -> str:
+    """A driver's message about a URL, with the user and password of the URL masked."""
+    authority = url.split("://", 1)[-1].split("/", 1)[0]
+    if "@" in authority:
+        for secret in authority.rsplit("@", 1)[0].split(":"):
+            if secret:
+                message = message.replace(secret, "***")
+    return message or "unparsable"
+
+
+class _Reader:
+    """Reads one variable at a time and turns a bad value into a `ConfigError`."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+
+    def raw(self, name: str) -> str | None:
+        value = self.environ.get(name)
+        return None if value is None or value.strip() == "" else value.strip()
+
+    def string(self, name: str, default: str) -> str:
+        return self.raw(name) or default
+
+    def optional_string(self, name: str) -> str | None:
+        return self.raw(name)
+
+    def integer(self, name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+        value = self.raw(name)
+        if value is None:
+            return default
+        if _INTEGER.fullmatch(value) is None:
+            raise ConfigError(f"{name}: expected an integer, got {value!r}")
+        number = int(value)
+        if number < minimum or (maximum is not None and number > maximum):
+            bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+            raise ConfigError(f"{name}: expected an integer {bound}, got {value!r}")
+        return number
+
+    def positive_number(self, name: str, default: float) -> float:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise ConfigError(f"{name}: expected a number of seconds, got {value!r}") from None
+        if not number > 0 or number == float("inf"):
+            raise ConfigError(f"{name}: expected a positive number of seconds, got {value!r}")
+        return number
+
+    def url(self, name: str, default: str, *, schemes: tuple[str, ...]) -> str:
+        value = self.string(name, default)
+        if not value.startswith(tuple(f"{scheme}://" for scheme in schemes)):
+            raise ConfigError(f"{name}: expected a URL starting with {' or '.join(schemes)}://, got {value!r}")
+        return value.rstrip("/") if schemes[0].startswith("http") else value
+
+    def mongo_url(self, name: str, default: str) -> str:
+        """A MongoDB connection string; the value is never echoed, as it may hold a password."""
+        value = self.string(name, default)
+        if not value.startswith(tuple(f"{scheme}://" for scheme in _MONGO_SCHEMES)):
+            raise ConfigError(f"{name}: expected a URL starting with mongodb:// or mongodb+srv://")
+        if value.startswith("mongodb://"):  # a +srv URL would need a DNS look-up to be checked
+            try:
+                parse_uri(value)
+            except (InvalidURI, ConfigurationError, ValueError) as error:
+                message = _without_credentials(str(error).splitlines()[0] if str(error) else "", value)
+                raise ConfigError(f"{name}: expected a valid MongoDB connection string ({message})") from None
+        return value
+
+    def mongo_database(self, name: str, default: str) -> str:
+        value = self.string(name, default)
+        if _MONGO_DATABASE_NAME.fullmatch(value) is None or len(value.encode()) > 63:
+            raise ConfigError(
+                f'{name}: expected a MongoDB database name (at most 63 bytes, none of /\\. "$), got {value!r}'
+            )
+        return value
+
+    def log_level(self, name: str, default: str) -> str:
+        value = self.string(name, default).upper()
+        if value not in _LOG_LEVELS:
+            raise ConfigError(f"{name}: expected one of {', '.join(_LOG_LEVELS)}, got {value!r}")
+        return value
+
+    def path(self, name: str, default: str) -> Path:
+        return Path(self.string(name, default))
+
+    def optional_path(self, name: str) -> Path | None:
+        value = self.raw(name)
+        return Path(value) if value is not None else None
+
+
+def load_config(environ: Mapping[str, str]) -> AdminConfig:
+    """Parse every variable of REFERENCE.md; raise `ConfigError` naming the first bad one."""
+    read = _Reader(environ)
+    whoami_path = read.string("ADMIN_HF_WHOAMI_PATH", "/api/whoami-v2")
+    if not whoami_path.startswith("/"):
+        raise ConfigError(f"ADMIN_HF_WHOAMI_PATH: expected a path starting with '/', got {whoami_path!r}")
+    try:
+        blocked = BlockedDatasetPatterns.parse(read.string("COMMON_BLOCKED_DATASETS", ""))
+    except ValueError as error:
+        raise ConfigError(
+            f"COMMON_BLOCKED_DATASETS: expected a comma list of dataset names or namespace/<pattern>, but {error}"
+        ) from None
+    return AdminConfig(
+        hf_organization=read.optional_string("ADMIN_HF_ORGANIZATION"),
+        cache_reports_num_results=read.integer("ADMIN_CACHE_REPORTS_NUM_RESULTS", 100, minimum=1),
+        cache_reports_with_content_num_results=read.integer(
+            "ADMIN_CACHE_REPORTS_WITH_CONTENT_NUM_RESULTS", 100, minimum=1
+        ),
+        audit_log_num_results=read.integer("ADMIN_AUDIT_LOG_NUM_RESULTS", 100, minimum=1),
+        hf_timeout_seconds=read.positive_number("ADMIN_HF_TIMEOUT_SECONDS", 0.2),
+        hf_whoami_path=whoami_path,
+        max_age=read.integer("ADMIN_MAX_AGE", 10),
+        auth_cache_seconds=read.integer("ADMIN_AUTH_CACHE_SECONDS", 10),
+        session_reverify_seconds=read.integer("ADMIN_SESSION_REVERIFY_SECONDS", 600, minimum=1),
+        uvicorn_hostname=read.string("ADMIN_UVICORN_HOSTNAME", "localhost"),
+        uvicorn_num_workers=read.integer("ADMIN_UVICORN_NUM_WORKERS", 2, minimum=1),
+        uvicorn_port=read.integer("ADMIN_UVICORN_PORT", 8000, minimum=0, maximum=65535),
+        prometheus_multiproc_dir=read.optional_string("PROMETHEUS_MULTIPROC_DIR"),
+        hf_endpoint=read.url("COMMON_HF_ENDPOINT", "https://huggingface.co", schemes=("http", "https")),
+        hf_token=read.optional_string("COMMON_HF_TOKEN"),
+        blocked_datasets=blocked,
+        cache_mongo_url=read.mongo_url("CACHE_MONGO_URL", "mongodb://localhost:27017"),
+        cache_mongo_database=read.mongo_database("CACHE_MONGO_DATABASE", "dataset_viewer_cache"),
+        queue_mongo_url=read.mongo_url("QUEUE_MONGO_URL", "mongodb://localhost:27017"),
+        queue_mongo_database=read.mongo_database("QUEUE_MONGO_DATABASE", "dataset_viewer_queue"),
+        mongo_timeout_seconds=read.positive_number("ADMIN_MONGO_TIMEOUT_SECONDS", 5.0),
+        log_level=read.log_level("LOG_LEVEL", "INFO"),
+        assets_storage_root=read.path("ASSETS_STORAGE_ROOT", "/storage/assets"),
+        cached_assets_storage_root=read.path("CACHED_ASSETS_STORAGE_ROOT", "/storage/cached-assets"),
+        parquet_metadata_storage_directory=read.optional_path("PARQUET_METADATA_STORAGE_DIRECTORY"),
+        stale_job_seconds=read.integer("ADMIN_STALE_JOB_SECONDS", 300, minimum=1),
+    )
+
+
+def checked_config(environ: Mapping[str, str]) -> AdminConfig:
+    """The configuration and the processing graph, checked; a bad one stops start-up in one line.
+
+    Called by the settings (every process: uvicorn workers, commands) and by the server before
+    it spawns workers, so a bad value is one line on stderr and exit status 1, not a traceback
+    and workers restarted in a loop.
+    """
+    try:
+        config = load_config(environ)
+        processing_graph()
+    except (ConfigError, ProcessingGraphError) as error:
+        stop_on_config_error(str(error))
+    return config
+
+
+def stop_on_config_error(message: str) -> NoReturn:
+    sys.stderr.write(f"configuration error: {message}\n")
+    sys.stderr.flush()
+    raise SystemExit(1)
