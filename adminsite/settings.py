@@ -47,9 +47,11 @@ INSTALLED_APPS = [
     "rest_framework",
     "foundation.database",
     "demo",
+    "auditlog",
     "cachereports",
     "jobs",
     "datasetops",
+    "bulkops",
 ]
 
 MIDDLEWARE = [

@@ -5,10 +5,13 @@ from __future__ import annotations
 from django.urls import path
 from django.views.generic import RedirectView
 
+from auditlog import apis as audit_apis
+from auditlog import views as audit_views
+from bulkops import apis as bulk_apis
+from bulkops import views as bulk_views
 from cachereports import apis as cache_apis
 from cachereports import views as cache_views
 from datasetops import apis as dataset_apis
-from datasetops import bulk_refresh_views
 from datasetops import views as dataset_views
 from foundation.auth import login_views
 from jobs import apis as job_apis
@@ -39,7 +42,7 @@ urlpatterns = [
     path("admin/blocked", job_views.blocked_datasets, name="console-blocked"),
     path("admin/cache", cache_views.cache_list, name="console-cache"),
     path("admin/errors", cache_views.errors_page, name="console-errors"),
-    path("admin/bulk", bulk_refresh_views.bulk_refresh_page, name="console-bulk-refresh"),
+    path("admin/bulk", bulk_views.bulk_refresh_page, name="console-bulk-refresh"),
     path("admin/cache/<str:entry_id>", cache_views.cache_entry, name="console-cache-entry"),
     path("admin/dataset", dataset_views.dataset_page, name="console-dataset"),
     path("admin/graph", pages.graph, name="console-graph"),
@@ -47,13 +50,13 @@ urlpatterns = [
     path("admin/dataset/force-refresh", dataset_views.force_refresh_action, name="console-force-refresh"),
     path("admin/dataset/recreate", dataset_views.recreate_dataset_page, name="console-recreate"),
     path("admin/dataset/backfill", dataset_views.backfill_action, name="console-backfill"),
-    path("admin/audit", job_views.audit_log, name="console-audit"),
+    path("admin/audit", audit_views.audit_log, name="console-audit"),
     path("admin/force-refresh/<str:job_type>", dataset_apis.ForceRefreshApi.as_view()),
-    path("admin/bulk-refresh", dataset_apis.BulkRefreshApi.as_view()),
+    path("admin/bulk-refresh", bulk_apis.BulkRefreshApi.as_view()),
     path("admin/recreate-dataset", dataset_apis.RecreateDatasetApi.as_view()),
     path("admin/dataset-backfill-plan", dataset_apis.DatasetBackfillPlanApi.as_view()),
     path("admin/dataset-backfill", dataset_apis.DatasetBackfillApi.as_view()),
-    path("admin/audit-log", job_apis.AuditLogApi.as_view()),
+    path("admin/audit-log", audit_apis.AuditLogApi.as_view()),
 ]
 
 handler400 = "foundation.web.error_answers.bad_request"

@@ -7,7 +7,7 @@ least safe and completed by a retry:
 1. Everything is checked before the first write: the dataset name (as the Hub names repos:
    no query, Hub call or path is built from anything else), the parameters, then the Hub
    (support rules and current revision). A Hub timeout or error is a 500 and nothing is
-   written; only the audit entry records the attempt (see `jobs.audit`).
+   written; only the audit entry records the attempt (see `auditlog.services`).
 2. Adding a waiting job happens under the lock of its `unicity_id` (the `locks` protocol the
    workers use to start a job): check for a waiting job with that unicity_id, then either
    raise its priority or insert one. Concurrent calls, in any process, leave one waiting job.
@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from auditlog.services import audited
 from cachereports import selectors as cache_selectors
 from cachereports import services as cache_services
 from datasetops import selectors
@@ -42,7 +43,6 @@ from foundation.database import mongo
 from foundation.hub import dataset_support
 from foundation.hub.dataset_support import NotSupportedError
 from jobs import selectors as job_selectors
-from jobs.audit import audited
 from jobs.constants import DATASET_INIT_STEP, DEFAULT_PRIORITY, MIN_BYTES_FOR_BONUS_DIFFICULTY, Priority, Status
 from jobs.documents import job_document
 from jobs.locks import dataset_lock_key, held_lock

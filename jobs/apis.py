@@ -1,8 +1,7 @@
-"""JSON routes of the queue: pending jobs, blocked datasets, the audit log."""
+"""JSON routes of the queue: pending jobs, blocked datasets."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -23,13 +22,3 @@ class BlockedDatasetsApi(ReadAPIView):
 
     def get(self, request: Request) -> Response:
         return Response({"blocked_datasets": selectors.blocked_datasets()})
-
-
-class AuditLogApi(ReadAPIView):
-    """GET /admin/audit-log?cursor= (newest first)"""
-
-    def get(self, request: Request) -> Response:
-        page = selectors.audit_log_page(
-            cursor=request.query_params.get("cursor", ""), limit=settings.ADMIN.audit_log_num_results
-        )
-        return Response({"actions": page.actions, "next_cursor": page.next_cursor})

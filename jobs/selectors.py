@@ -16,7 +16,6 @@ from django.conf import settings
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
-from foundation.core.cursors import parse_cursor
 from foundation.core.processing_graph import processing_graph
 from foundation.database import mongo
 from jobs.constants import (
@@ -31,7 +30,6 @@ from jobs.constants import (
     worker_size,
 )
 from jobs.rows import Job, job_row
-from jobs.serializers import AuditActionDict, audit_action_dict
 
 PendingJobs = dict[str, dict[str, list[Job]]]
 """Job rows by job type (every step listed) then status (waiting, started)."""
@@ -515,26 +513,6 @@ def is_dataset_blocked(*, dataset: str, primary: bool = False) -> bool:
 def count_waiting_jobs_of_dataset(*, dataset: str) -> int:
     """How many waiting jobs a dataset has (what a recreate would delete; index dataset, status)."""
     return mongo.queue_database()[mongo.JOBS].count_documents({"dataset": dataset, "status": Status.WAITING.value})
-
-
-@dataclass(frozen=True)
-class AuditLogPage:
-    actions: list[AuditActionDict]
-    next_cursor: str
-
-
-def audit_log_page(*, cursor: str, limit: int) -> AuditLogPage:
-    """One page of the audit log, newest first (by `_id` descending).
-
-    `cursor` is the string `_id` of the last action of the previous page ("" for the first);
-    `next_cursor` is the `_id` of the last action when the page is full, else "". Read from
-    the primary: an operator expects to see the action they just made.
-    """
-    before = parse_cursor(cursor)
-    query: dict[str, Any] = {} if before is None else {"_id": {"$lt": before}}
-    actions = list(mongo.queue_database()[mongo.ADMIN_ACTIONS].find(query).sort("_id", -1).limit(limit))
-    next_cursor = str(actions[-1]["_id"]) if len(actions) == limit else ""
-    return AuditLogPage([audit_action_dict(action) for action in actions], next_cursor)
 
 
 def job_metric_rows(database: Database[mongo.MongoDocument] | None = None) -> list[mongo.MongoDocument]:

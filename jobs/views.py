@@ -1,4 +1,4 @@
-"""HTML pages of the queue: the job list and the audit log."""
+"""HTML pages of the queue: the job list and the blocked datasets."""
 
 from __future__ import annotations
 
@@ -88,16 +88,3 @@ def _last_jobs_page(request: HttpRequest, jobs_page: selectors.JobsPage) -> Http
 def blocked_datasets(request: HttpRequest) -> HttpResponse:
     """GET /admin/blocked: why each dataset is blocked, and until when (two commands)."""
     return render_page(request, "pages/blocked.html", {"blocked": selectors.blocked_datasets_report()})
-
-
-# --- Audit log ------------------------------------------------------------------------------
-
-
-@page_login_required
-@require_GET
-@console_page
-def audit_log(request: HttpRequest) -> HttpResponse:
-    """GET /admin/audit?cursor=: the writes made through the console, newest first."""
-    cursor = request.GET.get("cursor", "").strip()
-    page = selectors.audit_log_page(cursor=cursor, limit=settings.ADMIN.audit_log_num_results)
-    return render_page(request, "pages/audit_log.html", {"page": page, "cursor": cursor})

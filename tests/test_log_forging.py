@@ -16,7 +16,8 @@ from urllib.parse import quote
 import pytest
 from django.test import Client
 
-from foundation.web.request_log import SingleLineFormatter, printable
+from foundation.core.words import printable
+from foundation.web.request_log import SingleLineFormatter
 from tests.test_server import RunningServer, start_server  # noqa: F401 (the fixture)
 
 FORGED = "\n2026-12-01 12:00:00,000 INFO adminsite.writes: write recreate-dataset outcome=ok caller=FORGED"

@@ -8,11 +8,10 @@ Writes (POST, PUT, PATCH, DELETE) are marked `write` at the head of the line. Th
 string is kept for the operator, but any parameter whose name looks like a credential
 (token, key, secret, password, auth...) has its value replaced by `***`. Headers are never
 logged, so neither is the Authorization header. Every write (JSON route, page or command) adds
-one line with its outcome, written by the audit log (`jobs.audit`) through `log_write(...)`
-(logger `adminsite.writes`).
+one line with its outcome, written by the audit log (`auditlog.services`, logger `adminsite.writes`).
 
 A log line is never forged by a request: the path is logged percent-encoded, as it was sent,
-write details go through `printable`, and every handler of LOGGING formats with
+write details go through `foundation.core.words.printable`, and every handler of LOGGING formats with
 `SingleLineFormatter`, which escapes control characters in any message (`%0A` in a parameter
 becomes `\\n` inside its own line, not a line of its own).
 
@@ -25,7 +24,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode
 
 from django.http import HttpRequest, HttpResponseBase
@@ -33,9 +32,9 @@ from django.utils.encoding import escape_uri_path
 from rest_framework.request import Request
 
 from foundation.core.identity import HubIdentity, identity_of
+from foundation.core.words import printable
 
 request_logger = logging.getLogger("adminsite.requests")
-write_logger = logging.getLogger("adminsite.writes")
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MASK = "***"
@@ -51,15 +50,6 @@ def masked_query_string(query_string: str) -> str:
         [(name, MASK if _SECRET_PARAMETER.search(name) else value) for name, value in parameters],
         safe="/*,:",
     )
-
-
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-"""C0 and C1 controls (CR, LF, ESC, NEL...) and the Unicode line and paragraph separators."""
-
-
-def printable(value: object) -> str:
-    """`str(value)` with its control characters escaped (`\\n`, `\\x1b`): a value is never two lines."""
-    return _CONTROL_CHARACTERS.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), str(value))
 
 
 class SingleLineFormatter(logging.Formatter):
@@ -112,25 +102,6 @@ class RequestLogMiddleware:
             printable(caller_of(request).name),
         )
         return response
-
-
-def log_write(*, actor: HubIdentity, action: str, outcome: str, details: Mapping[str, object]) -> None:
-    """One line for a write and its outcome (the audit log writes it for every audited action), e.g.
-
-        log_write(actor=alice, action="force-refresh", outcome="ok",
-                  details={"dataset": "org/ds", "job_type": "dataset-info"})
-        -> write force-refresh outcome=ok caller=alice dataset=org/ds job_type=dataset-info
-
-    Pass names and counts, never a token or a request header.
-    """
-    detail_text = " ".join(f"{printable(name)}={printable(value)}" for name, value in details.items())
-    write_logger.info(
-        "write %s outcome=%s caller=%s%s",
-        printable(action),
-        printable(outcome),
-        printable(actor.name),
-        f" {detail_text}" if detail_text else "",
-    )
 
 
 class UnexpectedServerErrorsOnly(logging.Filter):

@@ -15,7 +15,7 @@ A document: `actor`, `actor_org`?, `action`, `parameters` (None values left out)
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,11 +24,12 @@ from bson import ObjectId
 
 from foundation.core.errors import AdminError
 from foundation.core.identity import HubIdentity
+from foundation.core.words import printable
 from foundation.database import mongo
 from foundation.hub.dataset_support import NotSupportedError
-from foundation.web.request_log import log_write
 
 logger = logging.getLogger(__name__)
+write_logger = logging.getLogger("adminsite.writes")
 
 PENDING, OK, NOT_SUPPORTED, FAILED = "pending", "ok", "not_supported", "failed"
 
@@ -93,3 +94,22 @@ def audited(*, actor: HubIdentity, action: str, parameters: dict[str, Any]) -> I
         finish(FAILED, AdminError(f"Unexpected error: {type(error).__name__}"))
         raise
     finish(NOT_SUPPORTED if record.not_supported is not None else OK, record.not_supported)
+
+
+def log_write(*, actor: HubIdentity, action: str, outcome: str, details: Mapping[str, object]) -> None:
+    """One line for a write and its outcome (the audit log writes it for every audited action), e.g.
+
+        log_write(actor=alice, action="force-refresh", outcome="ok",
+                  details={"dataset": "org/ds", "job_type": "dataset-info"})
+        -> write force-refresh outcome=ok caller=alice dataset=org/ds job_type=dataset-info
+
+    Pass names and counts, never a token or a request header.
+    """
+    detail_text = " ".join(f"{printable(name)}={printable(value)}" for name, value in details.items())
+    write_logger.info(
+        "write %s outcome=%s caller=%s%s",
+        printable(action),
+        printable(outcome),
+        printable(actor.name),
+        f" {detail_text}" if detail_text else "",
+    )

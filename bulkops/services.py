@@ -27,6 +27,7 @@ from typing import Any
 
 from bson import ObjectId
 
+from auditlog.services import audited
 from cachereports import selectors as cache_selectors
 from cachereports.filters import CacheEntryFilter
 from cachereports.selectors import ConfigSizes
@@ -37,7 +38,6 @@ from foundation.core.identity import HubIdentity
 from foundation.core.processing_graph import ProcessingStep, known_step
 from foundation.database import mongo
 from foundation.hub import dataset_support
-from jobs.audit import audited
 from jobs.constants import MIN_BYTES_FOR_BONUS_DIFFICULTY, Priority, Status
 from jobs.documents import job_document
 from jobs.locks import LockTimeoutError

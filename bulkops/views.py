@@ -16,9 +16,10 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 
+from bulkops import services as bulk_refresh
 from cachereports import selectors as cache_selectors
 from cachereports.filters import FILTER_FIELDS, CacheEntryFilter, parse_cache_entry_filter, parse_flag
-from datasetops import bulk_refresh, services
+from datasetops import services
 from foundation.auth.authentication import page_login_required
 from foundation.core.identity import identity_of
 from foundation.core.processing_graph import processing_graph

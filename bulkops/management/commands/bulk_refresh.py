@@ -18,8 +18,8 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from bulkops import services as bulk_refresh
 from cachereports.filters import parse_cache_entry_filter
-from datasetops import bulk_refresh
 from datasetops.services import parse_priority
 from foundation.core.commands import AdminCommand, ProgressBar, command_actor
 from foundation.core.words import plural
