@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from cachereports.selectors import CONFIG_INFO_KIND, CONFIG_NAMES_KIND, SPLIT_NAMES_KIND
+from cachereports.constants import CONFIG_INFO_KIND, CONFIG_NAMES_KIND, SPLIT_NAMES_KIND
 from foundation.core.processing_graph import ProcessingGraph, ProcessingStep
 from jobs.constants import MIN_BYTES_FOR_BONUS_DIFFICULTY, Priority, Status
 from jobs.documents import unicity_id

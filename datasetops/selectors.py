@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from cachereports import constants as cachereports_constants
 from cachereports import selectors as cache_selectors
 from datasetops.backfill import (
     ArtifactKey,
@@ -237,9 +238,9 @@ def _listed_names(entries: dict[tuple[str, str | None, str | None], dict[str, An
         content = entry.get("content") if entry.get("http_status") == 200 else None
         if not isinstance(content, dict):
             continue
-        if kind == cache_selectors.CONFIG_NAMES_KIND:
+        if kind == cachereports_constants.CONFIG_NAMES_KIND:
             listed[None] = _names(content.get("config_names"), "config")
-        elif kind == cache_selectors.SPLIT_NAMES_KIND and config is not None:
+        elif kind == cachereports_constants.SPLIT_NAMES_KIND and config is not None:
             listed[config] = _names(content.get("splits"), "split")
     return listed
 
@@ -285,7 +286,7 @@ def dataset_overview(*, dataset: str) -> DatasetOverview:
     }
     jobs_by_type = job_selectors.group_pending_jobs(documents.pending_jobs)
     listed = _listed_names(entries)
-    root = entries.get((cache_selectors.CONFIG_NAMES_KIND, None, None))
+    root = entries.get((cachereports_constants.CONFIG_NAMES_KIND, None, None))
     revision = root.get("dataset_git_revision") if root is not None else None
     plan = (
         plan_from_documents(dataset=dataset, revision=revision, documents=documents, priority=Priority.LOW)

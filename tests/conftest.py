@@ -19,11 +19,12 @@ from pymongo import monitoring
 from pymongo.database import Database
 
 from cachereports import selectors as cache_selectors
+from cachereports.selectors import reused_counts as reused_count_selectors
 from demo.embedded_mongo import EmbeddedMongo
 from foundation.database import mongo
 
 # Importing the served app (adminsite.asgi) warms nothing up here: tests that want it call warm_up.
-cache_selectors.WARM_UP_AT_WORKER_START = False
+reused_count_selectors.WARM_UP_AT_WORKER_START = False
 
 # Fixtures of the authentication tests: `whoami` (fake Hub whoami-v2), `auth_on`, `clock`;
 # `response.context` for the Jinja2 pages.

@@ -28,8 +28,8 @@ def test_an_upward_import_breaks_the_contract(tmp_path: Path) -> None:
     for part in contract["root_packages"]:
         shutil.copytree(REPOSITORY / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPOSITORY / "pyproject.toml", tmp_path / "pyproject.toml")
-    upward = tmp_path / "cachereports" / "selectors.py"
+    upward = tmp_path / "cachereports" / "selectors" / "reports.py"
     upward.write_text(upward.read_text() + "\nfrom jobs import selectors as _upward\n")
     result = lint_imports(cwd=tmp_path)
     assert result.returncode != 0
-    assert "cachereports.selectors -> jobs.selectors" in result.stdout
+    assert "cachereports.selectors.reports -> jobs.selectors" in result.stdout

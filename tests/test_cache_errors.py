@@ -202,7 +202,7 @@ def test_a_server_without_max_or_add_to_set_gives_the_same_groups(client: Client
     """FerretDB answers NotImplemented (238) to `$max`/`$addToSet`: one find of the error entries instead."""
     from pymongo.errors import OperationFailure
 
-    from cachereports import selectors
+    from cachereports.selectors import error_groups as selectors
 
     seed_errors(cache_db)
     expected = client.get("/admin/cache-errors").json()

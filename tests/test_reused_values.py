@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from cachereports import selectors
+from cachereports.selectors import reused_counts as selectors
 from foundation.core.errors import DatabaseUnavailableError
 from foundation.core.reused_values import ReusedValues
 from tests.support.page_data import insert_cache_entry

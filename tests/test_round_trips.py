@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from cachereports import selectors as cache_selectors
 from cachereports.documents import cache_entry_document
+from cachereports.selectors import copied_errors, entries, health, reports
 from datasetops import selectors as dataset_selectors
 from foundation.core.processing_graph import GRAPH_FILE, ProcessingGraph, parse_processing_graph, processing_graph
 from jobs import selectors as job_selectors
@@ -84,7 +84,8 @@ def commands_per_route(client: Client, db_commands: Any) -> dict[str, Counter[st
 
 
 def use_graph(monkeypatch: pytest.MonkeyPatch, graph: ProcessingGraph) -> None:
-    monkeypatch.setattr(cache_selectors, "processing_graph", lambda: graph)
+    for module in (copied_errors, entries, health, reports):
+        monkeypatch.setattr(module, "processing_graph", lambda: graph)
     monkeypatch.setattr(job_selectors, "processing_graph", lambda: graph)
     monkeypatch.setattr(dataset_selectors, "processing_graph", lambda: graph)
 

@@ -38,7 +38,7 @@ def seed_builder_names(cache_db: Any) -> None:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The monotonic clock of the reused counts, moved by hand: `clock[0] += 61`."""
-    from cachereports import selectors
+    from cachereports.selectors import reused_counts as selectors
 
     now = [1000.0]
     monkeypatch.setattr(selectors._reused_counts, "clock", lambda: now[0])
@@ -48,7 +48,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 @pytest.fixture
 def refreshes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
     """The background refreshes started, held (name, run) instead of run in a thread: the test runs them."""
-    from cachereports import selectors
+    from cachereports.selectors import reused_counts as selectors
 
     started: list[tuple[str, Any]] = []
     monkeypatch.setattr(selectors._reused_counts, "start", lambda name, target: started.append((name, target)))

@@ -1,0 +1,157 @@
+"""Copied errors: where a copied error comes from, and the root error behind it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from foundation.core.processing_graph import processing_graph
+from foundation.database import mongo
+
+ArtifactKey = tuple[str, str, str | None, str | None]
+"""(kind, dataset, config, split) of an artifact: the unique key of its cache entry."""
+
+
+_COPY_FIELDS = {
+    field: 1
+    for field in (
+        "kind",
+        "dataset",
+        "config",
+        "split",
+        "http_status",
+        "error_code",
+        "details.copied_from_artifact",
+        "details.cause_exception",
+        "details.cause_message",
+    )
+}
+
+
+_CAUSE_MESSAGE_CHARACTERS = 200
+
+
+def _artifact_key(cache_entry: dict[str, Any]) -> ArtifactKey:
+    return (
+        str(cache_entry.get("kind")),
+        str(cache_entry.get("dataset")),
+        cache_entry.get("config"),
+        cache_entry.get("split"),
+    )
+
+
+def copied_from_key(cache_entry: dict[str, Any] | None) -> ArtifactKey | None:
+    """The artifact an error entry was copied from (`details.copied_from_artifact`), if it names one."""
+    details = cache_entry.get("details") if cache_entry is not None else None
+    parent = details.get("copied_from_artifact") if isinstance(details, dict) else None
+    if not isinstance(parent, dict) or not isinstance(parent.get("kind"), str):
+        return None
+    if not isinstance(parent.get("dataset"), str):
+        return None
+    config, split = parent.get("config"), parent.get("split")
+    return (
+        parent["kind"],
+        parent["dataset"],
+        config if isinstance(config, str) else None,
+        split if isinstance(split, str) else None,
+    )
+
+
+@dataclass(frozen=True)
+class ArtifactLink:
+    """An artifact named by a copy, and its cache entry as found now (None: no such entry)."""
+
+    key: ArtifactKey
+    cache_entry: dict[str, Any] | None
+
+    @property
+    def label(self) -> str:
+        kind, _dataset, config, split = self.key
+        return " / ".join(part for part in (kind, config, split) if part is not None)
+
+    @property
+    def id(self) -> str:
+        return str(self.cache_entry["_id"]) if self.cache_entry is not None else ""
+
+    @property
+    def http_status(self) -> Any:
+        return self.cache_entry.get("http_status") if self.cache_entry is not None else None
+
+    @property
+    def is_error(self) -> bool:
+        status = self.http_status
+        return isinstance(status, int | float) and status >= 400
+
+    @property
+    def cause(self) -> str:
+        """`ErrorCode (CauseException: cause message)`, as much of it as the entry has."""
+        if self.cache_entry is None:
+            return ""
+        details = self.cache_entry.get("details")
+        details = details if isinstance(details, dict) else {}
+        exception, message = details.get("cause_exception"), details.get("cause_message")
+        code = str(self.cache_entry.get("error_code") or self.http_status)
+        if not exception:
+            return code
+        if not message:
+            return f"{code} ({exception})"
+        return f"{code} ({exception}: {str(message)[:_CAUSE_MESSAGE_CHARACTERS]})"
+
+
+@dataclass(frozen=True)
+class CopiedFrom:
+    """Where a copied error comes from: its parent, and the root error the chain reaches.
+
+    `root` is None when the chain does not end in a root error: an entry on the way is missing,
+    no longer an error (since fixed) or loops back.
+    """
+
+    parent: ArtifactLink
+    root: ArtifactLink | None
+
+
+def _found_artifacts(keys: set[ArtifactKey]) -> dict[ArtifactKey, dict[str, Any]]:
+    """The entries of these artifacts: one find on the unique index (kind, dataset, config, split)."""
+    conditions = [
+        {"kind": kind, "dataset": dataset, "config": config, "split": split}
+        for kind, dataset, config, split in sorted(keys, key=str)
+    ]
+    found = mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES].find({"$or": conditions}, _COPY_FIELDS)
+    return {_artifact_key(entry): entry for entry in found}
+
+
+def _origin(parent_key: ArtifactKey, known: dict[ArtifactKey, dict[str, Any] | None]) -> CopiedFrom:
+    parent = ArtifactLink(parent_key, known.get(parent_key))
+    link, seen = parent, {parent_key}
+    while link.is_error:
+        next_key = copied_from_key(link.cache_entry)
+        if next_key is None:
+            return CopiedFrom(parent, link)
+        if next_key in seen or next_key not in known:
+            break
+        seen.add(next_key)
+        link = ArtifactLink(next_key, known[next_key])
+    return CopiedFrom(parent, None)
+
+
+def copied_errors_origins(cache_entries: list[dict[str, Any]]) -> dict[str, CopiedFrom]:
+    """For each copied error among these entries (by string `_id`): its parent and its root error.
+
+    The chains are followed level by level, every entry of a level in one find: as many finds
+    as the longest chain has copies above the page (at most the depth of the processing graph,
+    2 or 3 in practice), whatever the number of entries. A chain that loops stops.
+    """
+    known: dict[ArtifactKey, dict[str, Any] | None] = {_artifact_key(entry): entry for entry in cache_entries}
+    wanted = {key for key in map(copied_from_key, cache_entries) if key is not None} - known.keys()
+    for _level in range(len(processing_graph())):
+        if not wanted:
+            break
+        found = _found_artifacts(wanted)
+        known |= {key: found.get(key) for key in wanted}
+        wanted = {key for key in map(copied_from_key, found.values()) if key is not None} - known.keys()
+    origins = {}
+    for entry in cache_entries:
+        parent_key = copied_from_key(entry)
+        if parent_key is not None and ArtifactLink(_artifact_key(entry), entry).is_error:
+            origins[str(entry["_id"])] = _origin(parent_key, known)
+    return origins

@@ -1,0 +1,200 @@
+"""Error triage: root errors grouped by what broke (one aggregation)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from pymongo.errors import OperationFailure
+
+from foundation.core.processing_graph import known_step
+from foundation.core.serialization import iso_datetime
+from foundation.database import mongo
+
+SAMPLE_DATASETS = 5
+"""How many datasets a group of root errors names (the first by name)."""
+
+
+@dataclass(frozen=True)
+class ErrorGroup:
+    """Root errors of one (kind, error_code, cause_exception): how many, how recent, where."""
+
+    kind: str
+    error_code: str | None
+    cause_exception: str | None
+    count: int
+    latest_updated_at: datetime | None
+    sample_datasets: list[str]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "error_code": self.error_code,
+            "cause_exception": self.cause_exception,
+            "count": self.count,
+            "latest_updated_at": iso_datetime(self.latest_updated_at),
+            "sample_datasets": self.sample_datasets,
+        }
+
+    def _filter(self) -> dict[str, str]:
+        fields = {"kind": self.kind, "error_code": self.error_code, "cause_exception": self.cause_exception}
+        return {name: value for name, value in fields.items() if value is not None}
+
+    @property
+    def cache_list_query(self) -> str:
+        """The query of the cache list that shows exactly this group's entries."""
+        without = {} if self.cause_exception is not None else {"no_exception": "1"}
+        return urlencode({**self._filter(), **without, "root_only": "1"})
+
+    @property
+    def bulk_refresh_query(self) -> str:
+        """The query of the bulk refresh page opened on this group (the same filter)."""
+        without = {} if self.cause_exception is not None else {"without_cause_exception": "true"}
+        return urlencode({**self._filter(), **without, "root_errors_only": "true"})
+
+
+@dataclass(frozen=True)
+class CacheErrors:
+    """The root-error groups, the largest first, and how many error entries only copy another."""
+
+    errors: list[ErrorGroup]
+    copied: int
+    counted_at: datetime | None = None
+    """When the dashboard's reused groups were counted (`cache_errors_reused`); None when counted for this request."""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"errors": [group.as_json() for group in self.errors], "copied": self.copied}
+
+
+_ERROR_GROUP_KEY = {
+    "kind": "$kind",
+    "error_code": "$error_code",
+    "cause_exception": "$details.cause_exception",
+    # A copy always names its parent's kind: present for copies, absent for root errors.
+    "copied_from": "$details.copied_from_artifact.kind",
+}
+
+
+def _error_match(kind: str | None) -> dict[str, Any]:
+    """Error entries (of a kind): backed by index (http_status, error_code, kind, updated_at)."""
+    match: dict[str, Any] = {"http_status": {"$gte": 400}}
+    if kind is not None:
+        match["kind"] = kind
+    return match
+
+
+@dataclass
+class _GroupTally:
+    count: int = 0
+    latest_updated_at: datetime | None = None
+    datasets: set[str] = field(default_factory=set)
+
+    def add(self, *, count: int, latest_updated_at: object, datasets: list[object]) -> None:
+        self.count += count
+        if isinstance(latest_updated_at, datetime) and (
+            self.latest_updated_at is None or latest_updated_at > self.latest_updated_at
+        ):
+            self.latest_updated_at = latest_updated_at
+        self.datasets.update(str(dataset) for dataset in datasets if isinstance(dataset, str))
+
+
+def _error_groups_aggregated(kind: str | None) -> list[dict[str, Any]]:
+    """MongoDB: one `$group` with the count, the latest update and the distinct datasets of each group."""
+    return list(
+        mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES].aggregate(
+            [
+                {"$match": _error_match(kind)},
+                {
+                    "$group": {
+                        "_id": _ERROR_GROUP_KEY,
+                        "count": {"$sum": 1},
+                        "latest_updated_at": {"$max": "$updated_at"},
+                        "datasets": {"$addToSet": "$dataset"},
+                    }
+                },
+            ]
+        )
+    )
+
+
+def _error_groups_read(kind: str | None) -> list[dict[str, Any]]:
+    """FerretDB (no `$max` nor `$addToSet`): the same groups from the error entries' few fields.
+
+    One find of the error entries, projected to the fields of the group key, the dataset and
+    the date; the server refused the aggregation before reading anything.
+    """
+    projection = {
+        "_id": 0,
+        "kind": 1,
+        "error_code": 1,
+        "details.cause_exception": 1,
+        "details.copied_from_artifact.kind": 1,
+        "dataset": 1,
+        "updated_at": 1,
+    }
+    found = mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES].find(_error_match(kind), projection)
+    groups = []
+    for entry in found.batch_size(mongo.WHOLE_RESULT_BATCH_SIZE):
+        found_details = entry.get("details")
+        details: dict[str, Any] = found_details if isinstance(found_details, dict) else {}
+        copied_from = details.get("copied_from_artifact")
+        key = {
+            "kind": entry.get("kind"),
+            "error_code": entry.get("error_code"),
+            "cause_exception": details.get("cause_exception"),
+            "copied_from": copied_from.get("kind") if isinstance(copied_from, dict) else None,
+        }
+        groups.append(
+            {"_id": key, "count": 1, "latest_updated_at": entry.get("updated_at"), "datasets": [entry.get("dataset")]}
+        )
+    return groups
+
+
+def cache_errors(*, kind: str | None) -> CacheErrors:
+    """Root errors (no `details.copied_from_artifact`) by (kind, error_code, cause_exception), largest first.
+
+    One aggregation over the error entries (http_status >= 400, of `kind` when given), grouped
+    with whether they copy another entry: the copies are only counted (`copied`), since
+    repairing their root repairs them. Ties are broken by kind, error code, exception, so the
+    order is stable. On FerretDB, which lacks `$max` and `$addToSet`, the same numbers come
+    from one find of the error entries' group fields (see `_error_groups_read`).
+    """
+    if kind is not None:
+        known_step(kind)
+    try:
+        rows = _error_groups_aggregated(kind)
+    except OperationFailure as error:
+        if error.code != mongo.NOT_IMPLEMENTED:
+            raise
+        rows = _error_groups_read(kind)
+    tallies: dict[tuple[str, str | None, str | None], _GroupTally] = {}
+    copied = 0
+    for row in rows:
+        key, count = row["_id"], int(row["count"])
+        if key.get("copied_from") is not None:
+            copied += count
+            continue
+        error_code, cause_exception = key.get("error_code"), key.get("cause_exception")
+        group_key = (
+            str(key.get("kind")),
+            error_code if isinstance(error_code, str) else None,
+            cause_exception if isinstance(cause_exception, str) else None,
+        )
+        tallies.setdefault(group_key, _GroupTally()).add(
+            count=count, latest_updated_at=row.get("latest_updated_at"), datasets=list(row.get("datasets") or [])
+        )
+    groups = [
+        ErrorGroup(
+            kind=group_kind,
+            error_code=error_code,
+            cause_exception=cause_exception,
+            count=tally.count,
+            latest_updated_at=tally.latest_updated_at,
+            sample_datasets=sorted(tally.datasets)[:SAMPLE_DATASETS],
+        )
+        for (group_kind, error_code, cause_exception), tally in tallies.items()
+    ]
+    groups.sort(key=lambda group: (-group.count, group.kind, group.error_code or "", group.cause_exception or ""))
+    return CacheErrors(errors=groups, copied=copied)
