@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.management import call_command
+from django.core.management import call_command, get_commands
 from django.core.management.base import CommandError
 
 from foundation.core.commands import AdminCommand, ProgressBar, public_url
@@ -182,9 +182,24 @@ def test_recreate_of_a_dataset_that_is_not_supported_exits_0(fake_hub: Any, queu
     assert run("recreate_dataset", "gone/x") == ("", 0)
 
 
-@pytest.mark.parametrize(
-    "command", ["force_refresh", "recreate_dataset", "ensure_indexes", "seed_demo", "bulk_refresh"]
-)
+def our_commands() -> list[str]:
+    """Every management command of the project's own parts (not Django's, DRF's or a library's)."""
+    ours = {part.name for part in REPOSITORY.iterdir() if (part / "__init__.py").exists()}
+    return sorted(name for name, app in get_commands().items() if app.split(".")[0] in ours)
+
+
+def test_the_command_list_is_found() -> None:
+    assert {
+        "backfill_dataset",
+        "bulk_refresh",
+        "ensure_indexes",
+        "force_refresh",
+        "recreate_dataset",
+        "seed_demo",
+    } <= set(our_commands())
+
+
+@pytest.mark.parametrize("command", our_commands())
 def test_every_command_documents_its_exit_statuses(command: str) -> None:
     result = subprocess.run(
         [sys.executable, "manage.py", command, "--help"],

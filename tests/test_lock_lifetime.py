@@ -77,7 +77,11 @@ def test_a_workers_lock_past_its_ttl_is_taken_over(
 ) -> None:
     left_lock(queue_db, owner="6745f1c2a9b8c7d6e5f4a3b2", seconds_ago=601)
     serve_dataset(fake_hub, DATASET)
-    assert force_refresh(client).status_code == 200
+    response = force_refresh(client)
+    assert response.status_code == 200, response.content
+    assert queue_db["jobsBlue"].count_documents({"unicity_id": UNICITY_ID, "status": "waiting"}) == 1
+    lock = queue_db["locks"].find_one()
+    assert (lock["owner"], lock["ttl"]) == (None, 600)  # taken over, then released as ours
 
 
 def test_our_lock_names_us_and_keeps_the_ttl_the_workers_index_expires(queue_db: Any) -> None:
