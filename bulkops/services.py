@@ -38,7 +38,8 @@ from foundation.core.identity import HubIdentity
 from foundation.core.processing_graph import ProcessingStep, known_step
 from foundation.database import mongo
 from foundation.hub import dataset_support
-from jobs.constants import MIN_BYTES_FOR_BONUS_DIFFICULTY, Priority, Status
+from jobs.constants import Priority, Status
+from jobs.difficulty import force_refresh_difficulty
 from jobs.documents import job_document
 from jobs.locks import LockTimeoutError
 from jobs.services import raise_waiting_priority, replace_waiting_jobs
@@ -119,17 +120,11 @@ def _artifact(entry: dict[str, Any]) -> tuple[str, str | None, str | None]:
     return str(entry.get("dataset")), entry.get("config"), entry.get("split")
 
 
-def _difficulty(*, entry: dict[str, Any], sizes: ConfigSizes, step_difficulty: int, bonus: int) -> int:
-    """The step's difficulty, plus its bonus when the config (or split) is big: as force-refresh."""
+def _difficulty(*, entry: dict[str, Any], sizes: ConfigSizes, step: ProcessingStep) -> int:
+    """The difficulty of the entry's force-refresh (its config or split size from one `config_sizes` read)."""
     dataset, config, split = _artifact(entry)
-    if config is None:
-        return step_difficulty
-    num_bytes = sizes.num_bytes(dataset=dataset, config=config, split=split)
-    return (
-        step_difficulty + bonus
-        if num_bytes is not None and num_bytes > MIN_BYTES_FOR_BONUS_DIFFICULTY
-        else step_difficulty
-    )
+    num_bytes = None if config is None else sizes.num_bytes(dataset=dataset, config=config, split=split)
+    return force_refresh_difficulty(step=step, asked=None, num_bytes=num_bytes)
 
 
 @dataclass
@@ -152,12 +147,7 @@ def _job_documents(
             split=split,
             priority=priority,
             status=Status.WAITING,
-            difficulty=_difficulty(
-                entry=entry,
-                sizes=sizes,
-                step_difficulty=step.difficulty,
-                bonus=step.bonus_difficulty_if_dataset_is_big,
-            ),
+            difficulty=_difficulty(entry=entry, sizes=sizes, step=step),
             created_at=now,
         )
         for entry in entries

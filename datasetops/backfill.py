@@ -37,7 +37,8 @@ from typing import Any, Literal
 
 from cachereports.constants import CONFIG_INFO_KIND, CONFIG_NAMES_KIND, SPLIT_NAMES_KIND
 from foundation.core.processing_graph import ProcessingGraph, ProcessingStep
-from jobs.constants import MIN_BYTES_FOR_BONUS_DIFFICULTY, Priority, Status
+from jobs.constants import Priority, Status
+from jobs.difficulty import backfill_plan_difficulty
 from jobs.documents import unicity_id
 from jobs.serializers import job_document_dict
 
@@ -76,11 +77,6 @@ ERROR_CODES_TO_RETRY: dict[str, int] = {
     "PreviousStepStillProcessingError": 30,
 }
 """Error codes the workers retry, and the `failed_runs` below which they still do (upstream's lists)."""
-
-DIFFICULTY_BONUS_BY_FAILED_RUNS = 20
-"""Upstream raises a job's difficulty by this much per failed run of its artifact..."""
-MAX_DIFFICULTY = 100
-"""...up to this."""
 
 
 @dataclass(frozen=True)
@@ -384,12 +380,8 @@ def num_bytes_from_config_info(config_info: CacheEntry | None, *, split: str | N
 
 def job_difficulty(artifact: Artifact, *, entry: CacheEntry | None, config_info: CacheEntry | None) -> int:
     """Step difficulty, + its bonus for a big config or split, + 20 per failed run, at most 100."""
-    difficulty = artifact.step.difficulty
-    if artifact.config is not None:
-        num_bytes = num_bytes_from_config_info(config_info, split=artifact.split)
-        if num_bytes is not None and num_bytes > MIN_BYTES_FOR_BONUS_DIFFICULTY:
-            difficulty += artifact.step.bonus_difficulty_if_dataset_is_big
-    return min(MAX_DIFFICULTY, difficulty + DIFFICULTY_BONUS_BY_FAILED_RUNS * failed_runs(entry))
+    num_bytes = None if artifact.config is None else num_bytes_from_config_info(config_info, split=artifact.split)
+    return backfill_plan_difficulty(step=artifact.step, num_bytes=num_bytes, failed_runs=failed_runs(entry))
 
 
 def _waiting_job_order(job: JobDocument) -> tuple[str, str, str]:

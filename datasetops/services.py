@@ -43,7 +43,8 @@ from foundation.database import mongo
 from foundation.hub import dataset_support
 from foundation.hub.dataset_support import NotSupportedError
 from jobs import selectors as job_selectors
-from jobs.constants import DATASET_INIT_STEP, DEFAULT_PRIORITY, MIN_BYTES_FOR_BONUS_DIFFICULTY, Priority, Status
+from jobs.constants import DATASET_INIT_STEP, DEFAULT_PRIORITY, Priority, Status
+from jobs.difficulty import MAX_DIFFICULTY, force_refresh_difficulty
 from jobs.documents import job_document
 from jobs.locks import dataset_lock_key, held_lock
 from jobs.serializers import job_dict
@@ -55,7 +56,6 @@ from jobs.services import (
     replace_waiting_jobs,
 )
 
-MAX_DIFFICULTY = 100
 DIFFICULTY_MESSAGE = f"Parameter 'difficulty' should be an int value between 0 and {MAX_DIFFICULTY}."
 PRIORITY_MESSAGE = (
     f"Parameter 'priority' should be one of {', '.join(priority.value for priority in reversed(Priority))}."
@@ -186,14 +186,12 @@ class ForceRefreshOutcome:
 
 def job_difficulty(*, request: ForceRefreshRequest) -> int:
     """The requested (or step's) difficulty, plus the step's bonus when the config/split is big."""
-    difficulty = request.step.difficulty if request.difficulty is None else request.difficulty
-    if request.config is not None:
-        num_bytes = cache_selectors.config_num_bytes(
-            dataset=request.dataset, config=request.config, split=request.split
-        )
-        if num_bytes is not None and num_bytes > MIN_BYTES_FOR_BONUS_DIFFICULTY:
-            difficulty += request.step.bonus_difficulty_if_dataset_is_big
-    return difficulty
+    num_bytes = (
+        None
+        if request.config is None
+        else cache_selectors.config_num_bytes(dataset=request.dataset, config=request.config, split=request.split)
+    )
+    return force_refresh_difficulty(step=request.step, asked=request.difficulty, num_bytes=num_bytes)
 
 
 def force_refresh(*, request: ForceRefreshRequest, actor: HubIdentity) -> ForceRefreshOutcome:

@@ -26,7 +26,8 @@ from typing import Any
 from cachereports.documents import cache_entry_document, cache_total_metric_document
 from foundation.core.processing_graph import ProcessingGraph, ProcessingStep, processing_graph
 from foundation.database import mongo
-from jobs.constants import MIN_BYTES_FOR_BONUS_DIFFICULTY, Priority, Status, worker_size
+from jobs.constants import Priority, Status, worker_size
+from jobs.difficulty import MIN_BYTES_FOR_BONUS_DIFFICULTY
 from jobs.documents import job_document, unicity_id
 
 Progress = Callable[[str, int, int], None]

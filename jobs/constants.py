@@ -44,9 +44,6 @@ def worker_size(difficulty: int) -> str:
 DATASET_STATUS_NORMAL = "normal"
 """The `dataset_status` of `jobTotalMetric` rows: upstream always counts jobs as "normal"."""
 
-MIN_BYTES_FOR_BONUS_DIFFICULTY = 3_000_000_000
-"""A config (or split) of strictly more bytes than this is big: its jobs get the step's bonus difficulty."""
-
 DATASET_INIT_STEP = "dataset-init"
 """The root step: the one job that starts the processing of a dataset."""
 

@@ -14,7 +14,8 @@ from django.core.management import CommandError, call_command
 from demo.world import seed_world
 from foundation.core.processing_graph import processing_graph
 from foundation.database import mongo
-from jobs.constants import MIN_BYTES_FOR_BONUS_DIFFICULTY, worker_size
+from jobs.constants import worker_size
+from jobs.difficulty import MIN_BYTES_FOR_BONUS_DIFFICULTY
 
 
 @pytest.fixture
