@@ -22,6 +22,7 @@ from cachereports import selectors as cache_selectors
 from cachereports.selectors import reused_counts as reused_count_selectors
 from demo.embedded_mongo import EmbeddedMongo
 from foundation.database import mongo
+from tests.support import query_audit
 
 # Importing the served app (adminsite.asgi) warms nothing up here: tests that want it call warm_up.
 reused_count_selectors.WARM_UP_AT_WORKER_START = False
@@ -58,6 +59,18 @@ class CommandRecorder(monitoring.CommandListener):
 
 COMMAND_RECORDER = CommandRecorder()
 monitoring.register(COMMAND_RECORDER)
+
+QUERY_SHAPES = query_audit.QueryShapeRecorder()
+"""The shapes of the console's queries, saved for the query audit when QUERY_AUDIT_DIR is set."""
+if query_audit.audit_folder() is not None:
+    monitoring.register(QUERY_SHAPES)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    folder = query_audit.audit_folder()
+    if folder is not None and QUERY_SHAPES.shapes:
+        QUERY_SHAPES.save(folder, os.environ.get("PYTEST_XDIST_WORKER", "main"))
+
 
 _database_numbers = itertools.count()
 
