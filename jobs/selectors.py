@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from pymongo.database import Database
-from pymongo.errors import OperationFailure
 
 from foundation.core.processing_graph import processing_graph
 from foundation.database import mongo
@@ -296,14 +295,11 @@ def _status_counts() -> dict[str, int]:
     return {status: 0 for status in PENDING_STATUSES}
 
 
-def _queue_groups(*, with_oldest: bool) -> list[dict[str, Any]]:
+def _queue_groups() -> list[dict[str, Any]]:
     """Pending jobs counted by (type, status, priority, difficulty), in one `$group` (index status, type).
 
-    With `with_oldest`, each group also carries the `$min` of its `created_at`.
+    Each group also carries the `$min` of its `created_at`.
     """
-    accumulators: dict[str, Any] = {"count": {"$sum": 1}}
-    if with_oldest:
-        accumulators["oldest"] = {"$min": "$created_at"}
     return list(
         mongo.queue_database_for_reports()[mongo.JOBS].aggregate(
             [
@@ -316,7 +312,8 @@ def _queue_groups(*, with_oldest: bool) -> list[dict[str, Any]]:
                             "priority": "$priority",
                             "difficulty": "$difficulty",
                         },
-                        **accumulators,
+                        "count": {"$sum": 1},
+                        "oldest": {"$min": "$created_at"},
                     }
                 },
             ]
@@ -337,37 +334,6 @@ def _oldest_waiting_of_groups(groups: list[dict[str, Any]]) -> dict[str, datetim
     return oldest
 
 
-def _oldest_waiting_by_reading_jobs(waiting_types: set[str]) -> dict[str, datetime]:
-    """Without a `$min` accumulator (FerretDB): waiting jobs read oldest first until every type is seen."""
-    oldest: dict[str, datetime] = {}
-    if not waiting_types:
-        return oldest
-    jobs = mongo.queue_database_for_reports()[mongo.JOBS].find(
-        {"status": Status.WAITING.value}, {"type": 1, "created_at": 1}
-    )
-    for job in jobs.sort("created_at", 1):
-        if isinstance(job.get("created_at"), datetime):
-            oldest.setdefault(str(job.get("type")), job["created_at"])
-        if waiting_types <= oldest.keys():
-            break
-    return oldest
-
-
-def _counted_queue() -> tuple[list[dict[str, Any]], dict[str, datetime] | None]:
-    """The groups of `_queue_groups` and, where the server has `$min`, the oldest waiting job per type.
-
-    MongoDB: one command. FerretDB has no `$min` accumulator: its NotImplemented answer (before
-    reading any job) is followed by the groups alone, and None says the dates are still to read.
-    """
-    try:
-        groups = _queue_groups(with_oldest=True)
-    except OperationFailure as error:
-        if error.code != mongo.NOT_IMPLEMENTED:
-            raise
-        return _queue_groups(with_oldest=False), None
-    return groups, _oldest_waiting_of_groups(groups)
-
-
 def queue_summary() -> QueueSummary:
     """Pending jobs by type, priority and worker size, and the oldest waiting job per type.
 
@@ -385,7 +351,8 @@ def queue_summary() -> QueueSummary:
     datasets that are not blocked, with no started count: not what this table shows. Both
     stay on /admin/metrics.
     """
-    groups, oldest_waiting = _counted_queue()
+    groups = _queue_groups()
+    oldest_waiting = _oldest_waiting_of_groups(groups)
     by_type: dict[str, dict[str, int]] = {step.name: _status_counts() for step in processing_graph()}
     by_priority = {priority.value: _status_counts() for priority in reversed(Priority)}
     by_worker_size = {size: _status_counts() for size in WORKER_SIZES}
@@ -399,10 +366,6 @@ def queue_summary() -> QueueSummary:
         difficulty = key.get("difficulty")
         if isinstance(difficulty, int | float):
             by_worker_size[worker_size(int(difficulty))][status] += count
-    if oldest_waiting is None:
-        oldest_waiting = _oldest_waiting_by_reading_jobs(
-            {job_type for job_type, counts in by_type.items() if counts["waiting"]}
-        )
     return QueueSummary(
         by_type=[
             TypeSummary(job_type, counts["waiting"], counts["started"], oldest_waiting.get(job_type))

@@ -262,8 +262,7 @@ def test_dashboard_shows_the_numbers_of_the_metric_rows(client: Client, cache_db
 
 
 def test_oldest_waiting_job_from_the_min_of_each_group() -> None:
-    """The `$min` path (an engine without `$min`, like FerretDB 1.24, reads the jobs instead):
-    the oldest waiting job of a type is the smallest `$min` of its waiting groups."""
+    """The oldest waiting job of a type is the smallest `$min` of its waiting groups."""
     from jobs.selectors import _oldest_waiting_of_groups
 
     def group(job_type: str, status: str, priority: str, oldest: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ and with it its queue. Nothing in `locks` or `pastJobs` (theirs), never a unique
 Every query of the selectors and services is backed by one of these. Creating an index that
 already exists is a no-op (reported as "exists", a new one as "created"); one that exists with
 other options (as the other services may have made it) is left as it is and reported, never
-dropped. A server without TTL indexes says so, and the others are still created.
+dropped.
 """
 
 from __future__ import annotations
@@ -184,9 +184,6 @@ def ensure_index(database: Database[mongo.MongoDocument], spec: IndexSpec, *, ex
     except OperationFailure as error:
         if error.code in _INDEX_CONFLICT_CODES:
             return f"{spec.collection}.{spec.name}: exists with other options, left as it is"
-        if error.code == mongo.NOT_IMPLEMENTED:
-            reason = (error.details or {}).get("errmsg", "not implemented")
-            return f"{spec.collection}.{spec.name}: not supported by this server ({reason})"
         raise
     return f"{spec.collection}.{spec.name}: {'exists' if spec.name in existing else 'created'}"
 

@@ -53,9 +53,6 @@ UTC datetimes, the form the answers show (`iso_datetime`), 25% faster to decode 
 DELETE_BATCH_SIZE = 500
 """Documents read, then deleted, per round of a bulk delete (a `$in` of this many ids stays small)."""
 
-NOT_IMPLEMENTED = 238
-"""The error code of a MongoDB-protocol server that lacks a command, operator or option (FerretDB)."""
-
 _clients: dict[tuple[str, float | None, float | None, str], MongoClient[MongoDocument]] = {}
 _clients_lock = threading.Lock()
 
