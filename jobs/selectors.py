@@ -223,27 +223,30 @@ def blocked_among(datasets: set[str]) -> set[str]:
 
 
 def stale_before() -> datetime:
-    """A started job that has not beaten since this moment is stale (ADMIN_STALE_JOB_SECONDS ago)."""
+    """A started job not beaten, or terminated, since this moment is stale (ADMIN_STALE_JOB_SECONDS ago)."""
     return mongo.utc_now() - timedelta(seconds=settings.ADMIN.stale_job_seconds)
 
 
 def stale_condition(before: datetime) -> dict[str, Any]:
-    """Started jobs whose `last_heartbeat`, or `started_at` when they never beat, is older than `before`."""
+    """Started jobs whose `last_heartbeat` (or `started_at` when they never beat) is older than `before`,
+    or whose `terminated_at` is, whatever their heartbeats (REFERENCE.md: the workers' executors
+    look for both, "missing heartbeats" and "terminated")."""
     return {
         "status": Status.STARTED.value,
         "$or": [
             {"last_heartbeat": {"$lt": before}},
             {"last_heartbeat": None, "started_at": {"$lt": before}},
+            {"terminated_at": {"$lt": before}},
         ],
     }
 
 
 def is_stale(job: dict[str, Any], before: datetime) -> bool:
-    """`stale_condition` for one job read already."""
+    """`stale_condition` for one job read already (with its `terminated_at`)."""
     if job.get("status") != Status.STARTED.value:
         return False
-    moment = job.get("last_heartbeat") or job.get("started_at")
-    return isinstance(moment, datetime) and moment < before
+    moments = (job.get("last_heartbeat") or job.get("started_at"), job.get("terminated_at"))
+    return any(isinstance(moment, datetime) and moment < before for moment in moments)
 
 
 def count_stale_jobs() -> int:
@@ -454,7 +457,10 @@ def jobs_page(*, filters: JobFilters, sort: str, page: int, page_size: int) -> J
     query = filters.query()
     jobs_collection = mongo.queue_database_for_reports()[mongo.JOBS]
     jobs = list(
-        jobs_collection.find(query, _JOB_FIELDS).sort(JOB_SORTS[sort]).skip((page - 1) * page_size).limit(page_size)
+        jobs_collection.find(query, _JOB_FIELDS | {"terminated_at": 1})
+        .sort(JOB_SORTS[sort])
+        .skip((page - 1) * page_size)
+        .limit(page_size)
     )
     total = jobs_collection.count_documents(query)
     blocked = blocked_among({str(job.get("dataset")) for job in jobs})
