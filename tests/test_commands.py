@@ -183,7 +183,7 @@ def test_recreate_of_a_dataset_that_is_not_supported_exits_0(fake_hub: Any, queu
 
 
 @pytest.mark.parametrize(
-    "command", ["force_refresh", "recreate_dataset", "ensure_indexes", "seed_demo", "bulk_refresh"]
+    "command", ["force_refresh", "recreate_dataset", "ensure_indexes", "seed_demo", "bulk_refresh", "collect_counts"]
 )
 def test_every_command_documents_its_exit_statuses(command: str) -> None:
     result = subprocess.run(

@@ -59,8 +59,6 @@ class CacheErrors:
 
     errors: list[ErrorGroup]
     copied: int
-    counted_at: datetime | None = None
-    """When the dashboard's reused groups were counted (`cache_errors_reused`); None when counted for this request."""
 
     def as_json(self) -> dict[str, Any]:
         return {"errors": [group.as_json() for group in self.errors], "copied": self.copied}

@@ -37,6 +37,10 @@ ADMIN_ACTIONS = "adminActions"
 """Ours: the audit log of the writes made through this console."""
 ADMIN_SESSIONS = "adminSessions"
 """Ours: the browser sessions of the console (see `foundation.auth.browser_sessions`)."""
+ADMIN_COUNTS = "adminCounts"
+"""Ours: the dashboard's costly counts, written by `manage.py collect_counts` (see `overview.counts`)."""
+ADMIN_ACTIVITY_SAMPLES = "adminActivitySamples"
+"""Ours: one sample of the queue and cache per interval, taken by `collect_counts` (see `overview.activity`)."""
 
 MongoDocument = dict[str, Any]
 
