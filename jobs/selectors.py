@@ -249,6 +249,26 @@ def is_stale(job: dict[str, Any], before: datetime) -> bool:
     return any(isinstance(moment, datetime) and moment < before for moment in moments)
 
 
+def oldest_waiting_job_created_at() -> datetime | None:
+    """When the oldest waiting job was created, None when none waits: one find per priority.
+
+    Each is a seek on index (priority, status, created_at, ...): the first key of the range
+    `priority, "waiting"`, read in `created_at` order, whatever the size of the queue.
+    """
+    jobs = mongo.queue_database_for_reports()[mongo.JOBS]
+    oldest: datetime | None = None
+    for priority in Priority:
+        first = jobs.find_one(
+            {"priority": priority.value, "status": Status.WAITING.value},
+            {"_id": 0, "created_at": 1},
+            sort=[("created_at", 1)],
+        )
+        created_at = None if first is None else first.get("created_at")
+        if isinstance(created_at, datetime) and (oldest is None or created_at < oldest):
+            oldest = created_at
+    return oldest
+
+
 def count_stale_jobs() -> int:
     """How many started jobs are stale: one count on index (status, type)."""
     return mongo.queue_database_for_reports()[mongo.JOBS].count_documents(stale_condition(stale_before()))

@@ -1,10 +1,13 @@
-"""The collector: counts too costly for a page load, made apart from the web processes.
+"""The collector: counts too costly for a page load, and the activity samples, made apart from the web processes.
 
 The other services of the dataset viewer precompute such numbers in a collector job that runs
 on a schedule (their cache-metrics collector); so does the console. `manage.py collect_counts`
 runs one round (a cron job or a Kubernetes CronJob every minute), `--every SECONDS` runs a
 round at each multiple of SECONDS until stopped (what `make run` starts beside the server).
-The pages only read what a round wrote, and say how old it is (`overview.counts`).
+A round takes the activity sample of the current interval (`overview.activity`: at most one
+per interval, whatever the number of collectors), counts the dashboard's costly numbers
+(`overview.counts`) and drops the samples past their retention. The pages only read what a
+round wrote, and say how old it is.
 
 A round is a list of tasks, each independent of the others: a task that fails (a database
 that does not answer) is reported on its line, and the next ones still run. Each task writes
@@ -29,7 +32,7 @@ from pymongo.errors import ConnectionFailure
 from cachereports import selectors as cache_selectors
 from foundation.core.commands import unavailable_databases
 from foundation.database import mongo
-from overview import counts
+from overview import activity, counts
 
 _MAX_ERROR_LENGTH = 200
 """A driver's error can run to kilobytes (pymongo describes the whole topology): its start says why."""
@@ -53,6 +56,21 @@ def count_root_errors() -> str:
     return f"{len(errors.errors):,} root-error groups, {errors.copied:,} copies, counted in {duration:.1f} s"
 
 
+def sample_activity() -> str:
+    """The activity sample of the interval that holds now (ADMIN_ACTIVITY_SAMPLE_SECONDS), unless it has one."""
+    outcome = activity.take_activity_sample(
+        now=mongo.utc_now(), interval_seconds=settings.ADMIN.activity_sample_seconds
+    )
+    return str(outcome)
+
+
+def drop_expired_samples() -> str:
+    """The activity samples older than ADMIN_ACTIVITY_RETENTION_DAYS, deleted (as their TTL index would)."""
+    days = settings.ADMIN.activity_retention_days
+    deleted = activity.delete_expired_samples(now=mongo.utc_now(), retention_days=days)
+    return f"{deleted:,} older than {days} days deleted"
+
+
 @dataclass(frozen=True)
 class Task:
     name: str
@@ -61,10 +79,12 @@ class Task:
 
 
 ROUND: Sequence[Task] = (
+    Task("activity sample", sample_activity),
     Task("builder names", count_builder_names),
     Task("root errors", count_root_errors),
+    Task("expired activity samples", drop_expired_samples),
 )
-"""What a round does, in this order."""
+"""What a round does, in this order: the sample first, close to the start of its interval."""
 
 
 @dataclass(frozen=True)

@@ -72,11 +72,12 @@ def test_sigterm_to_make_run_stops_the_server_its_workers_and_the_collector(
     try:
         wait_until(answers, deadline_seconds=60, what="make run serving")
         http.close()
-        # the collector's first round, made at start beside the server: the dashboard's counts are there
+        # the collector's first round, made at start beside the server: the dashboard's counts and a sample
         wait_until(
             lambda: (
                 {document["_id"] for document in queue_db["adminCounts"].find({}, {"_id": 1})}
                 >= {"builder-names", "root-errors"}
+                and queue_db["adminActivitySamples"].count_documents({}) >= 1
             ),
             deadline_seconds=60,
             what="the collector's first round",

@@ -1,4 +1,8 @@
-"""`manage.py collect_counts`: count what the pages cannot count per request (`overview.collector`).
+"""`manage.py collect_counts`: count what the pages cannot count per request, take the activity sample.
+
+A round (`overview.collector`): the activity sample of the current interval (at most one per
+interval, whatever the number of collectors), the dashboard's costly counts into `adminCounts`,
+and the samples past their retention deleted.
 
     manage.py collect_counts              # one round: what a cron job or a Kubernetes CronJob runs
     manage.py collect_counts --every 60   # a round at every minute mark until stopped (`make run`)
@@ -34,8 +38,9 @@ def positive_seconds(value: str) -> float:
 
 class Command(AdminCommand):
     help = (
-        "Count what the dashboard shows but cannot count per request (builder names, root-error groups)"
-        f" into adminCounts. {EXIT_STATUSES}."
+        "One round of the collector: the activity sample of this interval (adminActivitySamples), the counts"
+        " the dashboard cannot make per request (builder names, root-error groups: adminCounts), the samples"
+        f" past their retention deleted. {EXIT_STATUSES}."
     )
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
