@@ -19,6 +19,7 @@ import math
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
 
 from foundation.core.commands import AdminCommand
@@ -65,6 +66,12 @@ class Command(AdminCommand):
             if failed:
                 raise CommandError(f"{len(failed)} of {len(outcomes)} tasks failed: {', '.join(failed)}", returncode=1)
             return
+        sample_seconds = settings.ADMIN.activity_sample_seconds
+        if options["every"] > sample_seconds:
+            self.stderr.write(
+                f"rounds every {options['every']:g} s leave intervals of ADMIN_ACTIVITY_SAMPLE_SECONDS"
+                f" ({sample_seconds} s) without an activity sample"
+            )
         try:
             collect_every(
                 options["every"],
