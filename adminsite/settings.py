@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "jobs",
     "datasetops",
     "bulkops",
+    "overview",
 ]
 
 MIDDLEWARE = [

@@ -75,14 +75,3 @@ def errors_page(request: HttpRequest) -> HttpResponse:
         "pages/errors.html",
         {"kind": kind, "errors": selectors.cache_errors(kind=kind), "steps": list(processing_graph())},
     )
-
-
-@page_login_required
-@console_page
-def builder_names(request: HttpRequest) -> HttpResponse:
-    """GET /admin/builder-names: datasets by builder name, counted at most once a minute per process.
-
-    Loaded apart from the dashboard (its script fetches this page's table), so that the one
-    aggregation over the `dataset-info` entries never delays the dashboard itself.
-    """
-    return render_page(request, "pages/builder_names.html", {"builder_names": selectors.builder_name_counts()})

@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from pymongo.database import Database
-from pymongo.errors import OperationFailure
 
 from foundation.core.processing_graph import processing_graph
 from foundation.database import mongo
@@ -224,27 +223,50 @@ def blocked_among(datasets: set[str]) -> set[str]:
 
 
 def stale_before() -> datetime:
-    """A started job that has not beaten since this moment is stale (ADMIN_STALE_JOB_SECONDS ago)."""
+    """A started job not beaten, or terminated, since this moment is stale (ADMIN_STALE_JOB_SECONDS ago)."""
     return mongo.utc_now() - timedelta(seconds=settings.ADMIN.stale_job_seconds)
 
 
 def stale_condition(before: datetime) -> dict[str, Any]:
-    """Started jobs whose `last_heartbeat`, or `started_at` when they never beat, is older than `before`."""
+    """Started jobs whose `last_heartbeat` (or `started_at` when they never beat) is older than `before`,
+    or whose `terminated_at` is, whatever their heartbeats (REFERENCE.md: the workers' executors
+    look for both, "missing heartbeats" and "terminated")."""
     return {
         "status": Status.STARTED.value,
         "$or": [
             {"last_heartbeat": {"$lt": before}},
             {"last_heartbeat": None, "started_at": {"$lt": before}},
+            {"terminated_at": {"$lt": before}},
         ],
     }
 
 
 def is_stale(job: dict[str, Any], before: datetime) -> bool:
-    """`stale_condition` for one job read already."""
+    """`stale_condition` for one job read already (with its `terminated_at`)."""
     if job.get("status") != Status.STARTED.value:
         return False
-    moment = job.get("last_heartbeat") or job.get("started_at")
-    return isinstance(moment, datetime) and moment < before
+    moments = (job.get("last_heartbeat") or job.get("started_at"), job.get("terminated_at"))
+    return any(isinstance(moment, datetime) and moment < before for moment in moments)
+
+
+def oldest_waiting_job_created_at() -> datetime | None:
+    """When the oldest waiting job was created, None when none waits: one find per priority.
+
+    Each is a seek on index (priority, status, created_at, ...): the first key of the range
+    `priority, "waiting"`, read in `created_at` order, whatever the size of the queue.
+    """
+    jobs = mongo.queue_database_for_reports()[mongo.JOBS]
+    oldest: datetime | None = None
+    for priority in Priority:
+        first = jobs.find_one(
+            {"priority": priority.value, "status": Status.WAITING.value},
+            {"_id": 0, "created_at": 1},
+            sort=[("created_at", 1)],
+        )
+        created_at = None if first is None else first.get("created_at")
+        if isinstance(created_at, datetime) and (oldest is None or created_at < oldest):
+            oldest = created_at
+    return oldest
 
 
 def count_stale_jobs() -> int:
@@ -296,14 +318,11 @@ def _status_counts() -> dict[str, int]:
     return {status: 0 for status in PENDING_STATUSES}
 
 
-def _queue_groups(*, with_oldest: bool) -> list[dict[str, Any]]:
+def _queue_groups() -> list[dict[str, Any]]:
     """Pending jobs counted by (type, status, priority, difficulty), in one `$group` (index status, type).
 
-    With `with_oldest`, each group also carries the `$min` of its `created_at`.
+    Each group also carries the `$min` of its `created_at`.
     """
-    accumulators: dict[str, Any] = {"count": {"$sum": 1}}
-    if with_oldest:
-        accumulators["oldest"] = {"$min": "$created_at"}
     return list(
         mongo.queue_database_for_reports()[mongo.JOBS].aggregate(
             [
@@ -316,7 +335,8 @@ def _queue_groups(*, with_oldest: bool) -> list[dict[str, Any]]:
                             "priority": "$priority",
                             "difficulty": "$difficulty",
                         },
-                        **accumulators,
+                        "count": {"$sum": 1},
+                        "oldest": {"$min": "$created_at"},
                     }
                 },
             ]
@@ -337,37 +357,6 @@ def _oldest_waiting_of_groups(groups: list[dict[str, Any]]) -> dict[str, datetim
     return oldest
 
 
-def _oldest_waiting_by_reading_jobs(waiting_types: set[str]) -> dict[str, datetime]:
-    """Without a `$min` accumulator (FerretDB): waiting jobs read oldest first until every type is seen."""
-    oldest: dict[str, datetime] = {}
-    if not waiting_types:
-        return oldest
-    jobs = mongo.queue_database_for_reports()[mongo.JOBS].find(
-        {"status": Status.WAITING.value}, {"type": 1, "created_at": 1}
-    )
-    for job in jobs.sort("created_at", 1):
-        if isinstance(job.get("created_at"), datetime):
-            oldest.setdefault(str(job.get("type")), job["created_at"])
-        if waiting_types <= oldest.keys():
-            break
-    return oldest
-
-
-def _counted_queue() -> tuple[list[dict[str, Any]], dict[str, datetime] | None]:
-    """The groups of `_queue_groups` and, where the server has `$min`, the oldest waiting job per type.
-
-    MongoDB: one command. FerretDB has no `$min` accumulator: its NotImplemented answer (before
-    reading any job) is followed by the groups alone, and None says the dates are still to read.
-    """
-    try:
-        groups = _queue_groups(with_oldest=True)
-    except OperationFailure as error:
-        if error.code != mongo.NOT_IMPLEMENTED:
-            raise
-        return _queue_groups(with_oldest=False), None
-    return groups, _oldest_waiting_of_groups(groups)
-
-
 def queue_summary() -> QueueSummary:
     """Pending jobs by type, priority and worker size, and the oldest waiting job per type.
 
@@ -385,7 +374,8 @@ def queue_summary() -> QueueSummary:
     datasets that are not blocked, with no started count: not what this table shows. Both
     stay on /admin/metrics.
     """
-    groups, oldest_waiting = _counted_queue()
+    groups = _queue_groups()
+    oldest_waiting = _oldest_waiting_of_groups(groups)
     by_type: dict[str, dict[str, int]] = {step.name: _status_counts() for step in processing_graph()}
     by_priority = {priority.value: _status_counts() for priority in reversed(Priority)}
     by_worker_size = {size: _status_counts() for size in WORKER_SIZES}
@@ -399,10 +389,6 @@ def queue_summary() -> QueueSummary:
         difficulty = key.get("difficulty")
         if isinstance(difficulty, int | float):
             by_worker_size[worker_size(int(difficulty))][status] += count
-    if oldest_waiting is None:
-        oldest_waiting = _oldest_waiting_by_reading_jobs(
-            {job_type for job_type, counts in by_type.items() if counts["waiting"]}
-        )
     return QueueSummary(
         by_type=[
             TypeSummary(job_type, counts["waiting"], counts["started"], oldest_waiting.get(job_type))
@@ -491,7 +477,10 @@ def jobs_page(*, filters: JobFilters, sort: str, page: int, page_size: int) -> J
     query = filters.query()
     jobs_collection = mongo.queue_database_for_reports()[mongo.JOBS]
     jobs = list(
-        jobs_collection.find(query, _JOB_FIELDS).sort(JOB_SORTS[sort]).skip((page - 1) * page_size).limit(page_size)
+        jobs_collection.find(query, _JOB_FIELDS | {"terminated_at": 1})
+        .sort(JOB_SORTS[sort])
+        .skip((page - 1) * page_size)
+        .limit(page_size)
     )
     total = jobs_collection.count_documents(query)
     blocked = blocked_among({str(job.get("dataset")) for job in jobs})

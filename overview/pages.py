@@ -1,4 +1,4 @@
-"""HTML pages that span both databases: the dashboard and the processing graph."""
+"""HTML pages that span both databases: the dashboard, the builder names and the processing graph."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from foundation.auth.authentication import page_login_required
 from foundation.web.console import console_page, render_page
 from foundation.web.graph_drawing import graph_drawing
 from jobs import selectors as job_selectors
+from overview.counts import latest_counts
 
 TOP_ROOT_ERRORS = 10
 """How many root-error groups the dashboard lists, the largest first (the errors page lists all)."""
@@ -19,12 +20,10 @@ TOP_ROOT_ERRORS = 10
 def dashboard(request: HttpRequest) -> HttpResponse:
     """GET /admin/: the queue and its stale jobs, cache health, root-error groups, blocked datasets.
 
-    A constant few commands, none over all the cache entries: the root-error groups are
-    counted at most once a minute per process (at worker start, then behind the load that
-    finds them a minute old), and builder-name counts are shown only when this process has
-    counted them, else loaded apart (/admin/builder-names).
+    A constant few commands, none over all the cache entries: the root-error groups and the
+    builder names are those `manage.py collect_counts` wrote last (one find), shown with their age.
     """
-    root_errors = cache_selectors.cache_errors_reused()
+    counts = latest_counts()
     return render_page(
         request,
         "pages/dashboard.html",
@@ -32,12 +31,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "queue": job_selectors.queue_summary(),
             "stale_jobs": job_selectors.count_stale_jobs(),
             "cache": cache_selectors.cache_health(),
-            "root_errors": root_errors,
-            "top_root_errors": root_errors.errors[:TOP_ROOT_ERRORS],
-            "builder_names": cache_selectors.recent_builder_name_counts(),
+            "root_errors": counts.root_errors,
+            "top_root_errors": counts.root_errors.errors[:TOP_ROOT_ERRORS] if counts.root_errors else [],
+            "builder_names": counts.builder_names,
             "blocked": job_selectors.blocked_datasets_report(),
         },
     )
+
+
+@page_login_required
+@console_page
+def builder_names(request: HttpRequest) -> HttpResponse:
+    """GET /admin/builder-names: datasets by builder name, as `manage.py collect_counts` counted them last."""
+    return render_page(request, "pages/builder_names.html", {"builder_names": latest_counts().builder_names})
 
 
 @page_login_required

@@ -14,8 +14,12 @@ On the embedded engine and without COMMON_HF_ENDPOINT, a stand-in Hub of ours is
 127.0.0.1 (`demo/stand_in_hub.py`): it knows the demo datasets, so force-refresh,
 recreate and the backfill plan work offline. With COMMON_HF_ENDPOINT set, that Hub is used.
 
-SIGTERM (make forwards it) or Ctrl-C stops the server (whose supervisor stops its workers),
-then the engine: nothing is left running and the port is free.
+Beside the server, in every case, the collector runs a round every ADMIN_ACTIVITY_SAMPLE_SECONDS
+(`manage.py collect_counts --every`, named in the start-up lines): the dashboard's costly counts
+and the activity samples, which a deployment gets from its scheduled job instead.
+
+SIGTERM (make forwards it) or Ctrl-C stops the server (whose supervisor stops its workers) and
+the collector, then the engine: nothing is left running and the port is free.
 """
 
 from __future__ import annotations
@@ -55,14 +59,31 @@ def manage(*arguments: str, environ: dict[str, str]) -> None:
     subprocess.run([sys.executable, str(ROOT / "manage.py"), *arguments], check=True, env=environ, cwd=ROOT)
 
 
+def start_collector(environ: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`collect_counts` a round every sample interval, quiet but for the rounds' failures."""
+    every = checked_config(environ).activity_sample_seconds
+    print(
+        f"collector: manage.py collect_counts --every {every} (the dashboard's counts and the activity samples)",
+        flush=True,
+    )
+    command = [sys.executable, str(ROOT / "manage.py"), "collect_counts", "--every", str(every), "--verbosity", "0"]
+    return subprocess.Popen(command, env=environ, cwd=ROOT)
+
+
 def serve(environ: dict[str, str]) -> int:
-    """Run the server until it exits, or until this process is told to stop: then stop it first."""
+    """Run the server and the collector until the server exits, or until this process is told to stop.
+
+    Either way both are stopped before this returns (the server first).
+    """
+    collector = start_collector(environ)
     server = subprocess.Popen([sys.executable, "-m", "adminsite.server"], env=environ, cwd=ROOT)
     try:
         return server.wait()
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C, or SIGTERM (stop_on_sigterm)
-        stop_process(server, grace_seconds=20)  # uvicorn's supervisor stops its workers on SIGTERM
         return 0
+    finally:
+        stop_process(server, grace_seconds=20)  # uvicorn's supervisor stops its workers on SIGTERM
+        stop_process(collector, grace_seconds=10)  # a round writes whole documents: stopping loses none
 
 
 def main() -> int:

@@ -5,15 +5,4 @@
   box.checked = localStorage.getItem(key) === "1";
   box.addEventListener("change", function () { localStorage.setItem(key, box.checked ? "1" : "0"); schedule(); });
   schedule();
-  // Builder-name counts read every dataset-info entry: loaded apart, their table swapped in.
-  var slot = document.getElementById("builder-names-slot");
-  if (slot) {
-    fetch(slot.dataset.src, {credentials: "same-origin"})
-      .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
-      .then(function (html) {
-        var table = new DOMParser().parseFromString(html, "text/html").getElementById("builder-names");
-        if (table) { slot.replaceWith(table); }
-      })
-      .catch(function () {});
-  }
 })();

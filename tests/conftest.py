@@ -18,14 +18,9 @@ import pytest
 from pymongo import monitoring
 from pymongo.database import Database
 
-from cachereports import selectors as cache_selectors
-from cachereports.selectors import reused_counts as reused_count_selectors
 from demo.embedded_mongo import EmbeddedMongo
 from foundation.database import mongo
 from tests.support import query_audit
-
-# Importing the served app (adminsite.asgi) warms nothing up here: tests that want it call warm_up.
-reused_count_selectors.WARM_UP_AT_WORKER_START = False
 
 # Fixtures of the authentication tests: `whoami` (fake Hub whoami-v2), `auth_on`, `clock`;
 # `response.context` for the Jinja2 pages.
@@ -112,15 +107,6 @@ def databases(settings: Any, mongo_server: MongoServer) -> Iterator[None]:
     yield
     mongo.client_for(mongo_server.cache_url).drop_database(f"test_cache_{worker}_{number}")
     mongo.client_for(mongo_server.queue_url).drop_database(f"test_queue_{worker}_{number}")
-
-
-@pytest.fixture(autouse=True)
-def reused_counts(databases: None) -> Iterator[None]:
-    """Each test starts with no reused count; one counted in the background ends before its databases go."""
-    cache_selectors.forget_reused_counts()
-    yield
-    assert cache_selectors.wait_for_reused_counts(timeout_seconds=30), "a background count outlived its test"
-    cache_selectors.forget_reused_counts()
 
 
 @pytest.fixture

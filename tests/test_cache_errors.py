@@ -196,20 +196,3 @@ def test_an_unknown_kind_is_not_found(client: Client):
     assert response.status_code == 404
     assert response.json() == {"error": "Unknown processing step 'no-such-step'"}
     assert response["X-Error-Code"] == "NotFound"
-
-
-def test_a_server_without_max_or_add_to_set_gives_the_same_groups(client: Client, cache_db, monkeypatch):
-    """FerretDB answers NotImplemented (238) to `$max`/`$addToSet`: one find of the error entries instead."""
-    from pymongo.errors import OperationFailure
-
-    from cachereports.selectors import error_groups as selectors
-
-    seed_errors(cache_db)
-    expected = client.get("/admin/cache-errors").json()
-
-    def refuse(kind: str | None) -> list[dict[str, Any]]:
-        raise OperationFailure('$group accumulator "$max" is not implemented yet', code=238)
-
-    monkeypatch.setattr(selectors, "_error_groups_aggregated", refuse)
-    assert client.get("/admin/cache-errors").json() == expected
-    assert client.get("/admin/cache-errors?kind=dataset-config-names").json()["errors"] == expected["errors"][2:]

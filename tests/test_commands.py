@@ -192,6 +192,7 @@ def test_the_command_list_is_found() -> None:
     assert {
         "backfill_dataset",
         "bulk_refresh",
+        "collect_counts",
         "ensure_indexes",
         "force_refresh",
         "recreate_dataset",

@@ -41,6 +41,7 @@ def test_defaults_are_those_of_the_reference():
     assert config.cached_assets_storage_root == Path("/storage/cached-assets")
     assert config.parquet_metadata_storage_directory is None
     assert config.stale_job_seconds == 300
+    assert (config.activity_sample_seconds, config.activity_retention_days) == (60, 14)
 
 
 def test_values_are_parsed_into_types():
@@ -60,9 +61,12 @@ def test_values_are_parsed_into_types():
             "LOG_LEVEL": "debug",
             "PARQUET_METADATA_STORAGE_DIRECTORY": "/tmp/pm",
             "ADMIN_STALE_JOB_SECONDS": "120",
+            "ADMIN_ACTIVITY_SAMPLE_SECONDS": "300",
+            "ADMIN_ACTIVITY_RETENTION_DAYS": "30",
         }
     )
     assert config.stale_job_seconds == 120
+    assert (config.activity_sample_seconds, config.activity_retention_days) == (300, 30)
     assert config.hf_organization == "huggingface"
     assert config.cache_reports_num_results == 7
     assert config.cache_reports_with_content_num_results == 3
@@ -100,6 +104,11 @@ BAD_VALUES = [
     ("ADMIN_UVICORN_NUM_WORKERS", "0", "expected an integer >= 1"),
     ("ADMIN_STALE_JOB_SECONDS", "0", "expected an integer >= 1"),
     ("ADMIN_STALE_JOB_SECONDS", "5m", "expected an integer, got '5m'"),
+    ("ADMIN_ACTIVITY_SAMPLE_SECONDS", "1m", "expected an integer, got '1m'"),
+    ("ADMIN_ACTIVITY_SAMPLE_SECONDS", "5", "expected an integer between 10 and 3600, got '5'"),
+    ("ADMIN_ACTIVITY_SAMPLE_SECONDS", "86400", "expected an integer between 10 and 3600, got '86400'"),
+    ("ADMIN_ACTIVITY_RETENTION_DAYS", "0", "expected an integer between 1 and 3650, got '0'"),
+    ("ADMIN_ACTIVITY_RETENTION_DAYS", "two weeks", "expected an integer, got 'two weeks'"),
     ("ADMIN_UVICORN_PORT", "70000", "expected an integer between 0 and 65535"),
     ("COMMON_HF_ENDPOINT", "huggingface.co", "expected a URL starting with http or https://"),
     ("COMMON_BLOCKED_DATASETS", "*/x", "has a wildcard in the namespace"),
@@ -155,6 +164,8 @@ STARTUP_CASES = [
     ("ADMIN_HF_TIMEOUT_SECONDS", "-1"),
     ("ADMIN_UVICORN_PORT", "http"),
     ("ADMIN_STALE_JOB_SECONDS", "-1"),
+    ("ADMIN_ACTIVITY_SAMPLE_SECONDS", "0"),
+    ("ADMIN_ACTIVITY_RETENTION_DAYS", "-14"),
     ("COMMON_HF_ENDPOINT", "ftp://hub"),
     ("COMMON_BLOCKED_DATASETS", "*"),
     ("CACHE_MONGO_URL", "postgres://db"),

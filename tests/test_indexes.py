@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from io import StringIO
 
 import pytest
@@ -62,6 +63,9 @@ REFERENCE_INDEXES = {
 }
 """REFERENCE.md, "Indexes, exactly as the other services declare them", written out by hand."""
 
+OWN_INDEXES = {"adminActivitySamples": [spec("taken_at", ttl=14 * 24 * 3600)]}
+"""Ours: the activity samples expire ADMIN_ACTIVITY_RETENTION_DAYS (14) after `taken_at`."""
+
 
 IndexDeclaration = tuple[str, list[tuple[str, int]], dict[str, object]]
 
@@ -79,7 +83,7 @@ def sent_indexes(db_commands) -> dict[str, list[IndexDeclaration]]:
 def test_ensure_indexes_sends_exactly_the_indexes_the_workers_declare(cache_db, queue_db, db_commands):
     """Engine-independent: the createIndexes commands themselves, names, keys and options."""
     call_command("ensure_indexes", stdout=StringIO())
-    assert sent_indexes(db_commands) == REFERENCE_INDEXES
+    assert sent_indexes(db_commands) == REFERENCE_INDEXES | OWN_INDEXES
     assert "locks" not in sent_indexes(db_commands) and "pastJobs" not in sent_indexes(db_commands)
 
 
@@ -93,11 +97,8 @@ def test_ensure_indexes_creates_the_reference_indexes_and_is_idempotent(cache_db
     call_command("ensure_indexes", stdout=second_output)
 
     lines = first_output.getvalue().splitlines()
-    ttl_refused = [line for line in lines if "not supported by this server" in line]
     for collection, indexes in REFERENCE_INDEXES.items():
         for name, keys, options in indexes:
-            if any(line.startswith(f"{collection}.{name}:") for line in ttl_refused):
-                continue  # an engine without TTL indexes: reported, not created, the others go on
             if name in after_first[collection]:  # an engine that lists what it was asked to create
                 assert after_first[collection][name] == (keys, options.get("unique", False)), name
     assert not any(unique for _, unique in after_first["jobsBlue"].values()), "no unique index on jobsBlue"
@@ -107,8 +108,8 @@ def test_ensure_indexes_creates_the_reference_indexes_and_is_idempotent(cache_db
         assert index_keys(cache_db if collection.startswith("cache") else queue_db, collection) == listed
     assert (
         len(lines)
-        == sum(len(indexes) for indexes in REFERENCE_INDEXES.values())
-        == len(CACHE_INDEXES) + len(QUEUE_INDEXES)
+        == sum(len(indexes) for indexes in (REFERENCE_INDEXES | OWN_INDEXES).values())
+        == len(CACHE_INDEXES) + len(QUEUE_INDEXES) + 1
     )
     assert "cachedResponsesBlue.kind_updated: created" in lines
     assert "jobsBlue.dataset_1_status_1: created" in lines
@@ -125,7 +126,7 @@ def test_a_second_run_sends_the_same_indexes_and_creates_nothing_new(cache_db, q
     db_commands.index_creations.clear()
     output = StringIO()
     call_command("ensure_indexes", stdout=output)
-    assert sent_indexes(db_commands) == REFERENCE_INDEXES
+    assert sent_indexes(db_commands) == REFERENCE_INDEXES | OWN_INDEXES
     assert ": created" not in output.getvalue()
     assert {name: sorted(cache_db[name].index_information()) for name in cache_db.list_collection_names()} == before
 
@@ -202,13 +203,50 @@ class RefusingCollection:
     [
         (85, "cachedResponsesBlue.kind_updated: exists with other options, left as it is"),
         (86, "cachedResponsesBlue.kind_updated: exists with other options, left as it is"),
-        (238, "cachedResponsesBlue.kind_updated: not supported by this server (no TTL)"),
     ],
 )
-def test_a_conflicting_or_unsupported_index_is_reported_and_left_alone(code, expected):
-    """Whatever the engine: a conflict (85/86) or NotImplemented (238) is one line, never an error or a drop."""
+def test_a_conflicting_index_is_reported_and_left_alone(code, expected):
+    """Whatever the engine: a conflict (85/86) is one line, never an error or a drop."""
     from foundation.database.indexes import ensure_index
 
     spec = next(spec for spec in CACHE_INDEXES if spec.name == "kind_updated")
     database = {"cachedResponsesBlue": RefusingCollection(code, "no TTL")}
     assert ensure_index(database, spec, existing=set()) == expected  # type: ignore[arg-type]
+
+
+def test_the_activity_samples_expire_after_the_configured_retention(queue_db, settings):
+    settings.ADMIN = dataclasses.replace(settings.ADMIN, activity_retention_days=30)
+    output = StringIO()
+    call_command("ensure_indexes", stdout=output)
+    assert "adminActivitySamples.taken_at_1: created" in output.getvalue().splitlines()
+    index = queue_db["adminActivitySamples"].index_information()["taken_at_1"]
+    assert (index["key"], index["expireAfterSeconds"]) == ([("taken_at", 1)], 30 * 24 * 3600)
+
+
+class ConflictingDatabase:
+    """A database whose index of ours exists with another TTL: MongoDB refuses createIndexes (85), takes collMod."""
+
+    def __init__(self) -> None:
+        self.commands: list[tuple[str, str, dict[str, object]]] = []
+
+    def __getitem__(self, collection: str) -> RefusingCollection:
+        return RefusingCollection(85, "An equivalent index already exists with a different expireAfterSeconds")
+
+    def command(self, name: str, collection: str, **fields: object) -> dict[str, object]:
+        self.commands.append((name, collection, fields))
+        return {"ok": 1}
+
+
+def test_a_changed_retention_changes_the_expiry_of_the_samples_in_place():
+    """Ours only: an index of the other services with other options is left as it is (above)."""
+    from foundation.database.indexes import ensure_index, own_queue_indexes
+
+    (samples_index,) = own_queue_indexes()
+    database = ConflictingDatabase()
+    assert (
+        ensure_index(database, samples_index, existing={"taken_at_1"})  # type: ignore[arg-type]
+        == "adminActivitySamples.taken_at_1: expiry changed to 1209600 s"
+    )
+    assert database.commands == [
+        ("collMod", "adminActivitySamples", {"index": {"name": "taken_at_1", "expireAfterSeconds": 1209600}})
+    ]

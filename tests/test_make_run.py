@@ -1,4 +1,5 @@
-"""`make run`: SIGTERM to make stops every process it started (the workers too), and the port is free."""
+"""`make run`: the server and the collector beside it; SIGTERM to make stops every process it started
+(the workers and the collector too), and the port is free."""
 
 from __future__ import annotations
 
@@ -31,7 +32,9 @@ def port_refuses(port: int) -> bool:
     return False
 
 
-def test_sigterm_to_make_run_stops_the_server_and_its_workers(settings: Any, tmp_path: Path) -> None:
+def test_sigterm_to_make_run_stops_the_server_its_workers_and_the_collector(
+    settings: Any, tmp_path: Path, queue_db: Any
+) -> None:
     port = free_port()
     config = settings.ADMIN
     environ = server_environment(
@@ -69,6 +72,16 @@ def test_sigterm_to_make_run_stops_the_server_and_its_workers(settings: Any, tmp
     try:
         wait_until(answers, deadline_seconds=60, what="make run serving")
         http.close()
+        # the collector's first round, made at start beside the server: the dashboard's counts and a sample
+        wait_until(
+            lambda: (
+                {document["_id"] for document in queue_db["adminCounts"].find({}, {"_id": 1})}
+                >= {"builder-names", "root-errors"}
+                and queue_db["adminActivitySamples"].count_documents({}) >= 1
+            ),
+            deadline_seconds=60,
+            what="the collector's first round",
+        )
         make.send_signal(signal.SIGTERM)
         make.wait(timeout=30)
         wait_until(lambda: group_is_gone(make.pid), deadline_seconds=30, what="every process of make run gone")

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from bson import ObjectId
+from django.core.management import call_command
 from django.test import Client
 
-from cachereports.selectors import forget_reused_counts
 from foundation.core.processing_graph import processing_graph
 from tests.support.auth_support import FakeWhoami, whoami_answer
 from tests.support.page_data import ago, insert_cache_entry, insert_job, seed_broken_dataset
@@ -101,8 +101,10 @@ def test_both_cursors_at_once_is_invalid(client: Client) -> None:
 
 # --- Dashboard ---------------------------------------------------------------------------
 
-ROOT_ERROR_COMMANDS = [("aggregate", "cachedResponsesBlue")]
-"""The root-error groups: one aggregation."""
+
+def collect_counts() -> None:
+    """A round of the collector: the root-error groups and builder names the dashboard shows."""
+    call_command("collect_counts", verbosity=0)
 
 
 def seed_dashboard(cache_db: Any, queue_db: Any) -> None:
@@ -133,15 +135,15 @@ def seed_dashboard(cache_db: Any, queue_db: Any) -> None:
 
 def test_dashboard_counts_the_queue_and_the_cache(client: Client, cache_db, queue_db, db_commands) -> None:
     seed_dashboard(cache_db, queue_db)
+    collect_counts()
     db_commands.commands.clear()
     db_commands.collections.clear()
     response = client.get("/admin/")
     assert response.status_code == 200
     assert len(mongo_commands(db_commands)) <= 7  # constant: not one per step
-    # the cache health is read from the metric rows; the entries for the root errors only
-    # (builder names are loaded apart: tests/test_scale_costs.py)
+    # the cache health is read from the metric rows, never the entries (the collector counted
+    # the root errors and builder names: tests/test_collected_counts.py)
     assert [target for target in db_commands.collections if target[1] in CACHE_COLLECTIONS] == [
-        *ROOT_ERROR_COMMANDS,
         ("find", "cacheTotalMetric"),
     ]
 
@@ -176,7 +178,7 @@ def test_dashboard_counts_the_queue_and_the_cache(client: Client, cache_db, queu
         ("DatasetTooBig", "dataset-config-names", 3),
         ("ConfigError", "config-parquet-and-info", 1),
     ]
-    assert response.context["builder_names"] is None  # not counted within the minute: loaded apart
+    assert response.context["builder_names"].counts["csv"] == 2
     assert [row.dataset for row in response.context["blocked"].datasets] == ["spam/one"]
 
     html = response.content.decode()
@@ -236,7 +238,6 @@ def test_dashboard_shows_the_numbers_of_the_metric_rows(client: Client, cache_db
 
     assert response.status_code == 200
     assert [target for target in db_commands.collections if target[1] in CACHE_COLLECTIONS] == [
-        *ROOT_ERROR_COMMANDS,
         ("find", "cacheTotalMetric"),
     ]
     cache = response.context["cache"]
@@ -262,8 +263,7 @@ def test_dashboard_shows_the_numbers_of_the_metric_rows(client: Client, cache_db
 
 
 def test_oldest_waiting_job_from_the_min_of_each_group() -> None:
-    """The `$min` path (an engine without `$min`, like FerretDB 1.24, reads the jobs instead):
-    the oldest waiting job of a type is the smallest `$min` of its waiting groups."""
+    """The oldest waiting job of a type is the smallest `$min` of its waiting groups."""
     from jobs.selectors import _oldest_waiting_of_groups
 
     def group(job_type: str, status: str, priority: str, oldest: Any) -> dict[str, Any]:
@@ -292,6 +292,7 @@ def test_dashboard_costs_the_same_few_commands_whatever_the_size_of_the_database
 ) -> None:
     insert_job(queue_db, type="dataset-config-names", dataset="one")
     insert_cache_entry(cache_db, kind="dataset-config-names", dataset="one")
+    collect_counts()
     small = dashboard_commands(client, db_commands)
 
     steps = [step.name for step in processing_graph()]
@@ -304,17 +305,18 @@ def test_dashboard_costs_the_same_few_commands_whatever_the_size_of_the_database
         [{"kind": "dataset-info", "dataset": f"bulk/{index}", "http_status": 200} for index in range(500)]
     )
     cache_db["cacheTotalMetric"].update_one({"kind": "dataset-info", "http_status": 200}, {"$inc": {"total": 500}})
-    forget_reused_counts()  # the root-error groups are reused for a minute: count them again
+    collect_counts()
     large = dashboard_commands(client, db_commands)
 
     assert large == small
     assert len(large) <= 7
     assert ("find", "cacheTotalMetric") in large
-    # the root errors only (one aggregation): builder names are loaded apart
-    assert sum(1 for target in large if target[1] == "cachedResponsesBlue") == len(ROOT_ERROR_COMMANDS)
+    assert ("find", "adminCounts") in large  # the collector's counts: never the entries themselves
+    assert not any(target[1] == "cachedResponsesBlue" for target in large)
 
 
 def test_dashboard_of_empty_databases(client: Client) -> None:
+    collect_counts()
     response = client.get("/admin/")
     assert response.status_code == 200
     text = text_of(response)

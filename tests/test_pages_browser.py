@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.core.wsgi import get_wsgi_application
 
@@ -110,6 +111,7 @@ def seed_console(cache_db: Any, queue_db: Any) -> Any:
     insert_job(queue_db, type="config-parquet-and-info", dataset="squad", config="plain_text", status="started")
     queue_db["datasetBlockages"].insert_one({"dataset": "spam/flood", "blocked_at": ago(minutes=30)})
     seed_long_values(cache_db, queue_db)
+    call_command("collect_counts", verbosity=0)  # the dashboard's root-error groups and builder names
     return broken
 
 
@@ -312,6 +314,7 @@ def test_a_maintainer_goes_from_the_top_error_group_to_a_bulk_refresh_of_it(
                 },
             )
     serve_dataset(fake_hub, "acme/reviews")
+    call_command("collect_counts", verbosity=0)  # counted again, with the errors above
     token = "hf_julien_0123456789abcdef"
     auth_on.allow(token, whoami_answer(name="julien"))
     page.goto(f"{console_url}/admin/")

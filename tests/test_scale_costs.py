@@ -1,21 +1,16 @@
-"""Cost at scale (issue 12, item 8): what the dashboard and a recreate send to the cache database.
+"""Cost at scale (issue 12, item 8): what a recreate sends to the cache database.
 
-The dashboard never aggregates the cache on every load: builder-name counts are loaded apart
-from it (their own page, fetched by a small script) and, like its root-error groups, reused for
-a minute per process, then counted again behind the request that finds them old. A recreate deletes a
-dataset's cache entries in one delete by dataset, after counting them by metric row in one
-aggregation, and keeps `cacheTotalMetric` exact.
+A recreate deletes a dataset's cache entries in one delete by dataset, after counting them by
+metric row in one aggregation, and keeps `cacheTotalMetric` exact. (The dashboard never reads
+the cache entries: its costly counts are the collector's, tests/test_collected_counts.py.)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
-from bson import ObjectId
 from django.test import Client
 
-from tests.support.page_data import insert_cache_entry
 from tests.support.write_helpers import A_DATE, serve_dataset, upstream_cache_entry
 
 DATASET = "org/ds"
@@ -23,118 +18,6 @@ DATASET = "org/ds"
 
 def cache_commands(db_commands: Any) -> list[tuple[str, str]]:
     return [target for target in db_commands.collections if target[1] in ("cachedResponsesBlue", "cacheTotalMetric")]
-
-
-def seed_builder_names(cache_db: Any) -> None:
-    for builder_name in ("csv", "csv", "parquet", "my-own-builder"):
-        insert_cache_entry(
-            cache_db,
-            kind="dataset-info",
-            dataset=f"{builder_name}-{ObjectId()}",
-            content={"dataset_info": {"default": {"builder_name": builder_name}}},
-        )
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The monotonic clock of the reused counts, moved by hand: `clock[0] += 61`."""
-    from cachereports.selectors import reused_counts as selectors
-
-    now = [1000.0]
-    monkeypatch.setattr(selectors._reused_counts, "clock", lambda: now[0])
-    return now
-
-
-@pytest.fixture
-def refreshes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
-    """The background refreshes started, held (name, run) instead of run in a thread: the test runs them."""
-    from cachereports.selectors import reused_counts as selectors
-
-    started: list[tuple[str, Any]] = []
-    monkeypatch.setattr(selectors._reused_counts, "start", lambda name, target: started.append((name, target)))
-    return started
-
-
-def test_the_dashboard_reads_the_cache_entries_at_most_once_a_minute(
-    client: Client, cache_db: Any, db_commands: Any, clock: list[float], refreshes: list[tuple[str, Any]]
-):
-    seed_builder_names(cache_db)
-    db_commands.collections.clear()
-    response = client.get("/admin/")
-    assert response.status_code == 200
-    # the root-error groups, counted in this request (none counted yet in this process), and the metric rows
-    assert cache_commands(db_commands) == [("aggregate", "cachedResponsesBlue"), ("find", "cacheTotalMetric")]
-    clock[0] += 59
-    db_commands.collections.clear()
-    response = client.get("/admin/")
-    assert cache_commands(db_commands) == [("find", "cacheTotalMetric")]
-    assert refreshes == []
-    clock[0] += 2
-    db_commands.collections.clear()
-    client.get("/admin/")
-    # a minute old: served as they are, and counted again behind the request, once
-    assert cache_commands(db_commands) == [("find", "cacheTotalMetric")]
-    assert [name for name, _ in refreshes] == ["refresh root-error groups"]
-    db_commands.collections.clear()
-    refreshes[0][1]()
-    assert cache_commands(db_commands) == [("aggregate", "cachedResponsesBlue")]
-    html = response.content.decode()
-    # not counted yet in this process: the table is loaded apart, by a link (and a script that follows it)
-    assert '<a id="builder-names-link" href="/admin/builder-names">Count datasets by builder name</a>' in html
-    assert '<div id="builder-names-slot" data-src="/admin/builder-names">' in html  # static/dashboard.js fetches it
-
-
-def test_builder_names_are_counted_once_a_minute_per_process(
-    client: Client, cache_db: Any, db_commands: Any, clock: list[float], refreshes: list[tuple[str, Any]]
-):
-    seed_builder_names(cache_db)
-    db_commands.collections.clear()
-    page = client.get("/admin/builder-names")
-    assert page.status_code == 200
-    assert cache_commands(db_commands) == [("aggregate", "cachedResponsesBlue")]
-    html = page.content.decode()
-    assert '<table id="builder-names">' in html
-    assert (
-        '<tr><td>csv</td><td class="num"><a href="/admin/cache?kind=dataset-info&amp;http_status=200">2</a></td></tr>'
-        in html
-    )
-    assert (
-        '<tr><td>other</td><td class="num"><a href="/admin/cache?kind=dataset-info&amp;http_status=200">1</a></td></tr>'
-        in html
-    )
-
-    # within the minute: the dashboard shows the same counts inline, and nothing reads the entries
-    insert_cache_entry(
-        cache_db, kind="dataset-info", dataset="late", content={"dataset_info": {"default": {"builder_name": "csv"}}}
-    )
-    client.get("/admin/")  # the root-error groups, counted once in the minute
-    clock[0] += 59
-    db_commands.collections.clear()
-    dashboard = client.get("/admin/")
-    assert cache_commands(db_commands) == [("find", "cacheTotalMetric")]
-    assert dashboard.context["builder_names"].counts["csv"] == 2
-    assert '<a href="/admin/cache?kind=dataset-info&amp;http_status=200">2</a>' in dashboard.content.decode()
-    assert "builder-names-link" not in dashboard.content.decode()
-
-    # a minute later the old counts are shown, and counted again behind the request
-    clock[0] += 2
-    db_commands.collections.clear()
-    assert client.get("/admin/builder-names").context["builder_names"].counts["csv"] == 2
-    assert cache_commands(db_commands) == []
-    assert [name for name, _ in refreshes] == ["refresh builder-name counts"]
-    refreshes[0][1]()
-    assert cache_commands(db_commands) == [("aggregate", "cachedResponsesBlue")]
-    assert client.get("/admin/builder-names").context["builder_names"].counts["csv"] == 3
-
-
-def test_the_json_route_of_builder_names_stays_exact(client: Client, cache_db: Any, clock: list[float]):
-    """/admin/num-dataset-infos-by-builder-name is the other services' route: counted on each call."""
-    seed_builder_names(cache_db)
-    assert client.get("/admin/num-dataset-infos-by-builder-name").json()["csv"] == 2
-    insert_cache_entry(
-        cache_db, kind="dataset-info", dataset="late", content={"dataset_info": {"default": {"builder_name": "csv"}}}
-    )
-    assert client.get("/admin/num-dataset-infos-by-builder-name").json()["csv"] == 3
 
 
 def post_recreate(client: Client) -> Any:

@@ -1,7 +1,7 @@
 """Stale jobs and why datasets are blocked (issue 12, items 5 and 6), and the marks of the jobs page.
 
 A started job is stale when its `last_heartbeat` (or `started_at` when it never beat) is older
-than ADMIN_STALE_JOB_SECONDS. A blocked dataset shows when it was blocked, when the block
+than ADMIN_STALE_JOB_SECONDS, or its `terminated_at` is. A blocked dataset shows when it was blocked, when the block
 expires (6 hours later, the TTL of `datasetBlockages`) and the compute time its jobs used in the
 last hour (`pastJobs`) against the workers' threshold of 2 x 3600 s.
 """
@@ -141,6 +141,24 @@ def test_stale_combines_with_the_other_filters(client: Client, queue_with_stale_
     assert listed_datasets(client.get("/admin/jobs?stale=1&dataset=org/never-beat")) == ["org/never-beat"]
     assert listed_datasets(client.get("/admin/jobs?stale=1&status=waiting")) == []
     assert listed_datasets(client.get("/admin/jobs?stale=0&status=waiting")) == ["org/waiting"]
+
+
+def test_a_job_terminated_longer_ago_than_the_threshold_is_stale_whatever_its_heartbeats(
+    client: Client, queue_db: Any, queue_with_stale_jobs: Any
+) -> None:
+    """REFERENCE.md: a started job with `terminated_at` (its worker got SIGTERM) is stale once that is old."""
+    moment = now()
+    for dataset, terminated in (("org/terminated", moment - timedelta(minutes=6)), ("org/stopping", moment)):
+        job = started_job(dataset, started=moment - timedelta(hours=1), beat=moment - timedelta(seconds=5))
+        queue_db["jobsBlue"].insert_one(job | {"terminated_at": terminated})
+    assert sorted(listed_datasets(client.get("/admin/jobs?stale=1"))) == [
+        "org/lost-beat",
+        "org/never-beat",
+        "org/terminated",
+    ]
+    assert client.get("/admin/").context["stale_jobs"] == 3
+    html = client.get("/admin/jobs?dataset=org/terminated").content.decode()
+    assert html.count('<span class="badge stale">stale</span>') == 1
 
 
 def test_a_bad_stale_value_is_a_readable_error(client: Client) -> None:

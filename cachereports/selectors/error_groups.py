@@ -7,8 +7,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from pymongo.errors import OperationFailure
-
 from foundation.core.processing_graph import known_step
 from foundation.core.serialization import iso_datetime
 from foundation.database import mongo
@@ -61,8 +59,6 @@ class CacheErrors:
 
     errors: list[ErrorGroup]
     copied: int
-    counted_at: datetime | None = None
-    """When the dashboard's reused groups were counted (`cache_errors_reused`); None when counted for this request."""
 
     def as_json(self) -> dict[str, Any]:
         return {"errors": [group.as_json() for group in self.errors], "copied": self.copied}
@@ -101,7 +97,7 @@ class _GroupTally:
 
 
 def _error_groups_aggregated(kind: str | None) -> list[dict[str, Any]]:
-    """MongoDB: one `$group` with the count, the latest update and the distinct datasets of each group."""
+    """One `$group` with the count, the latest update and the distinct datasets of each group."""
     return list(
         mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES].aggregate(
             [
@@ -119,56 +115,17 @@ def _error_groups_aggregated(kind: str | None) -> list[dict[str, Any]]:
     )
 
 
-def _error_groups_read(kind: str | None) -> list[dict[str, Any]]:
-    """FerretDB (no `$max` nor `$addToSet`): the same groups from the error entries' few fields.
-
-    One find of the error entries, projected to the fields of the group key, the dataset and
-    the date; the server refused the aggregation before reading anything.
-    """
-    projection = {
-        "_id": 0,
-        "kind": 1,
-        "error_code": 1,
-        "details.cause_exception": 1,
-        "details.copied_from_artifact.kind": 1,
-        "dataset": 1,
-        "updated_at": 1,
-    }
-    found = mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES].find(_error_match(kind), projection)
-    groups = []
-    for entry in found.batch_size(mongo.WHOLE_RESULT_BATCH_SIZE):
-        found_details = entry.get("details")
-        details: dict[str, Any] = found_details if isinstance(found_details, dict) else {}
-        copied_from = details.get("copied_from_artifact")
-        key = {
-            "kind": entry.get("kind"),
-            "error_code": entry.get("error_code"),
-            "cause_exception": details.get("cause_exception"),
-            "copied_from": copied_from.get("kind") if isinstance(copied_from, dict) else None,
-        }
-        groups.append(
-            {"_id": key, "count": 1, "latest_updated_at": entry.get("updated_at"), "datasets": [entry.get("dataset")]}
-        )
-    return groups
-
-
 def cache_errors(*, kind: str | None) -> CacheErrors:
     """Root errors (no `details.copied_from_artifact`) by (kind, error_code, cause_exception), largest first.
 
     One aggregation over the error entries (http_status >= 400, of `kind` when given), grouped
     with whether they copy another entry: the copies are only counted (`copied`), since
     repairing their root repairs them. Ties are broken by kind, error code, exception, so the
-    order is stable. On FerretDB, which lacks `$max` and `$addToSet`, the same numbers come
-    from one find of the error entries' group fields (see `_error_groups_read`).
+    order is stable.
     """
     if kind is not None:
         known_step(kind)
-    try:
-        rows = _error_groups_aggregated(kind)
-    except OperationFailure as error:
-        if error.code != mongo.NOT_IMPLEMENTED:
-            raise
-        rows = _error_groups_read(kind)
+    rows = _error_groups_aggregated(kind)
     tallies: dict[tuple[str, str | None, str | None], _GroupTally] = {}
     copied = 0
     for row in rows:

@@ -57,7 +57,18 @@ class AdminConfig:
     parquet_metadata_storage_directory: Path | None
     stale_job_seconds: int
     """A started job whose last heartbeat is older than this is stale (ours; REFERENCE.md)."""
+    activity_sample_seconds: int
+    """The interval of the activity samples `collect_counts` takes: one sample per interval (ours)."""
+    activity_retention_days: int
+    """How long an activity sample is kept before its TTL index drops it (ours)."""
 
+
+MIN_ACTIVITY_SAMPLE_SECONDS = 10
+MAX_ACTIVITY_SAMPLE_SECONDS = 3600
+"""Samples between every 10 s (a week of them is 60k documents to draw) and every hour (the
+activity page's shortest chart covers an hour: it needs more than one point)."""
+MAX_ACTIVITY_RETENTION_DAYS = 3650
+"""Ten years: a TTL of more than that is a typo (MongoDB caps `expireAfterSeconds` near 68 years)."""
 
 _LOG_LEVELS = tuple(logging.getLevelNamesMapping())
 """The names the logging module knows: CRITICAL, FATAL, ERROR, WARN, WARNING, INFO, DEBUG, NOTSET."""
@@ -200,6 +211,15 @@ def load_config(environ: Mapping[str, str]) -> AdminConfig:
         cached_assets_storage_root=read.path("CACHED_ASSETS_STORAGE_ROOT", "/storage/cached-assets"),
         parquet_metadata_storage_directory=read.optional_path("PARQUET_METADATA_STORAGE_DIRECTORY"),
         stale_job_seconds=read.integer("ADMIN_STALE_JOB_SECONDS", 300, minimum=1),
+        activity_sample_seconds=read.integer(
+            "ADMIN_ACTIVITY_SAMPLE_SECONDS",
+            60,
+            minimum=MIN_ACTIVITY_SAMPLE_SECONDS,
+            maximum=MAX_ACTIVITY_SAMPLE_SECONDS,
+        ),
+        activity_retention_days=read.integer(
+            "ADMIN_ACTIVITY_RETENTION_DAYS", 14, minimum=1, maximum=MAX_ACTIVITY_RETENTION_DAYS
+        ),
     )
 
 

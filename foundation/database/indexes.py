@@ -1,15 +1,17 @@
 """The indexes of REFERENCE.md, declared once; `manage.py ensure_indexes` creates them.
 
 Exactly the indexes the other services' workers declare, with their keys, names and options,
-and no other: a worker creating its own index finds ours identical, where an index of the same
-keys under another name or with other options would make its index creation fail (error 85/86)
-and with it its queue. Nothing in `locks` or `pastJobs` (theirs), never a unique index on
-`jobsBlue` (the workers insert several waiting jobs of one unicity_id).
+plus those of our own collections (`own_queue_indexes`), and no other: a worker creating its
+own index finds ours identical, where an index of the same keys under another name or with
+other options would make its index creation fail (error 85/86) and with it its queue. Nothing
+in `locks` or `pastJobs` (theirs), never a unique index on `jobsBlue` (the workers insert
+several waiting jobs of one unicity_id).
 
 Every query of the selectors and services is backed by one of these. Creating an index that
 already exists is a no-op (reported as "exists", a new one as "created"); one that exists with
 other options (as the other services may have made it) is left as it is and reported, never
-dropped. A server without TTL indexes says so, and the others are still created.
+dropped; except an index of ours whose TTL changed with the configuration: its expiry is changed
+in place (`collMod`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
@@ -28,6 +31,7 @@ _INDEX_CONFLICT_CODES = {85, 86}  # IndexOptionsConflict, IndexKeySpecsConflict
 
 SIX_HOURS_SECONDS = 6 * 3600
 """How long a dataset stays in `datasetBlockages` (the other services' TTL)."""
+DAY_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,8 @@ class IndexSpec:
     expire_after_seconds: int | None = None
     given_name: str | None = None
     """The name the other services give it; otherwise MongoDB's default (`field_1_other_-1`)."""
+    ours: bool = False
+    """An index of our own collections: when it exists with another TTL, the TTL is changed to this one."""
 
     @property
     def name(self) -> str:
@@ -173,6 +179,27 @@ QUEUE_INDEXES = [
 ]
 
 
+def own_queue_indexes() -> list[IndexSpec]:
+    """The indexes of our own collections in the queue database (REFERENCE.md: ours to choose).
+
+    `adminActivitySamples` expires its samples ADMIN_ACTIVITY_RETENTION_DAYS after `taken_at`.
+    """
+    retention_seconds = settings.ADMIN.activity_retention_days * DAY_SECONDS
+    return [
+        IndexSpec(
+            mongo.ADMIN_ACTIVITY_SAMPLES, [("taken_at", ASCENDING)], expire_after_seconds=retention_seconds, ours=True
+        )
+    ]
+
+
+def _change_expiry(database: Database[mongo.MongoDocument], spec: IndexSpec) -> str:
+    """`collMod` the TTL of an index of ours to the configured one (MongoDB refuses a second createIndexes)."""
+    database.command(
+        "collMod", spec.collection, index={"name": spec.name, "expireAfterSeconds": spec.expire_after_seconds}
+    )
+    return f"{spec.collection}.{spec.name}: expiry changed to {spec.expire_after_seconds} s"
+
+
 def ensure_index(database: Database[mongo.MongoDocument], spec: IndexSpec, *, existing: Collection[str]) -> str:
     """Create one index; return what happened, in words.
 
@@ -183,10 +210,9 @@ def ensure_index(database: Database[mongo.MongoDocument], spec: IndexSpec, *, ex
         database[spec.collection].create_index(spec.keys, **spec.options)
     except OperationFailure as error:
         if error.code in _INDEX_CONFLICT_CODES:
+            if spec.ours and spec.expire_after_seconds is not None:
+                return _change_expiry(database, spec)
             return f"{spec.collection}.{spec.name}: exists with other options, left as it is"
-        if error.code == mongo.NOT_IMPLEMENTED:
-            reason = (error.details or {}).get("errmsg", "not implemented")
-            return f"{spec.collection}.{spec.name}: not supported by this server ({reason})"
         raise
     return f"{spec.collection}.{spec.name}: {'exists' if spec.name in existing else 'created'}"
 
@@ -197,7 +223,8 @@ def ensure_each_index() -> Iterator[str]:
     One `listIndexes` per collection tells which ones existed before.
     """
     existing: dict[str, set[str]] = {}
-    for database, specs in ((mongo.cache_database(), CACHE_INDEXES), (mongo.queue_database(), QUEUE_INDEXES)):
+    queue_indexes = QUEUE_INDEXES + own_queue_indexes()
+    for database, specs in ((mongo.cache_database(), CACHE_INDEXES), (mongo.queue_database(), queue_indexes)):
         for spec in specs:
             if spec.collection not in existing:
                 existing[spec.collection] = {index["name"] for index in database[spec.collection].list_indexes()}

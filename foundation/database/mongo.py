@@ -37,6 +37,10 @@ ADMIN_ACTIONS = "adminActions"
 """Ours: the audit log of the writes made through this console."""
 ADMIN_SESSIONS = "adminSessions"
 """Ours: the browser sessions of the console (see `foundation.auth.browser_sessions`)."""
+ADMIN_COUNTS = "adminCounts"
+"""Ours: the dashboard's costly counts, written by `manage.py collect_counts` (see `overview.counts`)."""
+ADMIN_ACTIVITY_SAMPLES = "adminActivitySamples"
+"""Ours: one sample of the queue and cache per interval, taken by `collect_counts` (see `overview.activity`)."""
 
 MongoDocument = dict[str, Any]
 
@@ -52,9 +56,6 @@ UTC datetimes, the form the answers show (`iso_datetime`), 25% faster to decode 
 
 DELETE_BATCH_SIZE = 500
 """Documents read, then deleted, per round of a bulk delete (a `$in` of this many ids stays small)."""
-
-NOT_IMPLEMENTED = 238
-"""The error code of a MongoDB-protocol server that lacks a command, operator or option (FerretDB)."""
 
 _clients: dict[tuple[str, float | None, float | None, str], MongoClient[MongoDocument]] = {}
 _clients_lock = threading.Lock()

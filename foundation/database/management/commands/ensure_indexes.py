@@ -1,8 +1,8 @@
-"""`manage.py ensure_indexes`: create the indexes of REFERENCE.md in both databases (idempotent).
+"""`manage.py ensure_indexes`: create the indexes of REFERENCE.md in both databases, and ours (idempotent).
 
-One line per index as soon as it is done: `created`, `exists`, `exists with other options, left
-as it is` or `not supported by this server (...)`. Exit status: 0 done, 1 a database is
-unavailable (the indexes listed before the error were ensured; run it again).
+One line per index as soon as it is done: `created`, `exists` or `exists with other options,
+left as it is`. Exit status: 0 done, 1 a database is unavailable (the indexes listed before the
+error were ensured; run it again).
 """
 
 from __future__ import annotations

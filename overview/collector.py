@@ -1,0 +1,142 @@
+"""The collector: counts too costly for a page load, and the activity samples, made apart from the web processes.
+
+The other services of the dataset viewer precompute such numbers in a collector job that runs
+on a schedule (their cache-metrics collector); so does the console. `manage.py collect_counts`
+runs one round (a cron job or a Kubernetes CronJob every minute), `--every SECONDS` runs a
+round at each multiple of SECONDS until stopped (what `make run` starts beside the server).
+A round takes the activity sample of the current interval (`overview.activity`: at most one
+per interval, whatever the number of collectors), counts the dashboard's costly numbers
+(`overview.counts`) and drops the samples past their retention. The pages only read what a
+round wrote, and say how old it is.
+
+A round is a list of tasks, each independent of the others: a task that fails (a database
+that does not answer) is reported on its line, and the next ones still run. Each task writes
+whole documents, so a round stopped half-way leaves the last counts as they were.
+
+Issue 23 (the drift of the metric rows, counted by `recount_metrics` on another branch) joins
+here as one more task of `ROUND`: a name and a function that writes its figures into
+`adminCounts` (e.g. `_id: "metric-row-drift"`) and returns its line, for /admin/metrics to
+expose as a gauge.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from pymongo.errors import ConnectionFailure
+
+from cachereports import selectors as cache_selectors
+from foundation.core.commands import unavailable_databases
+from foundation.database import mongo
+from overview import activity, counts
+
+_MAX_ERROR_LENGTH = 200
+"""A driver's error can run to kilobytes (pymongo describes the whole topology): its start says why."""
+
+
+def count_builder_names() -> str:
+    """Successful `dataset-info` entries by builder name: one aggregation over them, one write."""
+    counted_at, began = mongo.utc_now(), time.monotonic()
+    builder_names = cache_selectors.num_dataset_infos_by_builder_name()
+    duration = time.monotonic() - began
+    counts.store_builder_name_counts(counts=builder_names, counted_at=counted_at, duration_seconds=duration)
+    return f"{sum(builder_names.values()):,} dataset-info entries by builder name, counted in {duration:.1f} s"
+
+
+def count_root_errors() -> str:
+    """The root-error groups of every kind: one aggregation over the error entries, one write."""
+    counted_at, began = mongo.utc_now(), time.monotonic()
+    errors = cache_selectors.cache_errors(kind=None)
+    duration = time.monotonic() - began
+    counts.store_root_errors(errors=errors, counted_at=counted_at, duration_seconds=duration)
+    return f"{len(errors.errors):,} root-error groups, {errors.copied:,} copies, counted in {duration:.1f} s"
+
+
+def sample_activity() -> str:
+    """The activity sample of the interval that holds now (ADMIN_ACTIVITY_SAMPLE_SECONDS), unless it has one."""
+    outcome = activity.take_activity_sample(
+        now=mongo.utc_now(), interval_seconds=settings.ADMIN.activity_sample_seconds
+    )
+    return str(outcome)
+
+
+def drop_expired_samples() -> str:
+    """The activity samples older than ADMIN_ACTIVITY_RETENTION_DAYS, deleted (as their TTL index would)."""
+    days = settings.ADMIN.activity_retention_days
+    deleted = activity.delete_expired_samples(now=mongo.utc_now(), retention_days=days)
+    return f"{deleted:,} older than {days} days deleted"
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    run: Callable[[], str]
+    """Does the task's work and says what it did, in one line."""
+
+
+ROUND: Sequence[Task] = (
+    Task("activity sample", sample_activity),
+    Task("builder names", count_builder_names),
+    Task("root errors", count_root_errors),
+    Task("expired activity samples", drop_expired_samples),
+)
+"""What a round does, in this order: the sample first, close to the start of its interval."""
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    name: str
+    line: str
+    failed: bool
+
+    def __str__(self) -> str:
+        return f"{self.name}: {'failed: ' if self.failed else ''}{self.line}"
+
+
+def _why(error: Exception) -> str:
+    if isinstance(error, ConnectionFailure):
+        return f"the database is unavailable ({unavailable_databases(error, settings.ADMIN)})"
+    first_line = (str(error).splitlines() or [""])[0][:_MAX_ERROR_LENGTH]
+    return f"{type(error).__name__}: {first_line}"
+
+
+def collect_once(tasks: Sequence[Task] = ROUND) -> list[TaskOutcome]:
+    """Run every task once; a failing task is reported and the others still run."""
+    outcomes = []
+    for task in tasks:
+        try:
+            outcomes.append(TaskOutcome(task.name, task.run(), failed=False))
+        except Exception as error:
+            outcomes.append(TaskOutcome(task.name, _why(error), failed=True))
+    return outcomes
+
+
+def next_multiple(moment: float, every_seconds: float) -> float:
+    """The first multiple of `every_seconds` (since the epoch) after `moment`: rounds fall on the same marks
+    in every collector, so with `--every ADMIN_ACTIVITY_SAMPLE_SECONDS` each round opens a new interval."""
+    return (math.floor(moment / every_seconds) + 1) * every_seconds
+
+
+def collect_every(
+    every_seconds: float,
+    *,
+    report: Callable[[list[TaskOutcome]], None],
+    wait: Callable[[float], bool],
+    clock: Callable[[], float] = time.time,
+    tasks: Sequence[Task] = ROUND,
+) -> None:
+    """A round now, then one at each multiple of `every_seconds`, until `wait` says to stop.
+
+    `wait(seconds)` waits that long, or less, and answers True when the collector is to stop
+    (`threading.Event.wait` of a stop event); a wake-up before the mark waits again.
+    """
+    while True:
+        report(collect_once(tasks))
+        mark = next_multiple(clock(), every_seconds)
+        while (remaining := mark - clock()) > 0:
+            if wait(remaining):
+                return
