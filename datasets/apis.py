@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from adminsite.core.errors import InvalidParameterError
 from adminsite.core.identity import identity_of
-from adminsite.web.api import ReadAPIView, WriteAPIView, dataset_parameter, optional_parameter, raw_parameter
+from adminsite.web.api import ReadAPIView, WriteAPIView, dataset_parameter, raw_parameter
 from cachereports.filters import FILTER_FIELDS, parse_cache_entry_filter, parse_flag
 from datasets import bulk_refresh, selectors, services
 from datasets.serializers import dataset_status_dict
@@ -27,10 +27,10 @@ class ForceRefreshApi(WriteAPIView):
         refresh = services.parse_force_refresh(
             step=job_type,
             dataset=raw_parameter(request, "dataset"),
-            config=optional_parameter(request, "config"),
-            split=optional_parameter(request, "split"),
-            priority=optional_parameter(request, "priority"),
-            difficulty=optional_parameter(request, "difficulty"),
+            config=raw_parameter(request, "config"),
+            split=raw_parameter(request, "split"),
+            priority=raw_parameter(request, "priority"),
+            difficulty=raw_parameter(request, "difficulty"),
         )
         outcome = services.force_refresh(request=refresh, actor=identity_of(request))
         return Response(outcome.as_json())
@@ -41,7 +41,7 @@ class RecreateDatasetApi(WriteAPIView):
 
     def post(self, request: Request) -> Response:
         dataset = dataset_parameter(request)
-        priority = services.parse_priority(optional_parameter(request, "priority"))
+        priority = services.parse_priority(raw_parameter(request, "priority"))
         outcome = services.recreate_dataset(dataset=dataset, priority=priority, actor=identity_of(request))
         if outcome.not_supported is not None:
             raise outcome.not_supported
@@ -69,7 +69,7 @@ class BulkRefreshApi(WriteAPIView):
             entry_filter=entry_filter,
             cursor=_text(request, "cursor") or "",
             limit=bulk_refresh.parse_limit(_text(request, "limit")),
-            priority=services.parse_priority(_text(request, "priority")),
+            priority=services.parse_priority(raw_parameter(request, "priority")),
             dry_run=parse_flag("dry_run", _text(request, "dry_run"), default=True),
             actor=identity_of(request),
         )
@@ -81,7 +81,7 @@ class DatasetBackfillPlanApi(ReadAPIView):
 
     def get(self, request: Request) -> Response:
         dataset = dataset_parameter(request)
-        priority = services.parse_priority(optional_parameter(request, "priority"))
+        priority = services.parse_priority(raw_parameter(request, "priority"))
         return Response(selectors.dataset_backfill_plan(dataset=dataset, priority=priority).as_json())
 
 
@@ -90,6 +90,6 @@ class DatasetBackfillApi(WriteAPIView):
 
     def post(self, request: Request) -> Response:
         dataset = dataset_parameter(request)
-        priority = services.parse_priority(optional_parameter(request, "priority"))
+        priority = services.parse_priority(raw_parameter(request, "priority"))
         outcome = services.backfill_dataset(dataset=dataset, priority=priority, actor=identity_of(request))
         return Response(outcome.as_json())

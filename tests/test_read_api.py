@@ -248,7 +248,7 @@ def test_dataset_status_without_dataset_is_422_missing_parameter(client: Client,
     assert db_commands.commands == []
 
 
-@pytest.mark.parametrize("dataset", ["../x", "a/b/c", "org/..", "org/", "/ds", "-ds", "ds.", "a..b", "", "x" * 10_000])
+@pytest.mark.parametrize("dataset", ["../x", "a/b/c", "org/..", "org/", "/ds", "-ds", "ds.", "a..b", "x" * 10_000])
 def test_dataset_status_of_an_invalid_name_is_422_and_touches_nothing(client: Client, dataset, db_commands):
     response = client.get("/admin/dataset-status", {"dataset": dataset})
     assert response.status_code == 422

@@ -256,7 +256,7 @@ def test_hub_failure_leaves_every_document_and_folder_in_place(
     assert (action["outcome"], action["error_code"], action["result"]) == ("failed", "UnexpectedApiError", {})
 
 
-@pytest.mark.parametrize("name", ["../x", "a/../../b", "a/b/c", "org/..", "", "x" * 10_000, "..%2F..%2Fetc"])
+@pytest.mark.parametrize("name", ["../x", "a/../../b", "a/b/c", "org/..", "x" * 10_000, "..%2F..%2Fetc"])
 def test_invalid_dataset_names_touch_nothing(
     client: Client, fake_hub: Any, queue_db: Any, cache_db: Any, tmp_path: Path, storage: tuple[Path, Path], name: str
 ) -> None:
