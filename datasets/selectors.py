@@ -32,16 +32,25 @@ DatasetStatus = dict[str, dict[str, list[Any]]]
 
 
 def dataset_status(*, dataset: str) -> DatasetStatus:
-    """Cache reports and pending jobs (rows) of a dataset for every step: two queries in all."""
+    """Cache reports and pending jobs (rows) of a dataset for every step: two queries in all.
+
+    Within a step, entries and jobs each in `_id` order, the order they were written (the
+    other services read them unsorted, in insertion order): started jobs are not put first.
+    """
     reports = cache_selectors.cache_reports_of_dataset(dataset=dataset)
     jobs = job_selectors.pending_jobs_of_dataset(dataset=dataset)
     return {
         step.name: {
             "cached_responses": reports[step.name],
-            "jobs": [*jobs[step.name]["waiting"], *jobs[step.name]["started"]],
+            "jobs": sorted([*jobs[step.name]["waiting"], *jobs[step.name]["started"]], key=_written_order),
         }
         for step in processing_graph()
     }
+
+
+def _written_order(job: Job) -> str:
+    """A job's `_id` as text: for ObjectIds (24 hex digits) the order of their bytes, when they were written."""
+    return job.id
 
 
 PLAN_STATE_LABELS: dict[str, str] = {
