@@ -231,21 +231,26 @@ def stale_before() -> datetime:
 
 
 def stale_condition(before: datetime) -> dict[str, Any]:
-    """Started jobs whose `last_heartbeat`, or `started_at` when they never beat, is older than `before`."""
+    """Started jobs the workers' executors take for stuck, as of `before` (REFERENCE.md).
+
+    A job sent SIGTERM (`terminated_at` set) is stale once `terminated_at` is older, whatever
+    its heartbeats; any other, once its `last_heartbeat` (or `started_at` when it never beat) is.
+    """
     return {
         "status": Status.STARTED.value,
         "$or": [
-            {"last_heartbeat": {"$lt": before}},
-            {"last_heartbeat": None, "started_at": {"$lt": before}},
+            {"terminated_at": {"$lt": before}},
+            {"terminated_at": None, "last_heartbeat": {"$lt": before}},
+            {"terminated_at": None, "last_heartbeat": None, "started_at": {"$lt": before}},
         ],
     }
 
 
 def is_stale(job: dict[str, Any], before: datetime) -> bool:
-    """`stale_condition` for one job read already."""
+    """`stale_condition` for one job read already (with its `terminated_at`)."""
     if job.get("status") != Status.STARTED.value:
         return False
-    moment = job.get("last_heartbeat") or job.get("started_at")
+    moment = job.get("terminated_at") or job.get("last_heartbeat") or job.get("started_at")
     return isinstance(moment, datetime) and moment < before
 
 
@@ -493,7 +498,10 @@ def jobs_page(*, filters: JobFilters, sort: str, page: int, page_size: int) -> J
     query = filters.query()
     jobs_collection = mongo.queue_database_for_reports()[mongo.JOBS]
     jobs = list(
-        jobs_collection.find(query, _JOB_FIELDS).sort(JOB_SORTS[sort]).skip((page - 1) * page_size).limit(page_size)
+        jobs_collection.find(query, _JOB_FIELDS | {"terminated_at": 1})  # is_stale reads it
+        .sort(JOB_SORTS[sort])
+        .skip((page - 1) * page_size)
+        .limit(page_size)
     )
     total = jobs_collection.count_documents(query)
     blocked = blocked_among({str(job.get("dataset")) for job in jobs})
