@@ -18,9 +18,11 @@ from datasets.backfill import (
     ArtifactKey,
     BackfillPlan,
     CopyLink,
+    IncoherentCacheError,
     RootError,
     State,
     backfill_plan,
+    check_coherence,
     root_errors,
 )
 from jobs import selectors as job_selectors
@@ -184,14 +186,16 @@ class DatasetOverview:
     root_errors: list[RootErrorRow] = field(default_factory=list)
     """Most copied first."""
     plan: BackfillPlan | None = None
-    """The backfill plan at the cache's revision (`revision`); None when no revision is known."""
+    """The backfill plan at the cache's revision (`revision`); None when no revision is known or it is refused."""
+    incoherence: IncoherentCacheError | None = None
+    """Why the plan is refused: the entries do not match the name lists (recreate repairs it)."""
 
     @property
     def plan_words(self) -> str:
         """`5 jobs to create, 2 waiting jobs to delete`, or that there is nothing to do."""
         if self.plan is None:
             return ""
-        if not self.plan.tasks:
+        if not self.plan.has_changes:
             return "Nothing to do: every artifact is up to date or has its pending job."
         return (
             f"{plural(len(self.plan.jobs_to_create), 'job', 'jobs')} to create,"
@@ -258,7 +262,7 @@ def _outdated_reasons(step: ProcessingStep, entry: dict[str, Any] | None, revisi
         return []
     reasons = []
     version = entry.get("job_runner_version")
-    if not isinstance(version, int) or version < step.job_runner_version:
+    if isinstance(version, int) and version < step.job_runner_version:  # a missing one is not obsolete
         reasons.append(f"job runner version {version} < {step.job_runner_version}")
     entry_revision = entry.get("dataset_git_revision")
     if revision is not None and entry_revision is not None and entry_revision != revision:
@@ -296,11 +300,14 @@ def dataset_overview(*, dataset: str) -> DatasetOverview:
     listed = _listed_names(entries)
     root = entries.get((cache_selectors.CONFIG_NAMES_KIND, None, None))
     revision = root.get("dataset_git_revision") if root is not None else None
-    plan = (
-        plan_from_documents(dataset=dataset, revision=revision, documents=documents, priority=Priority.LOW)
-        if isinstance(revision, str)
-        else None
-    )
+    plan, incoherence = None, None
+    try:
+        if isinstance(revision, str):
+            plan = plan_from_documents(dataset=dataset, revision=revision, documents=documents, priority=Priority.LOW)
+        else:  # no plan without a revision, but Apply would still be refused
+            check_coherence(dataset=dataset, entries=entries)
+    except IncoherentCacheError as refusal:
+        incoherence = refusal
     # the plan found the root errors and copies of these same entries: not searched twice
     roots, copies = (
         (plan.root_errors, plan.copies)
@@ -342,6 +349,7 @@ def dataset_overview(*, dataset: str) -> DatasetOverview:
         sections=sections,
         root_errors=[RootErrorRow(root_error, _entry_id(entries.get(root_error.key))) for root_error in roots],
         plan=plan,
+        incoherence=incoherence,
     )
 
 
