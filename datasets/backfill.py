@@ -30,9 +30,9 @@ The rules are those of the other services' planner as it behaves on their data (
 - `DeleteWaitingJobs,n` counts every pending job that is not an artifact's valid job, started
   ones included; only the waiting ones are deleted.
 
-Choices where REFERENCE.md leaves room: jobs to create are listed in graph order (steps
-topologically, then configs and splits in the order of their name lists); waiting jobs to
-delete by unicity_id, then creation date.
+Choices where REFERENCE.md leaves room (each covered by a test):
+- Jobs to create are listed in graph order (steps topologically, then configs and splits in the
+  order of their name lists); waiting jobs to delete by unicity_id, then creation date.
 - Root errors: following `details.copied_from_artifact` from a copy ends on a root error (an
   error entry without it), or on something else: an entry that is no longer an error (the root
   was fixed since: the copy is stale and the plan recomputes it as outdated by its parent), no
@@ -283,8 +283,13 @@ def listed_names(items: object, name_field: str) -> list[str]:
     """
     if not isinstance(items, list):
         return []
-    names = [item.get(name_field) if isinstance(item, Mapping) else None for item in items]
-    return [name for name in names if isinstance(name, str)] if all(isinstance(name, str) for name in names) else []
+    names: list[str] = []
+    for item in items:
+        name = item.get(name_field) if isinstance(item, Mapping) else None
+        if not isinstance(name, str):
+            return []
+        names.append(name)
+    return names
 
 
 def config_names(entries: Mapping[ArtifactKey, CacheEntry]) -> list[str]:
