@@ -123,6 +123,21 @@ NOT_VERDICTS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def service_token() -> None:
+    set_config(hf_token="hf_service_token")
+
+
+def test_a_401_without_a_service_token_says_so(client: Client, fake_hub: Any, queue_db: Any) -> None:
+    set_config(hf_token=None)
+    _401(fake_hub)
+    response = post(client, dataset=DATASET)
+    assert (response.status_code, response.json()) == (
+        500,
+        {"error": "The Hub refused a call without COMMON_HF_TOKEN with a 401: nothing was changed."},
+    )
+
+
 @pytest.mark.parametrize(("arrange", "message"), NOT_VERDICTS)
 def test_an_answer_that_is_no_verdict_makes_recreate_change_nothing(
     client: Client,

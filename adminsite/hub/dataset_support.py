@@ -159,11 +159,10 @@ def _raise_unless_found(response: requests.Response, *, dataset: str) -> None:
     if status == 403 and response.headers.get("X-Error-Message") == DISABLED_REPOSITORY_MESSAGE:
         raise NotSupportedDisabledRepositoryError(f"Repository {dataset} is disabled.")
     if status in (401, 403):
-        # Our COMMON_HF_TOKEN is refused: the Hub says nothing about the dataset.
-        logger.error("The Hub refused COMMON_HF_TOKEN (%s)", status)
-        raise HubRequestError(
-            f"The Hub refused the service's token (COMMON_HF_TOKEN) with a {status}: nothing was changed."
-        )
+        # Our COMMON_HF_TOKEN (or the lack of one) is refused: the Hub says nothing about the dataset.
+        token = "the service's token (COMMON_HF_TOKEN)" if _config().hf_token else "a call without COMMON_HF_TOKEN"
+        logger.error("The Hub answered %s to %s", status, token)
+        raise HubRequestError(f"The Hub refused {token} with a {status}: nothing was changed.")
     if status == 404:
         raise HubRequestError(
             f"The Hub answered 404 about dataset {dataset} without saying the repository is not found"
