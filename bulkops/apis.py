@@ -34,7 +34,7 @@ class BulkRefreshApi(WriteAPIView):
             entry_filter=entry_filter,
             cursor=_text(request, "cursor") or "",
             limit=bulk_refresh.parse_limit(_text(request, "limit")),
-            priority=services.parse_priority(_text(request, "priority")),
+            priority=services.parse_priority(raw_parameter(request, "priority")),
             dry_run=parse_flag("dry_run", _text(request, "dry_run"), default=True),
             actor=identity_of(request),
         )

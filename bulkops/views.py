@@ -63,7 +63,7 @@ def bulk_refresh_page(request: HttpRequest) -> HttpResponse:
         return _page(request, fields)
     entry_filter = parse_cache_entry_filter(**fields)
     limit = bulk_refresh.parse_limit(source.get("limit"))
-    priority = services.parse_priority(source.get("priority"))
+    priority = services.parse_priority(source.get("priority") or None)  # a page: blank is the default
     if request.method != "POST":
         preview = bulk_refresh.bulk_refresh(
             entry_filter=entry_filter,

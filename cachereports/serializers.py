@@ -34,4 +34,19 @@ def cache_report(cache_entry: Mapping[str, Any]) -> CacheReport:
 
 
 def cache_report_with_content(cache_entry: Mapping[str, Any]) -> CacheReport:
-    return {**cache_report(cache_entry), "content": cache_entry.get("content")}
+    """The report with its `content`, keys in the other services' own order for this route (REFERENCE.md)."""
+    return {
+        "kind": cache_entry["kind"],
+        "dataset": cache_entry["dataset"],
+        "config": cache_entry.get("config"),
+        "split": cache_entry.get("split"),
+        "http_status": as_int(cache_entry.get("http_status")),
+        "error_code": cache_entry.get("error_code"),
+        "content": cache_entry.get("content"),
+        "job_runner_version": as_int(cache_entry.get("job_runner_version")),
+        "dataset_git_revision": cache_entry.get("dataset_git_revision"),
+        "details": cache_entry.get("details") or {},
+        "updated_at": iso_datetime(cache_entry.get("updated_at")),
+        "progress": as_float(cache_entry.get("progress")),
+        "failed_runs": as_int(cache_entry.get("failed_runs", 0)),
+    }

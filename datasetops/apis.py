@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from datasetops import selectors, services
 from datasetops.serializers import dataset_status_dict
 from foundation.core.identity import identity_of
-from foundation.web.api import ReadAPIView, WriteAPIView, dataset_parameter, optional_parameter, raw_parameter
+from foundation.web.api import ReadAPIView, WriteAPIView, dataset_parameter, raw_parameter
 
 
 class DatasetStatusApi(ReadAPIView):
@@ -25,10 +25,10 @@ class ForceRefreshApi(WriteAPIView):
         refresh = services.parse_force_refresh(
             step=job_type,
             dataset=raw_parameter(request, "dataset"),
-            config=optional_parameter(request, "config"),
-            split=optional_parameter(request, "split"),
-            priority=optional_parameter(request, "priority"),
-            difficulty=optional_parameter(request, "difficulty"),
+            config=raw_parameter(request, "config"),
+            split=raw_parameter(request, "split"),
+            priority=raw_parameter(request, "priority"),
+            difficulty=raw_parameter(request, "difficulty"),
         )
         outcome = services.force_refresh(request=refresh, actor=identity_of(request))
         return Response(outcome.as_json())
@@ -39,7 +39,7 @@ class RecreateDatasetApi(WriteAPIView):
 
     def post(self, request: Request) -> Response:
         dataset = dataset_parameter(request)
-        priority = services.parse_priority(optional_parameter(request, "priority"))
+        priority = services.parse_priority(raw_parameter(request, "priority"))
         outcome = services.recreate_dataset(dataset=dataset, priority=priority, actor=identity_of(request))
         if outcome.not_supported is not None:
             raise outcome.not_supported
@@ -51,7 +51,7 @@ class DatasetBackfillPlanApi(ReadAPIView):
 
     def get(self, request: Request) -> Response:
         dataset = dataset_parameter(request)
-        priority = services.parse_priority(optional_parameter(request, "priority"))
+        priority = services.parse_priority(raw_parameter(request, "priority"))
         return Response(selectors.dataset_backfill_plan(dataset=dataset, priority=priority).as_json())
 
 
@@ -60,6 +60,6 @@ class DatasetBackfillApi(WriteAPIView):
 
     def post(self, request: Request) -> Response:
         dataset = dataset_parameter(request)
-        priority = services.parse_priority(optional_parameter(request, "priority"))
+        priority = services.parse_priority(raw_parameter(request, "priority"))
         outcome = services.backfill_dataset(dataset=dataset, priority=priority, actor=identity_of(request))
         return Response(outcome.as_json())

@@ -12,13 +12,25 @@ What the function expects of its documents:
   the bonus difficulty); `updated_at` as a datetime;
 - the dataset's pending jobs (waiting and started) as stored, `_id` included.
 
-Choices where REFERENCE.md leaves room (each covered by a test):
-- Names are read from the two name lists whatever their entry's status (as REFERENCE.md says:
-  "any status"), in their order, duplicates and non-strings dropped.
+The rules are those of the other services' planner as it behaves on their data (REFERENCE.md,
+"Backfill plan"), checked against an independent reading of REFERENCE.md on random datasets
+(tests/test_backfill_plan_oracle.py):
+- Names are read from the two name lists whatever their entry's status, in their order. A list
+  with an item that is not an object holding a string name is no list at all (the other
+  services' reader gives up on it), so nothing is listed.
+- An incoherent cache is refused (IncoherentCacheError, 409), never planned: entries of a config
+  the config names do not list, entries of a split that a config's (non-empty) split names do
+  not list, or a name listed twice.
 - A job is an artifact's only when its (type, config, split) is one of the artifacts: a job of
   a config no longer listed is no artifact's job, so a waiting one is deleted.
-- The big-dataset bonus follows force-refresh: a config step reads the config's
-  `dataset_size`, a split step its split's `num_bytes`, from the config's `config-info` entry.
+- An entry without a `job_runner_version` is not obsolete; only a number below the step's is.
+- The big-dataset bonus goes to every config- and split-level artifact of a config whose
+  `config-info` `dataset_size` is an integer above 3e9 (a split's `num_bytes` is not read:
+  force-refresh has its own rule).
+- `DeleteWaitingJobs,n` counts every pending job that is not an artifact's valid job, started
+  ones included; only the waiting ones are deleted.
+
+Choices where REFERENCE.md leaves room (each covered by a test):
 - Jobs to create are listed in graph order (steps topologically, then configs and splits in the
   order of their name lists); waiting jobs to delete by unicity_id, then creation date.
 - Root errors: following `details.copied_from_artifact` from a copy ends on a root error (an
@@ -36,6 +48,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from cachereports.constants import CONFIG_INFO_KIND, CONFIG_NAMES_KIND, SPLIT_NAMES_KIND
+from foundation.core.errors import AdminError
 from foundation.core.processing_graph import ProcessingGraph, ProcessingStep
 from jobs.constants import Priority, Status
 from jobs.difficulty import backfill_plan_difficulty
@@ -77,6 +90,19 @@ ERROR_CODES_TO_RETRY: dict[str, int] = {
     "PreviousStepStillProcessingError": 30,
 }
 """Error codes the workers retry, and the `failed_runs` below which they still do (upstream's lists)."""
+
+MAX_NAMES_IN_MESSAGE = 10
+"""An incoherent cache names at most this many configs or splits, then `...` (as the other services)."""
+
+
+class IncoherentCacheError(AdminError):
+    """The dataset's entries do not match its name lists: the other services' planner refuses it.
+
+    Planning anyway would queue jobs the workers never plan. Nothing is written; recreating the
+    dataset is the repair.
+    """
+
+    status_code = 409
 
 
 @dataclass(frozen=True)
@@ -194,15 +220,24 @@ class BackfillPlan:
     waiting_jobs_to_delete: list[JobDocument]
     root_errors: list[RootError]
     copies: dict[ArtifactKey, CopyLink] = field(default_factory=dict)
+    started_jobs_not_kept: list[JobDocument] = field(default_factory=list)
+    """Started jobs that are no artifact's valid job: counted by `DeleteWaitingJobs`, never deleted."""
 
     @property
     def tasks(self) -> list[str]:
+        """`CreateJobs,n` and `DeleteWaitingJobs,n` (n: the pending jobs not kept, started ones included)."""
         tasks = []
         if self.jobs_to_create:
             tasks.append(f"CreateJobs,{len(self.jobs_to_create)}")
-        if self.waiting_jobs_to_delete:
-            tasks.append(f"DeleteWaitingJobs,{len(self.waiting_jobs_to_delete)}")
+        pending_not_kept = len(self.waiting_jobs_to_delete) + len(self.started_jobs_not_kept)
+        if pending_not_kept:
+            tasks.append(f"DeleteWaitingJobs,{pending_not_kept}")
         return sorted(tasks)
+
+    @property
+    def has_changes(self) -> bool:
+        """Whether applying it writes anything (a started job not kept is left alone)."""
+        return bool(self.jobs_to_create or self.waiting_jobs_to_delete)
 
     def ids_in_state(self, state: State) -> list[str]:
         return sorted(artifact.id for artifact in self.artifacts if self.states[artifact.key] == state)
@@ -237,22 +272,94 @@ def _content(entry: CacheEntry | None) -> Mapping[str, Any]:
 
 
 def listed_names(items: object, name_field: str) -> list[str]:
-    """The `name_field` of each item of a name list, in order, without duplicates or non-strings."""
+    """The `name_field` of each item of a name list, in order, duplicates kept (they are refused).
+
+    A list with an item that is not an object holding a string name lists nothing, as the other
+    services read it (their reader gives up on the whole list).
+    """
     if not isinstance(items, list):
         return []
-    names = [item.get(name_field) for item in items if isinstance(item, Mapping)]
-    return list(dict.fromkeys(name for name in names if isinstance(name, str)))
+    names: list[str] = []
+    for item in items:
+        name = item.get(name_field) if isinstance(item, Mapping) else None
+        if not isinstance(name, str):
+            return []
+        names.append(name)
+    return names
+
+
+def config_names(entries: Mapping[ArtifactKey, CacheEntry]) -> list[str]:
+    """The configs listed by the dataset's `dataset-config-names` entry (any status; none when missing)."""
+    return listed_names(_content(entries.get((CONFIG_NAMES_KIND, None, None))).get("config_names"), "config")
+
+
+def split_names(entries: Mapping[ArtifactKey, CacheEntry], config: str) -> list[str]:
+    """The splits listed by a config's `config-split-names` entry (any status; none when missing)."""
+    return listed_names(_content(entries.get((SPLIT_NAMES_KIND, config, None))).get("splits"), "split")
+
+
+def _names_listing(names: Iterable[str]) -> str:
+    """`'a', 'b'`: sorted, at most MAX_NAMES_IN_MESSAGE, then `...`."""
+    ordered = sorted(names)
+    shown = ", ".join(repr(name) for name in ordered[:MAX_NAMES_IN_MESSAGE])
+    return f"{shown}, ..." if len(ordered) > MAX_NAMES_IN_MESSAGE else shown
+
+
+def _incoherence(dataset: str, what: str) -> IncoherentCacheError:
+    return IncoherentCacheError(
+        f"Incoherent cache of {dataset}: {what}. The plan is refused, as the other services' planner"
+        " refuses it; recreate the dataset to repair it."
+    )
+
+
+def check_coherence(*, dataset: str, entries: Mapping[ArtifactKey, CacheEntry]) -> None:
+    """Raise IncoherentCacheError where the other services' planner refuses the dataset, in its order.
+
+    1. entries of configs that the config names do not list (all of them, when there is no list);
+    2. for each listed config whose split names are not empty, entries of splits they do not list;
+    3. a config, or a split of a listed config, listed twice.
+    """
+    configs = config_names(entries)
+    unexpected_configs = {config for _, config, _ in entries if config is not None} - set(configs)
+    if unexpected_configs:
+        raise _incoherence(
+            dataset,
+            f"it holds entries for {len(unexpected_configs)} config(s) that its dataset-config-names entry"
+            f" does not list: {_names_listing(unexpected_configs)}",
+        )
+    splits_by_config = {config: split_names(entries, config) for config in configs}
+    for config in dict.fromkeys(configs):
+        splits = splits_by_config[config]
+        unexpected_splits = {split for _, of, split in entries if of == config and split is not None} - set(splits)
+        if splits and unexpected_splits:
+            raise _incoherence(
+                dataset,
+                f"it holds entries for {len(unexpected_splits)} split(s) of config {config!r} that its"
+                f" config-split-names entry does not list: {_names_listing(unexpected_splits)}",
+            )
+    repeated_configs = {config for config in configs if configs.count(config) > 1}
+    if repeated_configs:
+        raise _incoherence(
+            dataset,
+            f"its dataset-config-names entry lists {len(repeated_configs)} config(s) more than once:"
+            f" {_names_listing(repeated_configs)}",
+        )
+    for config, splits in splits_by_config.items():
+        repeated_splits = {split for split in splits if splits.count(split) > 1}
+        if repeated_splits:
+            raise _incoherence(
+                dataset,
+                f"the config-split-names entry of config {config!r} lists {len(repeated_splits)} split(s) more"
+                f" than once: {_names_listing(repeated_splits)}",
+            )
 
 
 def dataset_artifacts(
     *, graph: ProcessingGraph, dataset: str, revision: str, entries: Mapping[ArtifactKey, CacheEntry]
 ) -> list[Artifact]:
     """Every artifact of the dataset at `revision`, in graph order, configs and splits from the name lists."""
-    configs = listed_names(_content(entries.get((CONFIG_NAMES_KIND, None, None))).get("config_names"), "config")
-    splits = {
-        config: listed_names(_content(entries.get((SPLIT_NAMES_KIND, config, None))).get("splits"), "split")
-        for config in configs
-    }
+    configs = config_names(entries)
+    splits = {config: split_names(entries, config) for config in configs}
     artifacts: list[Artifact] = []
     for step in graph.in_graph_order():
         if step.input_type == "dataset":
@@ -300,8 +407,9 @@ def _is_error_to_retry(entry: CacheEntry) -> bool:
 
 
 def _is_job_runner_obsolete(entry: CacheEntry, step: ProcessingStep) -> bool:
+    """A version below the step's; a missing one is not obsolete (the other services compare it as a null number)."""
     version = entry.get("job_runner_version")
-    return not isinstance(version, int | float) or isinstance(version, bool) or version < step.job_runner_version
+    return isinstance(version, int | float) and not isinstance(version, bool) and version < step.job_runner_version
 
 
 def failed_runs(entry: CacheEntry | None) -> int:
@@ -364,24 +472,21 @@ def _jobs_by_artifact(
     return {key: min(pending, key=_valid_job_order) for key, pending in candidates.items()}
 
 
-def num_bytes_from_config_info(config_info: CacheEntry | None, *, split: str | None) -> int | None:
-    """The size the bonus reads: the config's `dataset_size`, or one split's `num_bytes`."""
+def config_dataset_size(config_info: CacheEntry | None) -> int | None:
+    """The integer `dataset_size` a config's `config-info` entry (any status) reports, else None."""
     dataset_info = _content(config_info).get("dataset_info")
-    if not isinstance(dataset_info, Mapping):
-        return None
-    if split is None:
-        num_bytes = dataset_info.get("dataset_size")
-    else:
-        splits = dataset_info.get("splits")
-        split_info = splits.get(split) if isinstance(splits, Mapping) else None
-        num_bytes = split_info.get("num_bytes") if isinstance(split_info, Mapping) else None
+    num_bytes = dataset_info.get("dataset_size") if isinstance(dataset_info, Mapping) else None
     return num_bytes if isinstance(num_bytes, int) and not isinstance(num_bytes, bool) else None
 
 
 def job_difficulty(artifact: Artifact, *, entry: CacheEntry | None, config_info: CacheEntry | None) -> int:
-    """Step difficulty, + its bonus for a big config or split, + 20 per failed run, at most 100."""
-    num_bytes = None if artifact.config is None else num_bytes_from_config_info(config_info, split=artifact.split)
-    return backfill_plan_difficulty(step=artifact.step, num_bytes=num_bytes, failed_runs=failed_runs(entry))
+    """Step difficulty, + its bonus when the artifact's CONFIG is big, + 20 per failed run, at most 100.
+
+    Config- and split-level artifacts alike read the config's size: the plan never reads a
+    split's `num_bytes` (force-refresh does; the other services' two rules differ).
+    """
+    config_size = None if artifact.config is None else config_dataset_size(config_info)
+    return backfill_plan_difficulty(step=artifact.step, num_bytes=config_size, failed_runs=failed_runs(entry))
 
 
 def _waiting_job_order(job: JobDocument) -> tuple[str, str, str]:
@@ -494,8 +599,12 @@ def backfill_plan(
     pending_jobs: Sequence[JobDocument],
     priority: Priority,
 ) -> BackfillPlan:
-    """The plan of REFERENCE.md for the dataset at `revision`, from its cache entries and pending jobs."""
+    """The plan of REFERENCE.md for the dataset at `revision`, from its cache entries and pending jobs.
+
+    Raises IncoherentCacheError when the entries do not match the name lists (nothing planned).
+    """
     entries = entries_by_key(cache_entries, dataset=dataset)
+    check_coherence(dataset=dataset, entries=entries)
     artifacts = dataset_artifacts(graph=graph, dataset=dataset, revision=revision, entries=entries)
     keys_by_step: dict[str, list[ArtifactKey]] = {}
     for artifact in artifacts:
@@ -534,14 +643,11 @@ def backfill_plan(
                 difficulty=difficulty,
             )
         )
+    not_kept = [job for job in pending_jobs if job.get("dataset") == dataset and id(job) not in kept]
     waiting_jobs_to_delete = sorted(
-        (
-            job
-            for job in pending_jobs
-            if job.get("dataset") == dataset and job.get("status") == Status.WAITING.value and id(job) not in kept
-        ),
-        key=_waiting_job_order,
+        (job for job in not_kept if job.get("status") == Status.WAITING.value), key=_waiting_job_order
     )
+    started_jobs_not_kept = [job for job in not_kept if job.get("status") != Status.WAITING.value]
     roots, copies = root_errors(graph=graph, dataset=dataset, entries=entries)
     return BackfillPlan(
         dataset=dataset,
@@ -553,4 +659,5 @@ def backfill_plan(
         waiting_jobs_to_delete=waiting_jobs_to_delete,
         root_errors=roots,
         copies=copies,
+        started_jobs_not_kept=started_jobs_not_kept,
     )

@@ -16,9 +16,11 @@ from datasetops.backfill import (
     ArtifactKey,
     BackfillPlan,
     CopyLink,
+    IncoherentCacheError,
     RootError,
     State,
     backfill_plan,
+    check_coherence,
     root_errors,
 )
 from foundation.core.processing_graph import ProcessingStep, processing_graph
@@ -33,16 +35,25 @@ DatasetStatus = dict[str, dict[str, list[Any]]]
 
 
 def dataset_status(*, dataset: str) -> DatasetStatus:
-    """Cache reports and pending jobs (rows) of a dataset for every step: two queries in all."""
+    """Cache reports and pending jobs (rows) of a dataset for every step: two queries in all.
+
+    Within a step, entries and jobs each in `_id` order, the order they were written (the
+    other services read them unsorted, in insertion order): started jobs are not put first.
+    """
     reports = cache_selectors.cache_reports_of_dataset(dataset=dataset)
     jobs = job_selectors.pending_jobs_of_dataset(dataset=dataset)
     return {
         step.name: {
             "cached_responses": reports[step.name],
-            "jobs": [*jobs[step.name]["waiting"], *jobs[step.name]["started"]],
+            "jobs": sorted([*jobs[step.name]["waiting"], *jobs[step.name]["started"]], key=_written_order),
         }
         for step in processing_graph()
     }
+
+
+def _written_order(job: Job) -> str:
+    """A job's `_id` as text: for ObjectIds (24 hex digits) the order of their bytes, when they were written."""
+    return job.id
 
 
 PLAN_STATE_LABELS: dict[str, str] = {
@@ -176,14 +187,16 @@ class DatasetOverview:
     root_errors: list[RootErrorRow] = field(default_factory=list)
     """Most copied first."""
     plan: BackfillPlan | None = None
-    """The backfill plan at the cache's revision (`revision`); None when no revision is known."""
+    """The backfill plan at the cache's revision (`revision`); None when no revision is known or it is refused."""
+    incoherence: IncoherentCacheError | None = None
+    """Why the plan is refused: the entries do not match the name lists (recreate repairs it)."""
 
     @property
     def plan_words(self) -> str:
         """`5 jobs to create, 2 waiting jobs to delete`, or that there is nothing to do."""
         if self.plan is None:
             return ""
-        if not self.plan.tasks:
+        if not self.plan.has_changes:
             return "Nothing to do: every artifact is up to date or has its pending job."
         return (
             f"{plural(len(self.plan.jobs_to_create), 'job', 'jobs')} to create,"
@@ -250,7 +263,7 @@ def _outdated_reasons(step: ProcessingStep, entry: dict[str, Any] | None, revisi
         return []
     reasons = []
     version = entry.get("job_runner_version")
-    if not isinstance(version, int) or version < step.job_runner_version:
+    if isinstance(version, int) and version < step.job_runner_version:  # a missing one is not obsolete
         reasons.append(f"job runner version {version} < {step.job_runner_version}")
     entry_revision = entry.get("dataset_git_revision")
     if revision is not None and entry_revision is not None and entry_revision != revision:
@@ -288,11 +301,14 @@ def dataset_overview(*, dataset: str) -> DatasetOverview:
     listed = _listed_names(entries)
     root = entries.get((cachereports_constants.CONFIG_NAMES_KIND, None, None))
     revision = root.get("dataset_git_revision") if root is not None else None
-    plan = (
-        plan_from_documents(dataset=dataset, revision=revision, documents=documents, priority=Priority.LOW)
-        if isinstance(revision, str)
-        else None
-    )
+    plan, incoherence = None, None
+    try:
+        if isinstance(revision, str):
+            plan = plan_from_documents(dataset=dataset, revision=revision, documents=documents, priority=Priority.LOW)
+        else:  # no plan without a revision, but Apply would still be refused
+            check_coherence(dataset=dataset, entries=entries)
+    except IncoherentCacheError as refusal:
+        incoherence = refusal
     # the plan found the root errors and copies of these same entries: not searched twice
     roots, copies = (
         (plan.root_errors, plan.copies)
@@ -334,6 +350,7 @@ def dataset_overview(*, dataset: str) -> DatasetOverview:
         sections=sections,
         root_errors=[RootErrorRow(root_error, _entry_id(entries.get(root_error.key))) for root_error in roots],
         plan=plan,
+        incoherence=incoherence,
     )
 
 

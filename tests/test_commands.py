@@ -169,7 +169,9 @@ def test_force_refresh_command_says_what_it_changed_on_a_standing_job(fake_hub: 
 
 
 def test_force_refresh_exit_status_is_2_when_the_dataset_is_not_supported(fake_hub: Any, queue_db: Any) -> None:
-    fake_hub.expect_request("/api/datasets/gone/x").respond_with_json({}, status=404)
+    fake_hub.expect_request("/api/datasets/gone/x").respond_with_json(
+        {}, status=404, headers={"X-Error-Code": "RepoNotFound"}
+    )
     out = StringIO()
     message, status = run("force_refresh", "config-parquet", "--dataset", "gone/x", "--config", "d", stdout=out)
     assert (status, message) == (2, "gone/x,d is not supported: nothing queued")
@@ -178,7 +180,9 @@ def test_force_refresh_exit_status_is_2_when_the_dataset_is_not_supported(fake_h
 
 
 def test_recreate_of_a_dataset_that_is_not_supported_exits_0(fake_hub: Any, queue_db: Any) -> None:
-    fake_hub.expect_request("/api/datasets/gone/x").respond_with_json({}, status=404)
+    fake_hub.expect_request("/api/datasets/gone/x").respond_with_json(
+        {}, status=404, headers={"X-Error-Code": "RepoNotFound"}
+    )
     assert run("recreate_dataset", "gone/x") == ("", 0)
 
 
@@ -229,7 +233,9 @@ def test_progress_bar_off_a_terminal_prints_nothing_and_lines_are_clean(fake_hub
 
 def test_progress_bar_on_a_terminal_is_unstyled_and_erased_before_each_line(fake_hub: Any, queue_db: Any) -> None:
     serve_dataset(fake_hub, "org/a")
-    fake_hub.expect_request("/api/datasets/gone/y").respond_with_json({}, status=404)
+    fake_hub.expect_request("/api/datasets/gone/y").respond_with_json(
+        {}, status=404, headers={"X-Error-Code": "RepoNotFound"}
+    )
     screen = Terminal()
     call_command("recreate_dataset", "org/a", "gone/y", stdout=screen, stderr=screen)
     text = screen.getvalue()

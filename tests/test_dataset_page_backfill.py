@@ -105,13 +105,11 @@ def test_a_copy_whose_root_was_fixed_says_it_is_stale(client: Client, cache_db: 
 def test_the_plan_in_words_and_its_states_on_the_rows(
     client: Client, cache_db: Any, queue_db: Any, small_graph: Any
 ) -> None:
-    from tests.test_backfill_plan import entry
 
     seed_broken_dataset(cache_db, queue_db)
     cache_db["cachedResponsesBlue"].update_one(
         {"kind": "dataset-rows-count"}, {"$set": {"dataset_git_revision": OLD_SHA}}
     )
-    cache_db["cachedResponsesBlue"].insert_one(entry("config-split-names", "gone"))
     html = client.get(PAGE).content.decode()
     words = re.search(r'<p id="plan-words">(.*?)</p>', html, re.S)
     assert words is not None

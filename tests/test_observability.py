@@ -219,7 +219,9 @@ def test_every_write_gives_one_line_with_its_outcome(
     serve_dataset(fake_hub, "org/ds")
     client.post("/admin/force-refresh/dataset-info?dataset=org/ds", data="", content_type="application/json")
     client.post("/admin/force-refresh/dataset-info?dataset=bad/../x", data="", content_type="application/json")
-    fake_hub.expect_request("/api/datasets/org/gone").respond_with_json({"error": "Repository not found"}, status=404)
+    fake_hub.expect_request("/api/datasets/org/gone").respond_with_json(
+        {"error": "Repository not found"}, status=404, headers={"X-Error-Code": "RepoNotFound"}
+    )
     client.post("/admin/recreate-dataset?dataset=org/gone", data="", content_type="application/json")
     lines = [record.getMessage() for record in caplog.records if record.name == "adminsite.writes"]
     assert len(lines) == 2  # the invalid name was refused before anything was written

@@ -275,12 +275,14 @@ def test_recreate_requires_the_exact_typed_name(alice: Client, cache_db: Any, qu
 
 
 def test_a_recreate_refused_by_the_hub_says_what_was_removed(alice: Client, fake_hub: Any, cache_db: Any) -> None:
-    fake_hub.expect_request("/api/datasets/acme/gone").respond_with_json({"error": "not found"}, status=404)
+    fake_hub.expect_request("/api/datasets/acme/gone").respond_with_json(
+        {"error": "not found"}, status=404, headers={"X-Error-Code": "RepoNotFound"}
+    )
     insert_cache_entry(cache_db, kind="dataset-config-names", dataset="acme/gone")
     response = alice.post("/admin/dataset/recreate", {"dataset": "acme/gone", "confirmation": "acme/gone"})
     assert response["Location"] == "/admin/dataset?dataset=acme%2Fgone"
     assert (
-        "Not supported: dataset repository acme/gone is not found. The dataset was removed: deleted 0 waiting jobs,"
+        "Repository acme/gone is not found. The dataset was removed: deleted 0 waiting jobs,"
         " 1 cache entry and 0 asset folders; no job queued."
     ) in messages_of(alice, response)
 
@@ -420,7 +422,9 @@ def test_the_audit_log_page_lists_actions_newest_first_by_pages(alice: Client, f
     set_config(audit_log_num_results=2)
     for step in ("dataset-info", "dataset-size"):
         alice.post("/admin/dataset/force-refresh", {"dataset": DATASET, "step": step})
-    fake_hub.expect_request("/api/datasets/acme/gone").respond_with_json({}, status=404)
+    fake_hub.expect_request("/api/datasets/acme/gone").respond_with_json(
+        {}, status=404, headers={"X-Error-Code": "RepoNotFound"}
+    )
     alice.post("/admin/dataset/recreate", {"dataset": "acme/gone", "confirmation": "acme/gone", "priority": "high"})
 
     first = alice.get("/admin/audit")

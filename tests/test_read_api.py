@@ -248,7 +248,7 @@ def test_dataset_status_without_dataset_is_422_missing_parameter(client: Client,
     assert db_commands.commands == []
 
 
-@pytest.mark.parametrize("dataset", ["../x", "a/b/c", "org/..", "org/", "/ds", "-ds", "ds.", "a..b", "", "x" * 10_000])
+@pytest.mark.parametrize("dataset", ["../x", "a/b/c", "org/..", "org/", "/ds", "-ds", "ds.", "a..b", "x" * 10_000])
 def test_dataset_status_of_an_invalid_name_is_422_and_touches_nothing(client: Client, dataset, db_commands):
     response = client.get("/admin/dataset-status", {"dataset": dataset})
     assert response.status_code == 422
@@ -576,9 +576,10 @@ def test_numbers_take_the_type_of_their_field_and_dates_have_no_offset(client: C
     reports = client.get("/admin/cache-reports-with-content/dataset-info")
     assert reports.content == (
         b'{"cache_reports_with_content":[{"kind":"dataset-info","dataset":"org/ds","config":null,"split":null,'
-        b'"http_status":200,"error_code":null,"details":{},"updated_at":"2024-01-02T03:04:05",'
-        b'"job_runner_version":2,"dataset_git_revision":"' + REVISION.encode() + b'","progress":1.0,'
-        b'"failed_runs":1,"content":{"at":"2024-01-02T03:04:05","nested":[{"at":"2024-01-02T03:04:05.678000"}]}}],'
+        b'"http_status":200,"error_code":null,'
+        b'"content":{"at":"2024-01-02T03:04:05","nested":[{"at":"2024-01-02T03:04:05.678000"}]},'
+        b'"job_runner_version":2,"dataset_git_revision":"' + REVISION.encode() + b'","details":{},'
+        b'"updated_at":"2024-01-02T03:04:05","progress":1.0,"failed_runs":1}],'
         b'"next_cursor":""}'
     )
     jobs = client.get("/admin/pending-jobs").json()["dataset-info"]["waiting"]

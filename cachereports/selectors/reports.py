@@ -87,12 +87,11 @@ _DATASET_PAGE_FIELDS = {
         "content.config_names",
         "content.splits",
         "content.dataset_info.dataset_size",
-        "content.dataset_info.splits",
     )
 }
 """The report fields, plus only the parts of the content that list configs and splits (the two
-name lists) and give the size of a config and of its splits (`config-info`, for the backfill's
-bonus difficulty)."""
+name lists) and give the size of a config (`config-info`, for the backfill's bonus difficulty:
+the plan never reads a split's size)."""
 
 
 def cache_entries_of_dataset_page(*, dataset: str, primary: bool = False) -> list[dict[str, Any]]:

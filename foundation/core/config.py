@@ -56,7 +56,7 @@ class AdminConfig:
     cached_assets_storage_root: Path
     parquet_metadata_storage_directory: Path | None
     stale_job_seconds: int
-    """A started job whose last heartbeat is older than this is stale (ours; REFERENCE.md)."""
+    """A started job whose last heartbeat (or `terminated_at`) is older than this is stale (ours; REFERENCE.md)."""
     activity_sample_seconds: int
     """The interval of the activity samples `collect_counts` takes: one sample per interval (ours)."""
     activity_retention_days: int

@@ -20,12 +20,11 @@ def required_value(name: str, value: object) -> str:
 def dataset_value(value: object) -> str:
     """A dataset name, checked as the Hub names repos before it is used anywhere.
 
-    REFERENCE.md says two things of an unusable `dataset`, and both are followed to the letter:
-    absent or blank (whitespace only) is MissingRequiredParameter, as the other services answer
-    it and as the force-refresh parameters say; the empty string is in the list of names that
-    are InvalidParameter, with `../x`, `a/b/c`, a number in a JSON body and the rest.
+    Absent or blank (`?dataset=`, `?dataset=%20`) is MissingRequiredParameter, as the other
+    services answer it; a name that is present but not one the Hub could give (`../x`,
+    `a/b/c`, a number in a JSON body) is InvalidParameter.
     """
-    if value is None or (isinstance(value, str) and value and not value.strip()):
+    if value is None or (isinstance(value, str) and not value.strip()):
         raise MissingRequiredParameterError("Parameter 'dataset' is required")
     if not isinstance(value, str) or not is_valid_dataset_name(value):
         raise InvalidParameterError("Parameter 'dataset' is not a valid dataset name")

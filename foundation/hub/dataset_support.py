@@ -5,16 +5,19 @@ cardData, author) and, for a private dataset, `GET /api/whoisthis?name=<author>`
 Both use COMMON_HF_TOKEN and ADMIN_HF_TIMEOUT_SECONDS. The support rules are upstream's
 (`libcommon.operations.get_latest_dataset_revision_if_supported_or_raise`), in its order:
 
-- not found (404, 401 or `X-Error-Code: RepoNotFound`) -> NotSupportedRepositoryNotFoundError
+- not found (404 with `X-Error-Code: RepoNotFound`) -> NotSupportedRepositoryNotFoundError
 - disabled (403 "Access to this resource is disabled." or `disabled: true`) -> NotSupportedDisabledRepositoryError
 - private, unless its author is PRO (`isPro`) or Enterprise (non-null `plan`) -> NotSupportedPrivateRepositoryError
 - public and tagged not-for-all-audiences (or a synonym) -> NotSupportedTagNFAAError
 - `viewer: false` in the card data -> NotSupportedDisabledViewerError
 - matched by COMMON_BLOCKED_DATASETS -> DatasetInBlockListError
 
-Each refusal is a 501. Any other failure (timeout, connection error, another status, an answer
-without a sha) is a 500 `HubRequestError`: the caller must not write anything then. The token
-is sent in a header only; it never appears in a message or a log line.
+Each refusal is a 501, with the other services' own message. Those are the Hub's verdicts, and
+only they may be destructive (recreate removes a dataset the Hub refuses). Any other answer is
+a 500 `HubRequestError` and the caller must not write anything: a timeout, a connection error,
+a 404 without `X-Error-Code: RepoNotFound` (a proxy or a wrong endpoint says nothing about the
+repo), a 401 or another 403 (the Hub refusing our COMMON_HF_TOKEN), another status, an answer
+without a sha. The token is sent in a header only; it never appears in a message or a log line.
 """
 
 from __future__ import annotations
@@ -38,8 +41,13 @@ TAG_NFAA_SYNONYMS = frozenset({"not-for-all-audiences", "nsfw", "porn", "hentai"
 
 DISABLED_REPOSITORY_MESSAGE = "Access to this resource is disabled."
 """The `X-Error-Message` of the Hub for a disabled repository."""
-INVALID_CREDENTIALS_MESSAGE = "Invalid credentials in Authorization header"
-"""The Hub's X-Error-Message when the token sent is refused (not a verdict on the repo)."""
+REPOSITORY_NOT_FOUND_CODE = "RepoNotFound"
+"""The `X-Error-Code` of the Hub's own "not found" (a 404 without it is not the Hub's verdict)."""
+BLOCKED_DATASET_MESSAGE = (
+    "This dataset has been disabled for now. Please open an issue in"
+    " https://github.com/huggingface/dataset-viewer if you want this dataset to be supported."
+)
+"""The other services' words for a dataset of COMMON_BLOCKED_DATASETS."""
 
 
 class HubRequestError(AdminError):
@@ -60,7 +68,7 @@ class NotSupportedError(AdminError):
 
 
 class NotSupportedRepositoryNotFoundError(NotSupportedError):
-    """The Hub does not know the dataset (or hides it from our token)."""
+    """The Hub does not know the dataset (or hides it from our token): its 404 with `RepoNotFound`."""
 
 
 class NotSupportedDisabledRepositoryError(NotSupportedError):
@@ -137,23 +145,39 @@ def _json_object(response: requests.Response, what: str) -> dict[str, Any]:
     return body
 
 
+def _raise_unless_found(response: requests.Response, *, dataset: str) -> None:
+    """A 200 passes; the Hub's own verdicts raise their NotSupported error; anything else is a HubRequestError.
+
+    A wrong answer here deletes a healthy dataset (recreate removes what the Hub refuses), so
+    only the two answers the Hub gives about the repo itself are verdicts.
+    """
+    status = response.status_code
+    if status == 200:
+        return
+    if status == 404 and response.headers.get("X-Error-Code") == REPOSITORY_NOT_FOUND_CODE:
+        raise NotSupportedRepositoryNotFoundError(f"Repository {dataset} is not found.")
+    if status == 403 and response.headers.get("X-Error-Message") == DISABLED_REPOSITORY_MESSAGE:
+        raise NotSupportedDisabledRepositoryError(f"Repository {dataset} is disabled.")
+    if status in (401, 403):
+        # Our COMMON_HF_TOKEN (or the lack of one) is refused: the Hub says nothing about the dataset.
+        token = "the service's token (COMMON_HF_TOKEN)" if _config().hf_token else "a call without COMMON_HF_TOKEN"
+        logger.error("The Hub answered %s to %s", status, token)
+        raise HubRequestError(f"The Hub refused {token} with a {status}: nothing was changed.")
+    if status == 404:
+        raise HubRequestError(
+            f"The Hub answered 404 about dataset {dataset} without saying the repository is not found"
+            " (no X-Error-Code: RepoNotFound): nothing was changed."
+        )
+    raise HubRequestError(f"The Hub answered {status} about dataset {dataset}: nothing was changed.")
+
+
 def dataset_info(*, dataset: str) -> DatasetInfo:
     """The Hub's view of a dataset; raises a NotSupported error if it is not found or disabled."""
     if not is_valid_dataset_name(dataset):
         # Defence in depth: every caller validates first; a bad name must never reach a URL.
         raise HubRequestError("Refusing to ask the Hub about an invalid dataset name.")
     response = _get(f"/api/datasets/{dataset}")
-    if response.headers.get("X-Error-Message") == DISABLED_REPOSITORY_MESSAGE:
-        raise NotSupportedDisabledRepositoryError(f"Not supported: dataset repository {dataset} is disabled.")
-    if response.status_code == 401 and response.headers.get("X-Error-Message") == INVALID_CREDENTIALS_MESSAGE:
-        # Our COMMON_HF_TOKEN is refused: the Hub says nothing about the dataset, which must not
-        # be taken for "not found" (a recreate would then remove a healthy dataset).
-        logger.error("The Hub refused COMMON_HF_TOKEN (invalid credentials)")
-        raise HubRequestError("The Hub refused the service's token (COMMON_HF_TOKEN): nothing was changed.")
-    if response.status_code in (401, 404) or response.headers.get("X-Error-Code") == "RepoNotFound":
-        raise NotSupportedRepositoryNotFoundError(f"Not supported: dataset repository {dataset} is not found.")
-    if response.status_code != 200:
-        raise HubRequestError(f"The Hub answered {response.status_code} about dataset {dataset}: nothing was changed.")
+    _raise_unless_found(response, dataset=dataset)
     body = _json_object(response, f"dataset {dataset}")
     sha = body.get("sha")
     if not isinstance(sha, str) or not sha:
@@ -202,7 +226,5 @@ def supported_revision(*, dataset: str) -> str:
     if not info.card_data.get("viewer", True):
         raise NotSupportedDisabledViewerError(f"Not supported: dataset viewer is disabled in {dataset} configuration.")
     if _config().blocked_datasets.matches(dataset):
-        raise DatasetInBlockListError(
-            f"Not supported: dataset {dataset} is in the block list (COMMON_BLOCKED_DATASETS)."
-        )
+        raise DatasetInBlockListError(BLOCKED_DATASET_MESSAGE)
     return info.sha

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import math
-import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -70,57 +69,19 @@ class JSONOnlyNegotiation(DefaultContentNegotiation):
         return renderer, renderer.media_type
 
 
-# The bytes orjson writes differ from the json module's in one way only, for floats: a negative
-# exponent of one digit (`1e-7` for `1e-07`; `1e+16` and `1e-100` are written alike) and
-# decimals down to 1e-5 where json writes an exponent below 1e-4 (`0.00002` for `2e-05`).
-# An answer where such a number may stand is written again by the json module. The look is
-# for the end of an exponent number (`e`, digits, then `,`, `}`, `]` or the end: a literal
-# first, so the regex engine skips ahead at C speed; 2 ms for 4 MB where a pattern starting
-# with a digit class takes 30), then, before it, the rest of a number token (`-`, digits, a
-# point), which in compact JSON starts the text or follows `:`, `,` or `[`; and for `0.0000`.
-# A git revision in a string (`...,a5a0693e2,...`) is no such token; a string that happens to
-# hold one (`"x,1e5]"`) only costs the second pass.
-_EXPONENT_END = re.compile(rb"e-?[0-9]+(?:[,}\]]|\Z)")
-_NUMBER_BEFORE_EXPONENT = re.compile(rb"(?:^|[:,\[])-?[0-9]+(?:\.[0-9]+)?$")
-_LONGEST_MANTISSA = 24
-"""A float's digits before its `e` (17 significant digits, a point, a sign) fit with room to spare."""
-_TINY_DECIMAL = b"0.0000"
-
-
-def _may_differ_from_json(rendered: bytes) -> bool:
-    if _TINY_DECIMAL in rendered:
-        return True
-    for found in _EXPONENT_END.finditer(rendered):
-        before = rendered[max(0, found.start() - _LONGEST_MANTISSA) : found.start()]
-        if _NUMBER_BEFORE_EXPONENT.search(before):
-            return True
-    return False
-
-
-_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-_LINE_SEPARATOR, _PARAGRAPH_SEPARATOR = "\u2028".encode(), "\u2029".encode()
-_EITHER_SEPARATOR = re.compile(b"\xe2\x80[\xa8\xa9]")
-"""U+2028 or U+2029 in UTF-8: one search (1 ms for 4 MB) instead of two replaces that copy (6 ms)."""
-
-
-def _with_separators_escaped(rendered: bytes) -> bytes:
-    """U+2028 and U+2029 escaped, as DRF's renderer writes them (JavaScript strings cannot hold them)."""
-    if not _EITHER_SEPARATOR.search(rendered):
-        return rendered
-    return rendered.replace(_LINE_SEPARATOR, b"\\u2028").replace(_PARAGRAPH_SEPARATOR, b"\\u2029")
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
+"""Datetimes and dataclasses through `BSONJSONEncoder.default` (our date format, DRF's dataclass rule);
+keys that are not strings written as strings, as the other services' orjson options do."""
 
 
 class AdminJSONRenderer(JSONRenderer):
-    """DRF's JSON, byte for byte, written by orjson; a NaN or an infinity becomes null.
+    """orjson's bytes, the other services' serializer (REFERENCE.md, "Exact rendering").
 
-    DRF's renderer (`json.dumps`, compact, not ASCII-only, U+2028/U+2029 escaped) takes 0.55 s
-    for 100k jobs, orjson 0.17 s. orjson is used when it gives the same bytes: anything it
-    cannot write as the json module would (a datetime or a dataclass, handed to DRF's encoder
-    through `default`; an integer beyond 64 bits, a key that is not a string, a lone surrogate,
-    an exponent: it raises or `_may_differ_from_json` says so) is written by DRF's renderer.
-
-    Strict JSON has no NaN; DRF would fail the whole answer with a 500 on the first one (orjson
-    writes null, as `_finite` does). The walk only happens when such a value is there.
+    The answer is what orjson writes, with no pass over its output: U+2028 and U+2029 raw,
+    floats in orjson's shortest form (`1e-7`, `0.00002`, `1e+300`), NaN and infinities as null,
+    keys in insertion order, no spaces. Only a value orjson refuses to write (an integer beyond
+    64 bits, a lone surrogate: neither can come from MongoDB) is written by DRF's renderer
+    instead, rather than failing the answer; `_finite` then stands for orjson's null.
     """
 
     encoder_class = BSONJSONEncoder
@@ -128,12 +89,9 @@ class AdminJSONRenderer(JSONRenderer):
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
         if data is not None and self.get_indent(accepted_media_type or "", renderer_context or {}) is None:
             try:
-                rendered = orjson.dumps(data, default=_ENCODER.default, option=_ORJSON_OPTIONS)
+                return orjson.dumps(data, default=_ENCODER.default, option=_ORJSON_OPTIONS)
             except TypeError:  # orjson.JSONEncodeError, or DRF's encoder refusing a value
                 pass
-            else:
-                if not _may_differ_from_json(rendered):
-                    return _with_separators_escaped(rendered)
         return self._render_with_json(data, accepted_media_type, renderer_context)
 
     def _render_with_json(self, data: Any, accepted_media_type: str | None, renderer_context: Any) -> bytes:

@@ -33,6 +33,13 @@ def serve_dataset(fake_hub: Any, dataset: str, **fields: Any) -> None:
     fake_hub.expect_request(f"/api/datasets/{dataset}", method="GET").respond_with_json(answer)
 
 
+def hub_not_found(fake_hub: Any, dataset: str) -> None:
+    """The Hub's own "not found" for `dataset`: a 404 with `X-Error-Code: RepoNotFound` (a verdict)."""
+    fake_hub.expect_request(f"/api/datasets/{dataset}", method="GET").respond_with_json(
+        {"error": "Repository not found"}, status=404, headers={"X-Error-Code": "RepoNotFound"}
+    )
+
+
 def set_config(**changes: Any) -> None:
     settings.ADMIN = dataclasses.replace(settings.ADMIN, **changes)
 
