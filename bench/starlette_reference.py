@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminsite.settings")
 
 import django  # noqa: E402
+from bson import ObjectId  # noqa: E402
 
 django.setup()
 
@@ -68,7 +69,7 @@ def builder_names(request: Request) -> Response:
 def cache_reports(request: Request) -> Response:
     page = cache_selectors.cache_reports_page(
         kind=request.path_params["kind"],
-        cursor=request.query_params.get("cursor", ""),
+        after=ObjectId(request.query_params["cursor"]) if request.query_params.get("cursor") else None,
         limit=settings.ADMIN.cache_reports_num_results,
         with_content=False,
     )

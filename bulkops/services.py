@@ -31,7 +31,6 @@ from auditlog.services import audited
 from cachereports import selectors as cache_selectors
 from cachereports.filters import CacheEntryFilter
 from cachereports.selectors import ConfigSizes
-from foundation.core.cursors import parse_cursor
 from foundation.core.dataset_names import is_valid_dataset_name
 from foundation.core.errors import AdminError, InvalidParameterError
 from foundation.core.identity import HubIdentity
@@ -47,16 +46,6 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 HUB_CONCURRENCY = 4
 """Hub requests in flight at once for a batch: enough to hide latency, few enough to be polite."""
-
-
-def parse_limit(value: str | None) -> int:
-    """1..1000 entries per call, default 100; anything else is 422."""
-    if value is None or not value.strip():
-        return DEFAULT_LIMIT
-    text = value.strip()
-    if not text.isdecimal() or not 1 <= int(text) <= MAX_LIMIT:
-        raise InvalidParameterError(f"Parameter 'limit' should be an int value between 1 and {MAX_LIMIT}.")
-    return int(text)
 
 
 @dataclass(frozen=True)
@@ -213,22 +202,19 @@ def _refresh_entries(*, entries: list[dict[str, Any]], kind: str, priority: Prio
 def bulk_refresh(
     *,
     entry_filter: CacheEntryFilter,
-    cursor: str,
+    after: ObjectId | None,
     limit: int,
     priority: Priority,
     dry_run: bool,
     actor: HubIdentity,
 ) -> BulkRefreshOutcome:
-    """Refresh the next `limit` matching entries after `cursor` (a dry run only counts and lists them).
+    """Refresh the next `limit` (1..MAX_LIMIT) matching entries after `after` (a dry run only counts and lists them).
 
     `matched` counts every matching entry (not only those after the cursor), so a progress bar
     knows its end from the first call. `next_cursor` is the `_id` of the batch's last entry
     when more entries follow it (one extra entry is read to know), else "": the last batch says
     it is the last.
     """
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidParameterError(f"Parameter 'limit' should be an int value between 1 and {MAX_LIMIT}.")
-    after: ObjectId | None = parse_cursor(cursor)
     matched = cache_selectors.count_matching_entries(entry_filter=entry_filter)
     found = cache_selectors.matching_entries_after(entry_filter=entry_filter, after=after, limit=limit + 1)
     entries = found[:limit]
@@ -244,7 +230,8 @@ def bulk_refresh(
             next_cursor=next_cursor,
             entries=entries,
         )
-    parameters = {**entry_filter.as_parameters(), "cursor": cursor or None, "limit": limit, "priority": priority.value}
+    cursor = str(after) if after is not None else None
+    parameters = {**entry_filter.as_parameters(), "cursor": cursor, "limit": limit, "priority": priority.value}
     with audited(actor=actor, action="bulk-refresh", parameters=parameters) as record:
         tally = _refresh_entries(entries=entries, kind=entry_filter.kind, priority=priority)
         record.result = {

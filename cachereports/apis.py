@@ -9,7 +9,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from cachereports import selectors
-from foundation.web.api import ReadAPIView, optional_parameter
+from cachereports.parameters import CacheErrorsParameters, CacheReportsParameters
+from foundation.web.api import ReadAPIView
+from foundation.web.parameters import request_parameters, validated
 
 
 class _CacheReportsPageApi(ReadAPIView):
@@ -19,9 +21,10 @@ class _CacheReportsPageApi(ReadAPIView):
 
     def get(self, request: Request, kind: str) -> Response:
         config = settings.ADMIN
+        parameters = validated(CacheReportsParameters, {**request_parameters(request), "kind": kind})
         page = selectors.cache_reports_page(
-            kind=kind,
-            cursor=request.query_params.get("cursor", ""),
+            kind=parameters["kind"].name,
+            after=parameters["cursor"],
             limit=config.cache_reports_with_content_num_results
             if self.with_content
             else config.cache_reports_num_results,
@@ -52,4 +55,5 @@ class CacheErrorsApi(ReadAPIView):
     """GET /admin/cache-errors?kind= (kind optional: every kind)"""
 
     def get(self, request: Request) -> Response:
-        return Response(selectors.cache_errors(kind=optional_parameter(request, "kind")).as_json())
+        step = validated(CacheErrorsParameters, request_parameters(request))["kind"]
+        return Response(selectors.cache_errors(kind=step.name if step is not None else None).as_json())

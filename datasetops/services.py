@@ -35,17 +35,18 @@ from cachereports import services as cache_services
 from datasetops import selectors
 from datasetops.backfill import BackfillPlan
 from foundation.core import assets
-from foundation.core.errors import InvalidParameterError, MissingRequiredParameterError
+from foundation.core.dataset_names import check_dataset_name
+from foundation.core.errors import InvalidParameterError
 from foundation.core.identity import HubIdentity
-from foundation.core.parameters import dataset_value, required_value
-from foundation.core.processing_graph import ProcessingStep, known_step, processing_graph
+from foundation.core.processing_graph import ProcessingStep, processing_graph
 from foundation.database import mongo
 from foundation.hub import dataset_support
 from foundation.hub.dataset_support import NotSupportedError
 from jobs import selectors as job_selectors
-from jobs.constants import DATASET_INIT_STEP, DEFAULT_PRIORITY, MIN_BYTES_FOR_BONUS_DIFFICULTY, Priority, Status
+from jobs.constants import DATASET_INIT_STEP, MAX_DIFFICULTY, MIN_BYTES_FOR_BONUS_DIFFICULTY, Priority, Status
 from jobs.documents import job_document
 from jobs.locks import dataset_lock_key, held_lock
+from jobs.parameters import DIFFICULTY_MESSAGE
 from jobs.serializers import job_dict
 from jobs.services import (
     WaitingJob,
@@ -55,49 +56,17 @@ from jobs.services import (
     replace_waiting_jobs,
 )
 
-MAX_DIFFICULTY = 100
-DIFFICULTY_MESSAGE = f"Parameter 'difficulty' should be an int value between 0 and {MAX_DIFFICULTY}."
-PRIORITY_MESSAGE = (
-    f"Parameter 'priority' should be one of {', '.join(priority.value for priority in reversed(Priority))}."
-)
-"""The other services' words: `high, normal, low`."""
-
 # ---------------------------------------------------------------------------------------------
-# Parameters
-
-
-def parse_priority(value: str | None) -> Priority:
-    """`low` (default when absent or blank), `normal` or `high`; anything else is 422."""
-    if value is None or not value.strip():
-        return DEFAULT_PRIORITY
-    try:
-        return Priority(value)
-    except ValueError:
-        raise InvalidParameterError(PRIORITY_MESSAGE) from None
-
-
-def parse_difficulty(value: str | None) -> int | None:
-    """An int 0..100 as Python's `int()` reads it (`+7`, ` 7 `), as the other services parse it.
-
-    None when absent or blank; anything else is 422 with the other services' message.
-    """
-    if value is None or not value.strip():
-        return None
-    try:
-        difficulty = int(value)
-    except ValueError:
-        raise InvalidParameterError(DIFFICULTY_MESSAGE) from None
-    if not 0 <= difficulty <= MAX_DIFFICULTY:
-        raise InvalidParameterError(DIFFICULTY_MESSAGE)
-    return difficulty
+# Force-refresh
 
 
 @dataclass(frozen=True, kw_only=True)
 class ForceRefreshRequest:
     """A validated force-refresh: the artifact of one step, its priority and requested difficulty.
 
-    Built by `parse_force_refresh`; checked again on construction so that no caller can pass
-    an invalid dataset name or a missing config/split to `force_refresh`.
+    Built from the checked parameters (`datasetops.parameters.force_refresh_request`); checked
+    again on construction so that no caller can pass an invalid dataset name or a missing
+    config/split to `force_refresh`.
     """
 
     step: ProcessingStep
@@ -109,7 +78,7 @@ class ForceRefreshRequest:
     """None: the step's difficulty."""
 
     def __post_init__(self) -> None:
-        dataset_value(self.dataset)
+        check_dataset_name(self.dataset)
         if self.step.needs_config != (self.config is not None) or self.step.needs_split != (self.split is not None):
             raise InvalidParameterError(f"Step '{self.step.name}' takes a {self.step.input_type} as input.")
         if self.difficulty is not None and not 0 <= self.difficulty <= MAX_DIFFICULTY:
@@ -124,46 +93,6 @@ class ForceRefreshRequest:
             "priority": self.priority.value,
             "difficulty": self.difficulty,
         }
-
-
-def _artifact_parameters(
-    step: ProcessingStep, *, config: str | None, split: str | None
-) -> tuple[str | None, str | None]:
-    """The config and split a step takes, with the other services' messages when one is missing."""
-    if step.needs_split:
-        if not (isinstance(config, str) and config.strip() and isinstance(split, str) and split.strip()):
-            raise MissingRequiredParameterError("Parameters 'config' and 'split' are required")
-        return config, split
-    if step.needs_config:
-        return required_value("config", config), None
-    return None, None
-
-
-def parse_force_refresh(
-    *,
-    step: str,
-    dataset: object,
-    config: str | None,
-    split: str | None,
-    priority: str | None,
-    difficulty: str | None,
-) -> ForceRefreshRequest:
-    """Validate the raw parameters in the order of REFERENCE.md; raise the AdminError of the first bad one."""
-    processing_step = known_step(step)
-    checked_dataset = dataset_value(dataset)
-    checked_config, checked_split = _artifact_parameters(processing_step, config=config, split=split)
-    return ForceRefreshRequest(
-        step=processing_step,
-        dataset=checked_dataset,
-        config=checked_config,
-        split=checked_split,
-        priority=parse_priority(priority),
-        difficulty=parse_difficulty(difficulty),
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Force-refresh
 
 
 @dataclass(frozen=True)
@@ -288,7 +217,7 @@ def recreate_dataset(*, dataset: str, priority: Priority, actor: HubIdentity, dr
     The Hub is asked first: HubRequestError means nothing was changed. A NotSupported answer
     removes the dataset and is returned in `not_supported` (no job created).
     """
-    dataset_value(dataset)
+    check_dataset_name(dataset)
     assets.existing_dataset_asset_folders(dataset=dataset)  # refuses unsafe folders before any write
     if dry_run:
         return _recreate_plan(dataset=dataset)
@@ -353,7 +282,7 @@ def backfill_dataset(*, dataset: str, priority: Priority, actor: HubIdentity) ->
     no duplicate waiting job, metric rows in step, a constant number of commands. Right after,
     the plan is empty: a second call creates and deletes nothing.
     """
-    dataset_value(dataset)
+    check_dataset_name(dataset)
     parameters = {"dataset": dataset, "priority": priority.value}
     with audited(actor=actor, action="dataset-backfill", parameters=parameters) as record:
         revision = dataset_support.supported_revision(dataset=dataset)

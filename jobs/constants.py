@@ -26,6 +26,8 @@ PENDING_STATUSES = (Status.WAITING.value, Status.STARTED.value)
 
 DEFAULT_PRIORITY = Priority.LOW
 
+MAX_DIFFICULTY = 100
+"""A job's difficulty is an int 0..100."""
 LIGHT_MAX_DIFFICULTY = 40
 """A job of difficulty <= 40 runs on a light worker."""
 MEDIUM_MAX_DIFFICULTY = 70

@@ -6,11 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bson import ObjectId
-from bson.errors import InvalidId
 
 from cachereports.selectors.copied_errors import CopiedFrom, copied_errors_origins
-from foundation.core.cursors import parse_cursor
-from foundation.core.errors import InvalidParameterError, NotFoundError
+from foundation.core.errors import NotFoundError
 from foundation.core.processing_graph import ProcessingStep, known_step, processing_graph
 from foundation.database import mongo
 
@@ -39,8 +37,8 @@ def cache_entries_page(
     kind: str,
     http_status: int | None,
     error_code: str | None,
-    after: str,
-    before: str,
+    after: ObjectId | None,
+    before: ObjectId | None,
     limit: int,
     cause_exception: str | None = None,
     root_errors_only: bool = False,
@@ -62,7 +60,6 @@ def cache_entries_page(
     error_code, details.copied_from_artifact), or (error_code, kind, details.copied_from_artifact).
     """
     known_step(kind)
-    after_id, before_id = parse_cursor(after), parse_cursor(before)
     query: dict[str, Any] = {"kind": kind}
     if http_status is not None:
         query["http_status"] = http_status
@@ -76,11 +73,11 @@ def cache_entries_page(
         query["details.copied_from_artifact"] = None
         query.setdefault("http_status", {"$gte": 400})
     count_query = dict(query)
-    backward = before_id is not None
+    backward = before is not None
     if backward:
-        query["_id"] = {"$lt": before_id}
-    elif after_id is not None:
-        query["_id"] = {"$gt": after_id}
+        query["_id"] = {"$lt": before}
+    elif after is not None:
+        query["_id"] = {"$gt": after}
     responses = mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES]
     found = list(responses.find(query, {"content": 0}).sort("_id", -1 if backward else 1).limit(limit + 1))
     total = responses.count_documents(count_query)
@@ -93,7 +90,7 @@ def cache_entries_page(
         previous_cursor = cache_entries[0]["id"] if more else ""
     else:
         next_cursor = cache_entries[-1]["id"] if more else ""
-        previous_cursor = cache_entries[0]["id"] if after_id is not None and cache_entries else ""
+        previous_cursor = cache_entries[0]["id"] if after is not None and cache_entries else ""
     return CacheEntriesPage(cache_entries, next_cursor, previous_cursor, total)
 
 
@@ -113,14 +110,10 @@ class CacheEntryDetail:
         return self.step is not None and (not isinstance(version, int) or version < self.step.job_runner_version)
 
 
-def cache_entry_detail(*, entry_id: str) -> CacheEntryDetail:
-    """One cache entry by `_id`, content included; 422 for an id that is not an ObjectId."""
-    try:
-        object_id = ObjectId(entry_id)
-    except (InvalidId, TypeError):
-        raise InvalidParameterError("The cache entry id is not valid.") from None
-    cache_entry = mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES].find_one({"_id": object_id})
+def cache_entry_detail(*, entry_id: ObjectId) -> CacheEntryDetail:
+    """One cache entry by `_id`, content included; 404 when there is none."""
+    cache_entry = mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES].find_one({"_id": entry_id})
     if cache_entry is None:
         raise NotFoundError(f"No cache entry with id {entry_id}.")
     step = processing_graph().get(str(cache_entry.get("kind")))
-    return CacheEntryDetail(with_id(cache_entry), step, copied_errors_origins([cache_entry]).get(str(object_id)))
+    return CacheEntryDetail(with_id(cache_entry), step, copied_errors_origins([cache_entry]).get(str(entry_id)))

@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bson import ObjectId
+
 from cachereports.selectors.entries import with_id
 from cachereports.serializers import CacheReport, cache_report, cache_report_with_content
-from foundation.core.cursors import parse_cursor
 from foundation.core.processing_graph import known_step, processing_graph
 from foundation.database import mongo
 
@@ -22,13 +23,12 @@ class CacheReportsPage:
     next_cursor: str
 
 
-def cache_reports_page(*, kind: str, cursor: str, limit: int, with_content: bool) -> CacheReportsPage:
-    """One page of the entries of a kind, by `_id` ascending (index kind, _id).
+def cache_reports_page(*, kind: str, after: ObjectId | None, limit: int, with_content: bool) -> CacheReportsPage:
+    """One page of the entries of a kind after `after`, by `_id` ascending (index kind, _id).
 
     `next_cursor` is the `_id` of the last entry when the page is full, else "".
     """
     known_step(kind)
-    after = parse_cursor(cursor)
     query: dict[str, Any] = {"kind": kind}
     if after is not None:
         query["_id"] = {"$gt": after}
