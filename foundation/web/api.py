@@ -7,6 +7,7 @@ are `{"error": message}` with an `X-Error-Code` header, built by `foundation.web
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -17,6 +18,13 @@ from rest_framework.views import APIView
 
 from foundation.web.error_answers import as_admin_error, error_body
 
+JSON_API = "is_json_api"
+"""Attribute of the view function of every JSON API route (set by `as_view()`): CORS is for them (`web.cors`)."""
+
+
+def is_json_api_view(view: Callable[..., Any]) -> bool:
+    return getattr(view, JSON_API, False) is True
+
 
 def cache_control(max_age: int) -> str:
     return f"max-age={max_age}" if max_age > 0 else "no-store"
@@ -26,6 +34,12 @@ class ReadAPIView(APIView):
     """A read route: answers may be cached for ADMIN_MAX_AGE seconds."""
 
     cacheable: ClassVar[bool] = True
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        view = super().as_view(**initkwargs)
+        setattr(view, JSON_API, True)
+        return view
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
