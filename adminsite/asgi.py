@@ -18,7 +18,7 @@ from django.core.handlers.base import BaseHandler
 from django.http import HttpResponseBase
 from django.urls import get_resolver, set_script_prefix
 
-from cachereports import selectors as cache_selectors
+from cachereports.selectors import reused_counts
 from foundation.web.event_loop import paths_answered_on_the_event_loop
 from foundation.web.jinja_environment import load_every_page_template
 from foundation.web.request_bodies import BoundedBodies, Receive, Scope, Send
@@ -118,7 +118,7 @@ django.setup(set_prefix=False)
 # Bodies over their limit are refused before Django reads (and spools) them whole.
 application = BoundedBodies(OneHopASGIHandler())
 # The dashboard's counts over many entries, counted in the background before the first request needs them.
-cache_selectors.warm_up_at_worker_start()
+reused_counts.warm_up_at_worker_start()
 # Django's per-request upkeep of SQL connections and caches the console does not have, dropped.
 _drop_per_request_upkeep_of_absent_backends()
 # Every page's templates, compiled before the first request of this worker (the URL configuration

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from auditlog import selectors
 from auditlog.parameters import AuditLogParameters
+from auditlog.serializers import audit_action_dict
 from foundation.web.api import ReadAPIView
 from foundation.web.parameters import request_parameters, validated
 
@@ -18,4 +19,6 @@ class AuditLogApi(ReadAPIView):
     def get(self, request: Request) -> Response:
         parameters = validated(AuditLogParameters, request_parameters(request))
         page = selectors.audit_log_page(before=parameters["cursor"], limit=settings.ADMIN.audit_log_num_results)
-        return Response({"actions": page.actions, "next_cursor": page.next_cursor})
+        return Response(
+            {"actions": [audit_action_dict(action) for action in page.actions], "next_cursor": page.next_cursor}
+        )

@@ -7,13 +7,13 @@ from typing import Any
 
 from bson import ObjectId
 
-from auditlog.serializers import AuditActionDict, audit_action_dict
+from auditlog.rows import AuditAction, audit_action_row
 from foundation.database import mongo
 
 
 @dataclass(frozen=True)
 class AuditLogPage:
-    actions: list[AuditActionDict]
+    actions: list[AuditAction]
     next_cursor: str
 
 
@@ -27,4 +27,4 @@ def audit_log_page(*, before: ObjectId | None, limit: int) -> AuditLogPage:
     query: dict[str, Any] = {} if before is None else {"_id": {"$lt": before}}
     actions = list(mongo.queue_database()[mongo.ADMIN_ACTIONS].find(query).sort("_id", -1).limit(limit))
     next_cursor = str(actions[-1]["_id"]) if len(actions) == limit else ""
-    return AuditLogPage([audit_action_dict(action) for action in actions], next_cursor)
+    return AuditLogPage([audit_action_row(action) for action in actions], next_cursor)

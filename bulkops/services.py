@@ -28,9 +28,9 @@ from typing import Any
 from bson import ObjectId
 
 from auditlog.services import audited
-from cachereports import selectors as cache_selectors
 from cachereports.filters import CacheEntryFilter
-from cachereports.selectors import ConfigSizes
+from cachereports.rows import CacheEntry
+from cachereports.selectors import config_sizes, matching
 from foundation.core.dataset_names import is_valid_dataset_name
 from foundation.core.errors import AdminError, InvalidParameterError
 from foundation.core.identity import HubIdentity
@@ -72,8 +72,8 @@ class BulkRefreshOutcome:
     already_waiting: int
     skipped: list[Skipped]
     next_cursor: str
-    entries: list[dict[str, Any]] = field(default_factory=list)
-    """The batch's entries (kind, dataset, config, split, ...): the page's preview, not in the JSON."""
+    entries: list[CacheEntry] = field(default_factory=list)
+    """The batch's entries (kind, dataset, config, split, status, error code): the page's preview, not in the JSON."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -104,11 +104,11 @@ def hub_revisions(*, datasets: list[str]) -> dict[str, str | AdminError]:
         return dict(zip(datasets, pool.map(ask, datasets), strict=True))
 
 
-def _artifact(entry: dict[str, Any]) -> tuple[str, str | None, str | None]:
-    return str(entry.get("dataset")), entry.get("config"), entry.get("split")
+def _artifact(entry: CacheEntry) -> tuple[str, str | None, str | None]:
+    return entry.dataset, entry.config, entry.split
 
 
-def _difficulty(*, entry: dict[str, Any], sizes: ConfigSizes, step_difficulty: int, bonus: int) -> int:
+def _difficulty(*, entry: CacheEntry, sizes: config_sizes.ConfigSizes, step_difficulty: int, bonus: int) -> int:
     """The step's difficulty, plus its bonus when the config (or split) is big: as force-refresh."""
     dataset, config, split = _artifact(entry)
     if config is None:
@@ -129,7 +129,12 @@ class _Tally:
 
 
 def _job_documents(
-    *, entries: list[dict[str, Any]], step: ProcessingStep, revision: str, priority: Priority, sizes: ConfigSizes
+    *,
+    entries: list[CacheEntry],
+    step: ProcessingStep,
+    revision: str,
+    priority: Priority,
+    sizes: config_sizes.ConfigSizes,
 ) -> list[dict[str, Any]]:
     now = mongo.utc_now()
     return [
@@ -154,7 +159,7 @@ def _job_documents(
     ]
 
 
-def _refresh_entries(*, entries: list[dict[str, Any]], kind: str, priority: Priority) -> _Tally:
+def _refresh_entries(*, entries: list[CacheEntry], kind: str, priority: Priority) -> _Tally:
     """Queue a job for each entry whose dataset the Hub supports; skip the others with the reason.
 
     Per dataset, `jobs.services.replace_waiting_jobs` adds the jobs under the lock of every
@@ -164,11 +169,11 @@ def _refresh_entries(*, entries: list[dict[str, Any]], kind: str, priority: Prio
     raised to it, as force-refresh does (one update for the batch).
     """
     step = known_step(kind)
-    datasets = list(dict.fromkeys(str(entry.get("dataset")) for entry in entries))
+    datasets = list(dict.fromkeys(entry.dataset for entry in entries))
     revisions = hub_revisions(datasets=datasets)
-    sizes = cache_selectors.config_sizes(datasets=[name for name in datasets if isinstance(revisions[name], str)])
+    sizes = config_sizes.config_sizes(datasets=[name for name in datasets if isinstance(revisions[name], str)])
     tally = _Tally()
-    by_dataset: dict[str, list[dict[str, Any]]] = {}
+    by_dataset: dict[str, list[CacheEntry]] = {}
     for entry in entries:
         dataset, config, split = _artifact(entry)
         revision = revisions[dataset]
@@ -215,10 +220,10 @@ def bulk_refresh(
     when more entries follow it (one extra entry is read to know), else "": the last batch says
     it is the last.
     """
-    matched = cache_selectors.count_matching_entries(entry_filter=entry_filter)
-    found = cache_selectors.matching_entries_after(entry_filter=entry_filter, after=after, limit=limit + 1)
+    matched = matching.count_matching_entries(entry_filter=entry_filter)
+    found = matching.matching_entries_after(entry_filter=entry_filter, after=after, limit=limit + 1)
     entries = found[:limit]
-    next_cursor = str(entries[-1]["_id"]) if len(found) > limit else ""
+    next_cursor = entries[-1].id if len(found) > limit else ""
     if dry_run:
         return BulkRefreshOutcome(
             dry_run=True,

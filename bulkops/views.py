@@ -16,8 +16,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from bulkops import services as bulk_refresh
 from bulkops.parameters import BulkRefreshPageParameters
-from cachereports import selectors as cache_selectors
 from cachereports.filters import FILTER_FIELDS, cache_entry_filter
+from cachereports.selectors import matching
 from foundation.auth.authentication import page_login_required
 from foundation.core.identity import identity_of
 from foundation.core.processing_graph import processing_graph
@@ -76,7 +76,7 @@ def bulk_refresh_page(request: HttpRequest) -> HttpResponse:
             priority=priority.value,
             preview=preview,
             preview_rows=preview.entries[:PREVIEW_ROWS],
-            datasets=cache_selectors.count_matching_datasets(entry_filter=entry_filter),
+            datasets=matching.count_matching_datasets(entry_filter=entry_filter),
             cursor="",
             done=0,
         )

@@ -8,8 +8,9 @@ from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from cachereports import selectors
 from cachereports.parameters import CacheErrorsParameters, CacheReportsParameters
+from cachereports.selectors import builder_names, error_groups, reports
+from cachereports.serializers import cache_errors_dict, cache_report, cache_report_with_content
 from foundation.web.api import ReadAPIView
 from foundation.web.parameters import request_parameters, validated
 
@@ -22,7 +23,7 @@ class _CacheReportsPageApi(ReadAPIView):
     def get(self, request: Request, kind: str) -> Response:
         config = settings.ADMIN
         parameters = validated(CacheReportsParameters, {**request_parameters(request), "kind": kind})
-        page = selectors.cache_reports_page(
+        page = reports.cache_reports_page(
             kind=parameters["kind"].name,
             after=parameters["cursor"],
             limit=config.cache_reports_with_content_num_results
@@ -30,8 +31,11 @@ class _CacheReportsPageApi(ReadAPIView):
             else config.cache_reports_num_results,
             with_content=self.with_content,
         )
-        reports_key = "cache_reports_with_content" if self.with_content else "cache_reports"
-        return Response({reports_key: page.cache_reports, "next_cursor": page.next_cursor})
+        if self.with_content:
+            body = {"cache_reports_with_content": [cache_report_with_content(entry) for entry in page.cache_entries]}
+        else:
+            body = {"cache_reports": [cache_report(entry) for entry in page.cache_entries]}
+        return Response({**body, "next_cursor": page.next_cursor})
 
 
 class CacheReportsApi(_CacheReportsPageApi):
@@ -48,7 +52,7 @@ class NumDatasetInfosByBuilderNameApi(ReadAPIView):
     """GET /admin/num-dataset-infos-by-builder-name"""
 
     def get(self, request: Request) -> Response:
-        return Response(selectors.num_dataset_infos_by_builder_name())
+        return Response(builder_names.num_dataset_infos_by_builder_name())
 
 
 class CacheErrorsApi(ReadAPIView):
@@ -56,4 +60,4 @@ class CacheErrorsApi(ReadAPIView):
 
     def get(self, request: Request) -> Response:
         step = validated(CacheErrorsParameters, request_parameters(request))["kind"]
-        return Response(selectors.cache_errors(kind=step.name if step is not None else None).as_json())
+        return Response(cache_errors_dict(error_groups.cache_errors(kind=step.name if step is not None else None)))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from cachereports import selectors
 from cachereports.parameters import CacheEntryParameters, CacheErrorsParameters, CacheListParameters
+from cachereports.selectors import entries, error_groups, reused_counts
 from foundation.auth.authentication import page_login_required
 from foundation.core.processing_graph import processing_graph
 from foundation.web.console import console_page, render_page
@@ -24,7 +24,7 @@ def cache_list(request: HttpRequest) -> HttpResponse:
     kind, after, before = parameters["kind"], parameters["after"], parameters["before"]
     page = None
     if kind is not None:
-        page = selectors.cache_entries_page(
+        page = entries.cache_entries_page(
             kind=kind.name,
             http_status=parameters["http_status"],
             error_code=parameters["error_code"],
@@ -57,7 +57,7 @@ def cache_list(request: HttpRequest) -> HttpResponse:
 def cache_entry(request: HttpRequest, entry_id: str) -> HttpResponse:
     """GET /admin/cache/<id>: one entry, its details and its content."""
     parameters = validated(CacheEntryParameters, {"entry_id": entry_id})
-    detail = selectors.cache_entry_detail(entry_id=parameters["entry_id"])
+    detail = entries.cache_entry_detail(entry_id=parameters["entry_id"])
     return render_page(request, "pages/cache_entry.html", {"detail": detail})
 
 
@@ -70,7 +70,7 @@ def errors_page(request: HttpRequest) -> HttpResponse:
     return render_page(
         request,
         "pages/errors.html",
-        {"kind": kind, "errors": selectors.cache_errors(kind=kind), "steps": list(processing_graph())},
+        {"kind": kind, "errors": error_groups.cache_errors(kind=kind), "steps": list(processing_graph())},
     )
 
 
@@ -82,4 +82,4 @@ def builder_names(request: HttpRequest) -> HttpResponse:
     Loaded apart from the dashboard (its script fetches this page's table), so that the one
     aggregation over the `dataset-info` entries never delays the dashboard itself.
     """
-    return render_page(request, "pages/builder_names.html", {"builder_names": selectors.builder_name_counts()})
+    return render_page(request, "pages/builder_names.html", {"builder_names": reused_counts.builder_name_counts()})

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditlog.services import audited
-from cachereports import selectors as cache_selectors
 from cachereports import services as cache_services
+from cachereports.selectors import config_sizes, reports
 from datasetops import selectors
 from datasetops.backfill import BackfillPlan
 from foundation.core import assets
@@ -117,9 +117,7 @@ def job_difficulty(*, request: ForceRefreshRequest) -> int:
     """The requested (or step's) difficulty, plus the step's bonus when the config/split is big."""
     difficulty = request.step.difficulty if request.difficulty is None else request.difficulty
     if request.config is not None:
-        num_bytes = cache_selectors.config_num_bytes(
-            dataset=request.dataset, config=request.config, split=request.split
-        )
+        num_bytes = config_sizes.config_num_bytes(dataset=request.dataset, config=request.config, split=request.split)
         if num_bytes is not None and num_bytes > MIN_BYTES_FOR_BONUS_DIFFICULTY:
             difficulty += request.step.bonus_difficulty_if_dataset_is_big
     return difficulty
@@ -197,7 +195,7 @@ def _recreate_plan(*, dataset: str) -> RecreateOutcome:
         dataset=dataset,
         dry_run=True,
         deleted_jobs=job_selectors.count_waiting_jobs_of_dataset(dataset=dataset),
-        deleted_cached_responses=cache_selectors.count_cache_entries_of_dataset(dataset=dataset),
+        deleted_cached_responses=reports.count_cache_entries_of_dataset(dataset=dataset),
         deleted_asset_folders=len(assets.existing_dataset_asset_folders(dataset=dataset)),
         revision=revision,
         not_supported=refusal,

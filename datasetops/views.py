@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from cachereports import selectors as cache_selectors
+from cachereports.selectors import reports as cache_reports
 from datasetops import selectors, services
 from datasetops.parameters import (
     DatasetOperationParameters,
@@ -139,7 +139,7 @@ def _recreate_confirmation(request: HttpRequest) -> HttpResponse:
     context = {
         "dataset": dataset,
         "waiting_jobs": job_selectors.count_waiting_jobs_of_dataset(dataset=dataset),
-        "cache_entries": cache_selectors.count_cache_entries_of_dataset(dataset=dataset),
+        "cache_entries": cache_reports.count_cache_entries_of_dataset(dataset=dataset),
         "asset_folders": len(assets.existing_dataset_asset_folders(dataset=dataset)),
         "priorities": PRIORITIES,
         "init_step": DATASET_INIT_STEP,

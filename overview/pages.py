@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 
-from cachereports import selectors as cache_selectors
+from cachereports.selectors import health, reused_counts
 from foundation.auth.authentication import page_login_required
 from foundation.web.console import console_page, render_page
 from foundation.web.graph_drawing import graph_drawing
@@ -24,17 +24,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     finds them a minute old), and builder-name counts are shown only when this process has
     counted them, else loaded apart (/admin/builder-names).
     """
-    root_errors = cache_selectors.cache_errors_reused()
+    root_errors = reused_counts.cache_errors_reused()
     return render_page(
         request,
         "pages/dashboard.html",
         {
             "queue": job_selectors.queue_summary(),
             "stale_jobs": job_selectors.count_stale_jobs(),
-            "cache": cache_selectors.cache_health(),
+            "cache": health.cache_health(),
             "root_errors": root_errors,
             "top_root_errors": root_errors.errors[:TOP_ROOT_ERRORS],
-            "builder_names": cache_selectors.recent_builder_name_counts(),
+            "builder_names": reused_counts.recent_builder_name_counts(),
             "blocked": job_selectors.blocked_datasets_report(),
         },
     )

@@ -18,7 +18,6 @@ import pytest
 from pymongo import monitoring
 from pymongo.database import Database
 
-from cachereports import selectors as cache_selectors
 from cachereports.selectors import reused_counts as reused_count_selectors
 from demo.embedded_mongo import EmbeddedMongo
 from foundation.database import mongo
@@ -104,10 +103,10 @@ def databases(settings: Any, mongo_server: MongoServer) -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def reused_counts(databases: None) -> Iterator[None]:
     """Each test starts with no reused count; one counted in the background ends before its databases go."""
-    cache_selectors.forget_reused_counts()
+    reused_count_selectors.forget_reused_counts()
     yield
-    assert cache_selectors.wait_for_reused_counts(timeout_seconds=30), "a background count outlived its test"
-    cache_selectors.forget_reused_counts()
+    assert reused_count_selectors.wait_for_reused_counts(timeout_seconds=30), "a background count outlived its test"
+    reused_count_selectors.forget_reused_counts()
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ from typing import Any
 
 from django.conf import settings
 
+from cachereports.rows import CacheErrors
 from cachereports.selectors.builder_names import num_dataset_infos_by_builder_name
-from cachereports.selectors.error_groups import CacheErrors, cache_errors
+from cachereports.selectors.error_groups import cache_errors
 from foundation.core.reused_values import ReusedValues
 from foundation.database import mongo
 

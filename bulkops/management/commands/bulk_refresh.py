@@ -103,10 +103,8 @@ class Command(AdminCommand):
             actor=command_actor(),
         )
         for entry in outcome.entries:
-            target = ",".join(
-                str(entry[part]) for part in ("dataset", "config", "split") if entry.get(part) is not None
-            )
-            self.stdout.write(f"{target}: would be refreshed ({entry.get('error_code') or entry.get('http_status')})")
+            target = ",".join(part for part in (entry.dataset, entry.config, entry.split) if part is not None)
+            self.stdout.write(f"{target}: would be refreshed ({entry.error_code or entry.http_status})")
         more = outcome.matched - outcome.processed
         self.stdout.write(
             f"dry run, nothing changed. {plural(outcome.matched, 'entry matches', 'entries match')}"
