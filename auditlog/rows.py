@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from foundation.database.mongo import date_or_none
+
 
 class AuditAction(NamedTuple):
     id: str
@@ -25,10 +27,6 @@ class AuditAction(NamedTuple):
     result: Any
 
 
-def _date(value: object) -> datetime | None:
-    return value if isinstance(value, datetime) else None
-
-
 def audit_action_row(document: Mapping[str, Any]) -> AuditAction:
     field = document.get
     return AuditAction(
@@ -37,8 +35,8 @@ def audit_action_row(document: Mapping[str, Any]) -> AuditAction:
         actor_org=field("actor_org"),
         action=field("action"),
         parameters=field("parameters", {}),
-        requested_at=_date(field("requested_at")),
-        finished_at=_date(field("finished_at")),
+        requested_at=date_or_none(field("requested_at")),
+        finished_at=date_or_none(field("finished_at")),
         outcome=field("outcome"),
         error_code=field("error_code"),
         message=field("message"),

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from foundation.database.mongo import date_or_none
+
 
 class CacheEntry(NamedTuple):
     """One entry of `cachedResponsesBlue`; `content` is None when the read left it out.
@@ -40,10 +42,6 @@ class CacheEntry(NamedTuple):
     duration: Any
 
 
-def _date(value: object) -> datetime | None:
-    return value if isinstance(value, datetime) else None
-
-
 def cache_entry_row(document: Mapping[str, Any]) -> CacheEntry:
     """The row of a cache entry document (`_id` may be absent when a projection left it out)."""
     field = document.get
@@ -57,7 +55,7 @@ def cache_entry_row(document: Mapping[str, Any]) -> CacheEntry:
         error_code=field("error_code"),
         content=field("content"),
         details=field("details"),
-        updated_at=_date(field("updated_at")),
+        updated_at=date_or_none(field("updated_at")),
         job_runner_version=field("job_runner_version"),
         dataset_git_revision=field("dataset_git_revision"),
         progress=field("progress"),
