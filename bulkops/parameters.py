@@ -32,9 +32,9 @@ class ShownCountParameter(IntegerParameter):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(minimum=0, maximum=999_999_999, default=0, **kwargs)
 
-    def to_internal_value(self, data: object) -> int | None:
+    def parse(self, text: str) -> int:
         try:
-            return super().to_internal_value(data)
+            return super().parse(text)
         except serializers.ValidationError:
             return 0
 

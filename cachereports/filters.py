@@ -97,13 +97,10 @@ class DatasetPrefixParameter(Parameter):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(default=None, **kwargs)
 
-    def to_internal_value(self, data: object) -> str | None:
-        prefix = self.text(data)
-        if not prefix.strip():
-            return None
-        if _DATASET_PREFIX.fullmatch(prefix) is None:
+    def parse(self, text: str) -> str:
+        if _DATASET_PREFIX.fullmatch(text) is None:
             self.fail("invalid")
-        return prefix
+        return text
 
 
 class CacheEntryFilterParameters(Parameters):

@@ -36,10 +36,7 @@ class PriorityParameter(Parameter):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(default=DEFAULT_PRIORITY, **kwargs)
 
-    def to_internal_value(self, data: object) -> Priority:
-        text = self.text(data)
-        if not text.strip():
-            return DEFAULT_PRIORITY
+    def parse(self, text: str) -> Priority:
         try:
             return Priority(text)
         except ValueError:
@@ -57,10 +54,7 @@ class DifficultyParameter(Parameter):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(default=None, **kwargs)
 
-    def to_internal_value(self, data: object) -> int | None:
-        text = self.text(data)
-        if not text.strip():
-            return None
+    def parse(self, text: str) -> int:
         try:
             difficulty = int(text)
         except ValueError:

@@ -112,14 +112,11 @@ def validated(parameters: type[Parameters], values: Mapping[str, object]) -> dic
 # The fields
 
 
-def _optional_unless_required(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The field's arguments, with `default=None` unless it is declared required (DRF takes one or the other)."""
-    return kwargs if kwargs.get("required") is True else {"default": None, **kwargs}
-
-
 class Parameter(serializers.Field[Any, Any, Any, Any]):
     """One parameter, read as text. Input only: a parameter is never written back by a serializer.
 
+    Absent or blank, it is `default` (given to the field), or MissingRequiredParameter when the
+    field has none: a parameter without a default is required. Otherwise `parse` reads its text.
     Its messages may name the parameter as `{name}` (the field's name).
     """
 
@@ -127,6 +124,10 @@ class Parameter(serializers.Field[Any, Any, Any, Any]):
         "required": "Parameter '{name}' is required",
         "type": "Parameter '{name}' should be a string or a number.",
     }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.default_value = kwargs.get("default")
 
     def fail(self, key: str, **kwargs: Any) -> NoReturn:
         super().fail(key, name=self.field_name, **kwargs)
@@ -141,12 +142,24 @@ class Parameter(serializers.Field[Any, Any, Any, Any]):
             return str(data)
         self.fail("type")
 
+    def to_internal_value(self, data: object) -> Any:
+        text = self.text(data)
+        if not text.strip():
+            if self.required:
+                self.fail("required")
+            return self.default_value
+        return self.parse(text)
+
+    def parse(self, text: str) -> Any:
+        """The value of a text that is not blank; `self.fail(key)` when it is not one."""
+        return text
+
     def to_representation(self, value: Any) -> Any:
         return value
 
 
 class TextParameter(Parameter):
-    """Free text (an error code, an exception name); blank is None; at most `max_length` characters."""
+    """Free text (an error code, an exception name) of at most `max_length` characters; blank is None."""
 
     default_error_messages: ClassVar[dict[str, Any]] = {"too_long": "Parameter '{name}' is too long"}
 
@@ -154,10 +167,7 @@ class TextParameter(Parameter):
         super().__init__(default=None, **kwargs)
         self.max_length = max_length
 
-    def to_internal_value(self, data: object) -> str | None:
-        text = self.text(data)
-        if not text.strip():
-            return None
+    def parse(self, text: str) -> str:
         if self.max_length is not None and len(text) > self.max_length:
             self.fail("too_long")
         return text
@@ -169,12 +179,12 @@ class PresenceParameter(Parameter):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(default=False, **kwargs)
 
-    def to_internal_value(self, data: object) -> bool:
-        return bool(self.text(data).strip())
+    def parse(self, text: str) -> bool:
+        return True
 
 
 class ChoiceParameter(Parameter):
-    """One of a few words (`choices`, or a function giving them); blank or absent is `default`."""
+    """One of a few words (`choices`, or a function giving them); blank is the default (None unless given)."""
 
     default_error_messages: ClassVar[dict[str, Any]] = {"choice": "Parameter '{name}' must be one of: {choices}"}
 
@@ -182,12 +192,9 @@ class ChoiceParameter(Parameter):
         self, *, choices: Sequence[str] | Callable[[], Sequence[str]], default: str | None = None, **kwargs: Any
     ) -> None:
         super().__init__(default=default, **kwargs)
-        self.choices, self.default_value = choices, default
+        self.choices = choices
 
-    def to_internal_value(self, data: object) -> str | None:
-        text = self.text(data)
-        if not text.strip():
-            return self.default_value
+    def parse(self, text: str) -> str:
         choices = self.choices() if callable(self.choices) else self.choices
         if text not in choices:
             self.fail("choice", choices=", ".join(choices))
@@ -202,19 +209,17 @@ _DIGITS = re.compile(r"[0-9]{1,9}")
 
 
 class IntegerParameter(Parameter):
-    """A whole number in minimum..maximum, written in digits; blank or absent is `default`."""
+    """A whole number in minimum..maximum, written in digits; blank is the default (None unless given)."""
 
     def __init__(
         self, *, minimum: int, maximum: int, message: str = INT_VALUE_MESSAGE, default: int | None = None, **kwargs: Any
     ) -> None:
         super().__init__(default=default, **kwargs)
-        self.minimum, self.maximum, self.default_value = minimum, maximum, default
+        self.minimum, self.maximum = minimum, maximum
         self.error_messages["range"] = message
 
-    def to_internal_value(self, data: object) -> int | None:
-        text = self.text(data).strip()
-        if not text:
-            return self.default_value
+    def parse(self, text: str) -> int:
+        text = text.strip()
         if _DIGITS.fullmatch(text) is None or not self.minimum <= int(text) <= self.maximum:
             self.fail("range", minimum=self.minimum, maximum=self.maximum)
         return int(text)
@@ -224,27 +229,22 @@ _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 class FlagParameter(Parameter):
-    """1/true/yes/on or 0/false/no/off (any case); blank or absent is `default`."""
+    """1/true/yes/on or 0/false/no/off (any case); blank is `default`."""
 
     default_error_messages: ClassVar[dict[str, Any]] = {"flag": "Parameter '{name}' should be true or false."}
 
     def __init__(self, *, default: bool, **kwargs: Any) -> None:
         super().__init__(default=default, **kwargs)
-        self.default_value = default
 
-    def to_internal_value(self, data: object) -> bool:
-        text = self.text(data).strip().lower()
-        if not text:
-            return self.default_value
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        self.fail("flag")
+    def parse(self, text: str) -> bool:
+        word = text.strip().lower()
+        if word not in _TRUE and word not in _FALSE:
+            self.fail("flag")
+        return word in _TRUE
 
 
 class DateTimeParameter(Parameter):
-    """An ISO 8601 date or datetime (`2024-05-01`, `2024-05-01T12:00:00`, `...+02:00`); naive is UTC."""
+    """An ISO 8601 date or datetime (`2024-05-01`, `2024-05-01T12:00:00`, `...+02:00`); naive is UTC; blank is None."""
 
     default_error_messages: ClassVar[dict[str, Any]] = {
         "datetime": "Parameter '{name}' should be an ISO 8601 datetime, e.g. 2024-05-01T12:00:00."
@@ -253,12 +253,9 @@ class DateTimeParameter(Parameter):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(default=None, **kwargs)
 
-    def to_internal_value(self, data: object) -> datetime | None:
-        text = self.text(data).strip()
-        if not text:
-            return None
+    def parse(self, text: str) -> datetime:
         try:
-            parsed = datetime.fromisoformat(text)
+            parsed = datetime.fromisoformat(text.strip())
         except ValueError:
             self.fail("datetime")
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
@@ -267,18 +264,15 @@ class DateTimeParameter(Parameter):
 class ObjectIdParameter(Parameter):
     """A MongoDB `_id` as its 24 hex digits: a cursor (the `_id` of the last entry of a page) by default.
 
-    Blank is None (a cursor: the first page).
+    Blank is None (a cursor: the first page), unless declared `required=True` (an entry's id).
     """
 
     default_error_messages: ClassVar[dict[str, Any]] = {"invalid": "Invalid cursor."}
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**_optional_unless_required(kwargs))
+        super().__init__(**(kwargs if kwargs.get("required") is True else {"default": None, **kwargs}))
 
-    def to_internal_value(self, data: object) -> ObjectId | None:
-        text = self.text(data)
-        if not text:
-            return None
+    def parse(self, text: str) -> ObjectId:
         try:
             return ObjectId(text)
         except (InvalidId, TypeError):
@@ -291,7 +285,8 @@ class DatasetNameParameter(Parameter):
     REFERENCE.md says two things of an unusable `dataset`, and both are followed to the letter:
     absent or blank (whitespace only) is MissingRequiredParameter, as the other services answer
     it; the empty string is in the list of names that are InvalidParameter, with `../x`,
-    `a/b/c`, a number in a JSON body and the rest. Optional (a page's filter): absent is None.
+    `a/b/c`, a number in a JSON body and the rest. Optional (a page's filter, `default=None`):
+    absent is None.
     """
 
     default_error_messages: ClassVar[dict[str, Any]] = {"invalid": "Parameter '{name}' is not a valid dataset name"}
@@ -336,23 +331,19 @@ class ArtifactNameParameter(Parameter):
     def __init__(self, *, missing: str, **kwargs: Any) -> None:
         super().__init__(error_messages={"required": missing}, **kwargs)
 
-    def to_internal_value(self, data: object) -> str:
-        text = self.text(data)
-        if not text.strip():
-            self.fail("required")
-        return text
 
-
-class NamespaceParameter(TextParameter):
+class NamespaceParameter(Parameter):
     """The namespace of datasets (`org` of `org/ds`); blank is None."""
 
     default_error_messages: ClassVar[dict[str, Any]] = {"invalid": "Parameter '{name}' is not a valid namespace"}
 
-    def to_internal_value(self, data: object) -> str | None:
-        namespace = super().to_internal_value(data)
-        if namespace is not None and not is_valid_part(namespace):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(default=None, **kwargs)
+
+    def parse(self, text: str) -> str:
+        if not is_valid_part(text):
             self.fail("invalid")
-        return namespace
+        return text
 
 
 class StepParameter(Parameter):
@@ -361,13 +352,8 @@ class StepParameter(Parameter):
     Required unless `default=None` is given (then blank or absent is None).
     """
 
-    def to_internal_value(self, data: object) -> ProcessingStep | None:
-        name = self.text(data)
-        if not name.strip():
-            if self.required:
-                self.fail("required")
-            return None
+    def parse(self, text: str) -> ProcessingStep:
         try:
-            return known_step(name)
+            return known_step(text)
         except NotFoundError as error:
             raise serializers.ValidationError(error.message, code=NOT_FOUND) from None
