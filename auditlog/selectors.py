@@ -5,26 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from auditlog.serializers import AuditActionDict, audit_action_dict
-from foundation.core.cursors import parse_cursor
+from bson import ObjectId
+
+from auditlog.rows import AuditAction, audit_action_row
 from foundation.database import mongo
 
 
 @dataclass(frozen=True)
 class AuditLogPage:
-    actions: list[AuditActionDict]
+    actions: list[AuditAction]
     next_cursor: str
 
 
-def audit_log_page(*, cursor: str, limit: int) -> AuditLogPage:
-    """One page of the audit log, newest first (by `_id` descending).
+def audit_log_page(*, before: ObjectId | None, limit: int) -> AuditLogPage:
+    """One page of the audit log, newest first (by `_id` descending), before `before` (None: the newest).
 
-    `cursor` is the string `_id` of the last action of the previous page ("" for the first);
+    `before` is the `_id` of the last action of the previous page (its `next_cursor`);
     `next_cursor` is the `_id` of the last action when the page is full, else "". Read from
     the primary: an operator expects to see the action they just made.
     """
-    before = parse_cursor(cursor)
     query: dict[str, Any] = {} if before is None else {"_id": {"$lt": before}}
     actions = list(mongo.queue_database()[mongo.ADMIN_ACTIONS].find(query).sort("_id", -1).limit(limit))
     next_cursor = str(actions[-1]["_id"]) if len(actions) == limit else ""
-    return AuditLogPage([audit_action_dict(action) for action in actions], next_cursor)
+    return AuditLogPage([audit_action_row(action) for action in actions], next_cursor)

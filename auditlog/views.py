@@ -7,8 +7,10 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from auditlog import selectors
+from auditlog.parameters import AuditLogParameters
 from foundation.auth.authentication import page_login_required
 from foundation.web.console import console_page, render_page
+from foundation.web.parameters import validated
 
 
 @page_login_required
@@ -16,6 +18,6 @@ from foundation.web.console import console_page, render_page
 @console_page
 def audit_log(request: HttpRequest) -> HttpResponse:
     """GET /admin/audit?cursor=: the writes made through the console, newest first."""
-    cursor = request.GET.get("cursor", "").strip()
-    page = selectors.audit_log_page(cursor=cursor, limit=settings.ADMIN.audit_log_num_results)
-    return render_page(request, "pages/audit_log.html", {"page": page, "cursor": cursor})
+    before = validated(AuditLogParameters, request.GET.dict())["cursor"]
+    page = selectors.audit_log_page(before=before, limit=settings.ADMIN.audit_log_num_results)
+    return render_page(request, "pages/audit_log.html", {"page": page, "paged": before is not None})

@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminsite.settings")
 
 import django  # noqa: E402
+from bson import ObjectId  # noqa: E402
 
 django.setup()
 
@@ -30,7 +31,9 @@ from starlette.requests import Request  # noqa: E402
 from starlette.responses import PlainTextResponse, Response  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
-from cachereports import selectors as cache_selectors  # noqa: E402
+from cachereports.selectors import builder_names as builder_name_counts  # noqa: E402
+from cachereports.selectors import reports  # noqa: E402
+from cachereports.serializers import cache_report  # noqa: E402
 from datasetops import selectors as dataset_selectors  # noqa: E402
 from datasetops.serializers import dataset_status_dict  # noqa: E402
 from foundation.web.renderers import AdminJSONRenderer  # noqa: E402
@@ -62,17 +65,18 @@ def dataset_status(request: Request) -> Response:
 
 
 def builder_names(request: Request) -> Response:
-    return json_answer(cache_selectors.num_dataset_infos_by_builder_name())
+    return json_answer(builder_name_counts.num_dataset_infos_by_builder_name())
 
 
 def cache_reports(request: Request) -> Response:
-    page = cache_selectors.cache_reports_page(
+    page = reports.cache_reports_page(
         kind=request.path_params["kind"],
-        cursor=request.query_params.get("cursor", ""),
+        after=ObjectId(request.query_params["cursor"]) if request.query_params.get("cursor") else None,
         limit=settings.ADMIN.cache_reports_num_results,
         with_content=False,
     )
-    return json_answer({"cache_reports": page.cache_reports, "next_cursor": page.next_cursor})
+    reports_json = [cache_report(entry) for entry in page.cache_entries]
+    return json_answer({"cache_reports": reports_json, "next_cursor": page.next_cursor})
 
 
 app = Starlette(

@@ -28,10 +28,9 @@ from typing import Any
 from bson import ObjectId
 
 from auditlog.services import audited
-from cachereports import selectors as cache_selectors
 from cachereports.filters import CacheEntryFilter
-from cachereports.selectors import ConfigSizes
-from foundation.core.cursors import parse_cursor
+from cachereports.rows import CacheEntry
+from cachereports.selectors import config_sizes, matching
 from foundation.core.dataset_names import is_valid_dataset_name
 from foundation.core.errors import AdminError, InvalidParameterError
 from foundation.core.identity import HubIdentity
@@ -48,16 +47,6 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 HUB_CONCURRENCY = 4
 """Hub requests in flight at once for a batch: enough to hide latency, few enough to be polite."""
-
-
-def parse_limit(value: str | None) -> int:
-    """1..1000 entries per call, default 100; anything else is 422."""
-    if value is None or not value.strip():
-        return DEFAULT_LIMIT
-    text = value.strip()
-    if not text.isdecimal() or not 1 <= int(text) <= MAX_LIMIT:
-        raise InvalidParameterError(f"Parameter 'limit' should be an int value between 1 and {MAX_LIMIT}.")
-    return int(text)
 
 
 @dataclass(frozen=True)
@@ -84,8 +73,8 @@ class BulkRefreshOutcome:
     already_waiting: int
     skipped: list[Skipped]
     next_cursor: str
-    entries: list[dict[str, Any]] = field(default_factory=list)
-    """The batch's entries (kind, dataset, config, split, ...): the page's preview, not in the JSON."""
+    entries: list[CacheEntry] = field(default_factory=list)
+    """The batch's entries (kind, dataset, config, split, status, error code): the page's preview, not in the JSON."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -116,11 +105,11 @@ def hub_revisions(*, datasets: list[str]) -> dict[str, str | AdminError]:
         return dict(zip(datasets, pool.map(ask, datasets), strict=True))
 
 
-def _artifact(entry: dict[str, Any]) -> tuple[str, str | None, str | None]:
-    return str(entry.get("dataset")), entry.get("config"), entry.get("split")
+def _artifact(entry: CacheEntry) -> tuple[str, str | None, str | None]:
+    return entry.dataset, entry.config, entry.split
 
 
-def _difficulty(*, entry: dict[str, Any], sizes: ConfigSizes, step: ProcessingStep) -> int:
+def _difficulty(*, entry: CacheEntry, sizes: config_sizes.ConfigSizes, step: ProcessingStep) -> int:
     """The difficulty of the entry's force-refresh (its config or split size from one `config_sizes` read)."""
     dataset, config, split = _artifact(entry)
     num_bytes = None if config is None else sizes.num_bytes(dataset=dataset, config=config, split=split)
@@ -135,7 +124,12 @@ class _Tally:
 
 
 def _job_documents(
-    *, entries: list[dict[str, Any]], step: ProcessingStep, revision: str, priority: Priority, sizes: ConfigSizes
+    *,
+    entries: list[CacheEntry],
+    step: ProcessingStep,
+    revision: str,
+    priority: Priority,
+    sizes: config_sizes.ConfigSizes,
 ) -> list[dict[str, Any]]:
     now = mongo.utc_now()
     return [
@@ -155,7 +149,7 @@ def _job_documents(
     ]
 
 
-def _refresh_entries(*, entries: list[dict[str, Any]], kind: str, priority: Priority) -> _Tally:
+def _refresh_entries(*, entries: list[CacheEntry], kind: str, priority: Priority) -> _Tally:
     """Queue a job for each entry whose dataset the Hub supports; skip the others with the reason.
 
     Per dataset, `jobs.services.replace_waiting_jobs` adds the jobs under the lock of every
@@ -165,11 +159,11 @@ def _refresh_entries(*, entries: list[dict[str, Any]], kind: str, priority: Prio
     raised to it, as force-refresh does (one update for the batch).
     """
     step = known_step(kind)
-    datasets = list(dict.fromkeys(str(entry.get("dataset")) for entry in entries))
+    datasets = list(dict.fromkeys(entry.dataset for entry in entries))
     revisions = hub_revisions(datasets=datasets)
-    sizes = cache_selectors.config_sizes(datasets=[name for name in datasets if isinstance(revisions[name], str)])
+    sizes = config_sizes.config_sizes(datasets=[name for name in datasets if isinstance(revisions[name], str)])
     tally = _Tally()
-    by_dataset: dict[str, list[dict[str, Any]]] = {}
+    by_dataset: dict[str, list[CacheEntry]] = {}
     for entry in entries:
         dataset, config, split = _artifact(entry)
         revision = revisions[dataset]
@@ -203,26 +197,23 @@ def _refresh_entries(*, entries: list[dict[str, Any]], kind: str, priority: Prio
 def bulk_refresh(
     *,
     entry_filter: CacheEntryFilter,
-    cursor: str,
+    after: ObjectId | None,
     limit: int,
     priority: Priority,
     dry_run: bool,
     actor: HubIdentity,
 ) -> BulkRefreshOutcome:
-    """Refresh the next `limit` matching entries after `cursor` (a dry run only counts and lists them).
+    """Refresh the next `limit` (1..MAX_LIMIT) matching entries after `after` (a dry run only counts and lists them).
 
     `matched` counts every matching entry (not only those after the cursor), so a progress bar
     knows its end from the first call. `next_cursor` is the `_id` of the batch's last entry
     when more entries follow it (one extra entry is read to know), else "": the last batch says
     it is the last.
     """
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidParameterError(f"Parameter 'limit' should be an int value between 1 and {MAX_LIMIT}.")
-    after: ObjectId | None = parse_cursor(cursor)
-    matched = cache_selectors.count_matching_entries(entry_filter=entry_filter)
-    found = cache_selectors.matching_entries_after(entry_filter=entry_filter, after=after, limit=limit + 1)
+    matched = matching.count_matching_entries(entry_filter=entry_filter)
+    found = matching.matching_entries_after(entry_filter=entry_filter, after=after, limit=limit + 1)
     entries = found[:limit]
-    next_cursor = str(entries[-1]["_id"]) if len(found) > limit else ""
+    next_cursor = entries[-1].id if len(found) > limit else ""
     if dry_run:
         return BulkRefreshOutcome(
             dry_run=True,
@@ -234,7 +225,8 @@ def bulk_refresh(
             next_cursor=next_cursor,
             entries=entries,
         )
-    parameters = {**entry_filter.as_parameters(), "cursor": cursor or None, "limit": limit, "priority": priority.value}
+    cursor = str(after) if after is not None else None
+    parameters = {**entry_filter.as_parameters(), "cursor": cursor, "limit": limit, "priority": priority.value}
     with audited(actor=actor, action="bulk-refresh", parameters=parameters) as record:
         tally = _refresh_entries(entries=entries, kind=entry_filter.kind, priority=priority)
         record.result = {

@@ -11,31 +11,26 @@ Both call the service of the JSON route with the session's identity: same jobs, 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import reverse
 
 from bulkops import services as bulk_refresh
-from cachereports import selectors as cache_selectors
-from cachereports.filters import FILTER_FIELDS, CacheEntryFilter, parse_cache_entry_filter, parse_flag
-from datasetops import services
+from bulkops.parameters import BulkRefreshPageParameters
+from cachereports.filters import FILTER_FIELDS, cache_entry_filter
+from cachereports.selectors import matching
 from foundation.auth.authentication import page_login_required
 from foundation.core.identity import identity_of
 from foundation.core.processing_graph import processing_graph
 from foundation.web.console import console_page, render_page
+from foundation.web.parameters import validated
 from jobs.constants import Priority
 
 PREVIEW_ROWS = 20
 """How many entries of the first batch the preview lists."""
 
 
-def bulk_refresh_url(entry_filter: CacheEntryFilter) -> str:
-    """The page, opened on a filter (the error triage page links each group so)."""
-    return f"{reverse('console-bulk-refresh')}?{urlencode(entry_filter.as_parameters())}"
-
-
 def _fields(source: Any) -> dict[str, str | None]:
+    """The filter as typed, to show it back in the form (checked by the serializer, not here)."""
     return {name: (source.get(name) or "").strip() or None for name in FILTER_FIELDS}
 
 
@@ -61,13 +56,13 @@ def bulk_refresh_page(request: HttpRequest) -> HttpResponse:
     fields = _fields(source)
     if fields["kind"] is None:
         return _page(request, fields)
-    entry_filter = parse_cache_entry_filter(**fields)
-    limit = bulk_refresh.parse_limit(source.get("limit"))
-    priority = services.parse_priority(source.get("priority") or None)  # a page: blank is the default
+    parameters = validated(BulkRefreshPageParameters, source.dict())
+    entry_filter = cache_entry_filter(parameters)
+    limit, priority = parameters["limit"], parameters["priority"]
     if request.method != "POST":
         preview = bulk_refresh.bulk_refresh(
             entry_filter=entry_filter,
-            cursor="",
+            after=None,
             limit=limit,
             priority=priority,
             dry_run=True,
@@ -81,22 +76,21 @@ def bulk_refresh_page(request: HttpRequest) -> HttpResponse:
             priority=priority.value,
             preview=preview,
             preview_rows=preview.entries[:PREVIEW_ROWS],
-            datasets=cache_selectors.count_matching_datasets(entry_filter=entry_filter),
+            datasets=matching.count_matching_datasets(entry_filter=entry_filter),
             cursor="",
             done=0,
         )
-    cursor = (source.get("cursor") or "").strip()
     outcome = bulk_refresh.bulk_refresh(
         entry_filter=entry_filter,
-        cursor=cursor,
+        after=parameters["cursor"],
         limit=limit,
         priority=priority,
-        dry_run=parse_flag("dry_run", source.get("dry_run") or None, default=False),
+        dry_run=parameters["dry_run"],
         actor=identity_of(request),
     )
     if "application/json" in request.headers.get("Accept", ""):
         return JsonResponse(outcome.as_json(), headers={"Cache-Control": "no-store"})
-    done = _done_before(source.get("done")) + outcome.processed
+    done = parameters["done"] + outcome.processed
     return _page(
         request,
         fields,
@@ -108,9 +102,3 @@ def bulk_refresh_page(request: HttpRequest) -> HttpResponse:
         done=done,
         percent=100 * done // outcome.matched if outcome.matched else 100,
     )
-
-
-def _done_before(value: str | None) -> int:
-    """The entries the previous batches processed, as the page carried them (only shown, never trusted)."""
-    text = (value or "").strip()
-    return int(text) if text.isdecimal() and len(text) < 10 else 0

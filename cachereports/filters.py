@@ -1,25 +1,31 @@
-"""Which cache entries a bulk operation works on: one filter, checked once, turned into one query.
+"""Which cache entries a bulk operation works on: one filter, its parameters checked once, one query.
 
 The bulk refresh (JSON route, page, command) and the error triage links share it, so a filter
 means the same entries whichever way an operator gives it. Every field but `kind` is optional;
-the values are checked before any query is built (a bad one is 422 and touches nothing).
+the values are checked by `CacheEntryFilterParameters` (the filter's serializer) before any
+query is built (a bad one is 422 and touches nothing).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, ClassVar
 
-from foundation.core.errors import InvalidParameterError
-from foundation.core.parameters import required_value
-from foundation.core.processing_graph import known_step
+from foundation.web.parameters import (
+    DateTimeParameter,
+    FlagParameter,
+    IntegerParameter,
+    Parameter,
+    Parameters,
+    StepParameter,
+    TextParameter,
+)
 
 _DATASET_PREFIX = re.compile(r"[A-Za-z0-9_.\-/]{1,200}")
 """The characters of a dataset name (and its `/`): a prefix is matched literally, never as a pattern."""
-_DIGITS = re.compile(r"[0-9]{1,9}")
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,93 +87,46 @@ class CacheEntryFilter:
         return {name: value for name, value in values.items() if value is not None}
 
 
-def _blank_to_none(value: object) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidParameterError("Filter values are strings.")
-    return value.strip() or None
+class DatasetPrefixParameter(Parameter):
+    """The start of a dataset name, matched literally (never as a pattern); blank is None."""
+
+    default_error_messages: ClassVar[dict[str, Any]] = {
+        "invalid": "Parameter '{name}' should be the start of a dataset name."
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(default=None, **kwargs)
+
+    def parse(self, text: str) -> str:
+        if _DATASET_PREFIX.fullmatch(text) is None:
+            self.fail("invalid")
+        return text
 
 
-def _integer(name: str, value: str | None, *, minimum: int, maximum: int) -> int | None:
-    if value is None:
-        return None
-    if _DIGITS.fullmatch(value) is None or not minimum <= int(value) <= maximum:
-        raise InvalidParameterError(f"Parameter '{name}' should be an int value between {minimum} and {maximum}.")
-    return int(value)
-
-
-def parse_datetime(name: str, value: str | None) -> datetime | None:
-    """An ISO 8601 date or datetime (`2024-05-01`, `2024-05-01T12:00:00`, `...+02:00`); naive is UTC."""
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidParameterError(
-            f"Parameter '{name}' should be an ISO 8601 datetime, e.g. 2024-05-01T12:00:00."
-        ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def parse_flag(name: str, value: str | None, *, default: bool) -> bool:
-    """1/true/yes/on or 0/false/no/off (any case); absent or blank: the default."""
-    if value is None:
-        return default
-    if value.lower() in _TRUE:
-        return True
-    if value.lower() in _FALSE:
-        return False
-    raise InvalidParameterError(f"Parameter '{name}' should be true or false.")
-
-
-FILTER_FIELDS = (
-    "kind",
-    "error_code",
-    "http_status",
-    "cause_exception",
-    "job_runner_version_below",
-    "dataset_prefix",
-    "updated_before",
-    "root_errors_only",
-    "without_cause_exception",
-)
-"""The parameters of `parse_cache_entry_filter`, as the JSON route and the bulk refresh page read them."""
-
-
-def parse_cache_entry_filter(
-    *,
-    kind: object,
-    error_code: object = None,
-    http_status: object = None,
-    cause_exception: object = None,
-    job_runner_version_below: object = None,
-    dataset_prefix: object = None,
-    updated_before: object = None,
-    root_errors_only: object = None,
-    without_cause_exception: object = None,
-) -> CacheEntryFilter:
-    """Check raw parameters (strings or None) in order; raise the AdminError of the first bad one.
+class CacheEntryFilterParameters(Parameters):
+    """The filter's fields, checked in this order before any query is built: a bad one is 422 and touches nothing.
 
     A missing kind is 422 MissingRequiredParameter, an unknown one 404 (as on every route).
+    The bulk refresh (JSON route, page, command) extends it with the fields of a batch.
     """
-    checked_kind = required_value("kind", kind).strip()
-    known_step(checked_kind)
-    prefix = _blank_to_none(dataset_prefix)
-    if prefix is not None and _DATASET_PREFIX.fullmatch(prefix) is None:
-        raise InvalidParameterError("Parameter 'dataset_prefix' should be the start of a dataset name.")
+
+    kind = StepParameter()
+    dataset_prefix = DatasetPrefixParameter()
+    error_code = TextParameter()
+    http_status = IntegerParameter(minimum=100, maximum=599)
+    cause_exception = TextParameter()
+    job_runner_version_below = IntegerParameter(minimum=0, maximum=1_000_000)
+    updated_before = DateTimeParameter()
+    root_errors_only = FlagParameter(default=False)
+    without_cause_exception = FlagParameter(default=False)
+
+
+FILTER_FIELDS = tuple(field.name for field in fields(CacheEntryFilter))
+"""The parameters of the filter, as the JSON route and the bulk refresh page read them."""
+
+
+def cache_entry_filter(parameters: Mapping[str, Any]) -> CacheEntryFilter:
+    """The filter of the checked values of `CacheEntryFilterParameters` (or of a serializer extending it)."""
     return CacheEntryFilter(
-        kind=checked_kind,
-        error_code=_blank_to_none(error_code),
-        http_status=_integer("http_status", _blank_to_none(http_status), minimum=100, maximum=599),
-        cause_exception=_blank_to_none(cause_exception),
-        job_runner_version_below=_integer(
-            "job_runner_version_below", _blank_to_none(job_runner_version_below), minimum=0, maximum=1_000_000
-        ),
-        dataset_prefix=prefix,
-        updated_before=parse_datetime("updated_before", _blank_to_none(updated_before)),
-        root_errors_only=parse_flag("root_errors_only", _blank_to_none(root_errors_only), default=False),
-        without_cause_exception=parse_flag(
-            "without_cause_exception", _blank_to_none(without_cause_exception), default=False
-        ),
+        kind=parameters["kind"].name, **{name: parameters[name] for name in FILTER_FIELDS if name != "kind"}
     )

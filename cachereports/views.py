@@ -5,11 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from cachereports import selectors
+from cachereports.parameters import CacheEntryParameters, CacheErrorsParameters, CacheListParameters
+from cachereports.selectors import entries, error_groups
 from foundation.auth.authentication import page_login_required
-from foundation.core.errors import InvalidParameterError
 from foundation.core.processing_graph import processing_graph
-from foundation.web.console import console_page, integer_parameter, render_page, text_parameter
+from foundation.web.console import console_page, render_page
+from foundation.web.parameters import validated
 
 
 @page_login_required
@@ -19,40 +20,33 @@ def cache_list(request: HttpRequest) -> HttpResponse:
 
     Without kind: choose one.
     """
-    kind = text_parameter(request, "kind")
-    http_status = integer_parameter(request, "http_status", minimum=100, maximum=599)
-    error_code = text_parameter(request, "error_code")
-    cause_exception = text_parameter(request, "cause_exception")
-    root_only = text_parameter(request, "root_only") is not None
-    no_exception = cause_exception is None and text_parameter(request, "no_exception") is not None
-    after, before = request.GET.get("after", "").strip(), request.GET.get("before", "").strip()
-    if after and before:
-        raise InvalidParameterError("Give 'after' or 'before', not both.")
+    parameters = validated(CacheListParameters, request.GET.dict())
+    kind, after, before = parameters["kind"], parameters["after"], parameters["before"]
     page = None
     if kind is not None:
-        page = selectors.cache_entries_page(
-            kind=kind,
-            http_status=http_status,
-            error_code=error_code,
+        page = entries.cache_entries_page(
+            kind=kind.name,
+            http_status=parameters["http_status"],
+            error_code=parameters["error_code"],
             after=after,
             before=before,
             limit=settings.ADMIN.cache_reports_num_results,
-            cause_exception=cause_exception,
-            root_errors_only=root_only,
-            without_cause_exception=no_exception,
+            cause_exception=parameters["cause_exception"],
+            root_errors_only=parameters["root_only"],
+            without_cause_exception=parameters["no_exception"],
         )
     return render_page(
         request,
         "pages/cache.html",
         {
-            "kind": kind,
-            "http_status": http_status,
-            "error_code": error_code,
-            "cause_exception": cause_exception,
-            "root_only": root_only,
-            "no_exception": no_exception,
+            "kind": kind.name if kind is not None else None,
+            "http_status": parameters["http_status"],
+            "error_code": parameters["error_code"],
+            "cause_exception": parameters["cause_exception"],
+            "root_only": parameters["root_only"],
+            "no_exception": parameters["no_exception"],
             "page": page,
-            "paged": bool(after or before),
+            "paged": after is not None or before is not None,
             "steps": list(processing_graph()),
         },
     )
@@ -62,16 +56,19 @@ def cache_list(request: HttpRequest) -> HttpResponse:
 @console_page
 def cache_entry(request: HttpRequest, entry_id: str) -> HttpResponse:
     """GET /admin/cache/<id>: one entry, its details and its content."""
-    return render_page(request, "pages/cache_entry.html", {"detail": selectors.cache_entry_detail(entry_id=entry_id)})
+    parameters = validated(CacheEntryParameters, {"entry_id": entry_id})
+    detail = entries.cache_entry_detail(entry_id=parameters["entry_id"])
+    return render_page(request, "pages/cache_entry.html", {"detail": detail})
 
 
 @page_login_required
 @console_page
 def errors_page(request: HttpRequest) -> HttpResponse:
     """GET /admin/errors?kind=: root errors grouped by kind, error code and exception, largest first."""
-    kind = text_parameter(request, "kind")
+    step = validated(CacheErrorsParameters, request.GET.dict())["kind"]
+    kind = step.name if step is not None else None
     return render_page(
         request,
         "pages/errors.html",
-        {"kind": kind, "errors": selectors.cache_errors(kind=kind), "steps": list(processing_graph())},
+        {"kind": kind, "errors": error_groups.cache_errors(kind=kind), "steps": list(processing_graph())},
     )

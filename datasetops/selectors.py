@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cachereports import constants as cachereports_constants
-from cachereports import selectors as cache_selectors
+from cachereports.rows import CacheEntry, cache_entry_row
+from cachereports.selectors import reports as cache_reports
 from datasetops.backfill import (
     ArtifactKey,
     BackfillPlan,
@@ -31,20 +32,20 @@ from jobs.constants import Priority
 from jobs.rows import Job
 
 DatasetStatus = dict[str, dict[str, list[Any]]]
-"""`{<step>: {"cached_responses": [cache report], "jobs": [Job]}}`."""
+"""`{<step>: {"cached_responses": [CacheEntry], "jobs": [Job]}}`."""
 
 
 def dataset_status(*, dataset: str) -> DatasetStatus:
-    """Cache reports and pending jobs (rows) of a dataset for every step: two queries in all.
+    """Cache entries and pending jobs (rows) of a dataset for every step: two queries in all.
 
     Within a step, entries and jobs each in `_id` order, the order they were written (the
     other services read them unsorted, in insertion order): started jobs are not put first.
     """
-    reports = cache_selectors.cache_reports_of_dataset(dataset=dataset)
+    entries = cache_reports.cache_entries_by_kind(dataset=dataset)
     jobs = job_selectors.pending_jobs_of_dataset(dataset=dataset)
     return {
         step.name: {
-            "cached_responses": reports[step.name],
+            "cached_responses": entries[step.name],
             "jobs": sorted([*jobs[step.name]["waiting"], *jobs[step.name]["started"]], key=_written_order),
         }
         for step in processing_graph()
@@ -142,7 +143,7 @@ class StepRow:
     dataset: str
     config: str | None
     split: str | None
-    cache_entry: dict[str, Any] | None
+    cache_entry: CacheEntry | None
     jobs: list[Job]
     outdated_reasons: list[str]
     plan_state: State | None = None
@@ -160,7 +161,7 @@ class StepRow:
         """missing, ok (HTTP 200) or error: the colour of the row."""
         if self.cache_entry is None:
             return "missing"
-        return "ok" if self.cache_entry.get("http_status") == 200 else "error"
+        return "ok" if self.cache_entry.http_status == 200 else "error"
 
 
 @dataclass(frozen=True)
@@ -258,14 +259,14 @@ def _listed_names(entries: dict[tuple[str, str | None, str | None], dict[str, An
     return listed
 
 
-def _outdated_reasons(step: ProcessingStep, entry: dict[str, Any] | None, revision: str | None) -> list[str]:
+def _outdated_reasons(step: ProcessingStep, entry: CacheEntry | None, revision: str | None) -> list[str]:
     if entry is None:
         return []
     reasons = []
-    version = entry.get("job_runner_version")
+    version = entry.job_runner_version
     if isinstance(version, int) and version < step.job_runner_version:  # a missing one is not obsolete
         reasons.append(f"job runner version {version} < {step.job_runner_version}")
-    entry_revision = entry.get("dataset_git_revision")
+    entry_revision = entry.dataset_git_revision
     if revision is not None and entry_revision is not None and entry_revision != revision:
         reasons.append(f"revision {entry_revision} is not the dataset's {revision}")
     return reasons
@@ -326,7 +327,8 @@ def dataset_overview(*, dataset: str) -> DatasetOverview:
         present = places_by_kind.get(step.name, []) + list(jobs)
         rows = []
         for config, split in _row_keys(step, listed, present):
-            entry = entries.get((step.name, config, split))
+            found = entries.get((step.name, config, split))
+            entry = cache_entry_row(found) if found is not None else None
             rows.append(
                 StepRow(
                     step=step,
@@ -388,7 +390,7 @@ class DatasetDocuments:
 def dataset_documents(*, dataset: str, primary: bool = False) -> DatasetDocuments:
     """One read of the cache entries (index dataset, kind, http_status), one of the jobs (index dataset, status)."""
     return DatasetDocuments(
-        cache_entries=cache_selectors.cache_entries_of_dataset_page(dataset=dataset, primary=primary),
+        cache_entries=cache_reports.cache_entries_of_dataset_page(dataset=dataset, primary=primary),
         pending_jobs=job_selectors.pending_job_documents_of_dataset(dataset=dataset, primary=primary),
     )
 

@@ -30,23 +30,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditlog.services import audited
-from cachereports import selectors as cache_selectors
 from cachereports import services as cache_services
+from cachereports.selectors import config_sizes, reports
 from datasetops import selectors
 from datasetops.backfill import BackfillPlan
 from foundation.core import assets
-from foundation.core.errors import InvalidParameterError, MissingRequiredParameterError
+from foundation.core.dataset_names import check_dataset_name
+from foundation.core.errors import InvalidParameterError
 from foundation.core.identity import HubIdentity
-from foundation.core.parameters import dataset_value, required_value
-from foundation.core.processing_graph import ProcessingStep, known_step, processing_graph
+from foundation.core.processing_graph import ProcessingStep, processing_graph
 from foundation.database import mongo
 from foundation.hub import dataset_support
 from foundation.hub.dataset_support import NotSupportedError
 from jobs import selectors as job_selectors
-from jobs.constants import DATASET_INIT_STEP, DEFAULT_PRIORITY, Priority, Status
+from jobs.constants import DATASET_INIT_STEP, Priority, Status
 from jobs.difficulty import MAX_DIFFICULTY, force_refresh_difficulty
 from jobs.documents import job_document
 from jobs.locks import dataset_lock_key, held_lock
+from jobs.parameters import DIFFICULTY_MESSAGE
 from jobs.serializers import job_dict
 from jobs.services import (
     WaitingJob,
@@ -56,53 +57,17 @@ from jobs.services import (
     replace_waiting_jobs,
 )
 
-DIFFICULTY_MESSAGE = f"Parameter 'difficulty' should be an int value between 0 and {MAX_DIFFICULTY}."
-PRIORITY_MESSAGE = (
-    f"Parameter 'priority' should be one of {', '.join(priority.value for priority in reversed(Priority))}."
-)
-"""The other services' words: `high, normal, low`."""
-
 # ---------------------------------------------------------------------------------------------
-# Parameters
-
-
-def parse_priority(value: object) -> Priority:
-    """`low` when absent (None), else `low`, `normal` or `high`; anything else, even empty, is 422."""
-    if value is None:
-        return DEFAULT_PRIORITY
-    if not isinstance(value, str):
-        raise InvalidParameterError(PRIORITY_MESSAGE)
-    try:
-        return Priority(value)
-    except ValueError:
-        raise InvalidParameterError(PRIORITY_MESSAGE) from None
-
-
-def parse_difficulty(value: object) -> int | None:
-    """An int 0..100 as Python's `int()` reads it (`+7`, ` 7 `), as the other services parse it.
-
-    None when absent (the step's difficulty); anything else, even empty, is 422 with the other
-    services' message (a JSON body may give the int itself).
-    """
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise InvalidParameterError(DIFFICULTY_MESSAGE)
-    try:
-        difficulty = int(value)
-    except ValueError:
-        raise InvalidParameterError(DIFFICULTY_MESSAGE) from None
-    if not 0 <= difficulty <= MAX_DIFFICULTY:
-        raise InvalidParameterError(DIFFICULTY_MESSAGE)
-    return difficulty
+# Force-refresh
 
 
 @dataclass(frozen=True, kw_only=True)
 class ForceRefreshRequest:
     """A validated force-refresh: the artifact of one step, its priority and requested difficulty.
 
-    Built by `parse_force_refresh`; checked again on construction so that no caller can pass
-    an invalid dataset name or a missing config/split to `force_refresh`.
+    Built from the checked parameters (`datasetops.parameters.force_refresh_request`); checked
+    again on construction so that no caller can pass an invalid dataset name or a missing
+    config/split to `force_refresh`.
     """
 
     step: ProcessingStep
@@ -114,7 +79,7 @@ class ForceRefreshRequest:
     """None: the step's difficulty."""
 
     def __post_init__(self) -> None:
-        dataset_value(self.dataset)
+        check_dataset_name(self.dataset)
         if self.step.needs_config != (self.config is not None) or self.step.needs_split != (self.split is not None):
             raise InvalidParameterError(f"Step '{self.step.name}' takes a {self.step.input_type} as input.")
         if self.difficulty is not None and not 0 <= self.difficulty <= MAX_DIFFICULTY:
@@ -129,51 +94,6 @@ class ForceRefreshRequest:
             "priority": self.priority.value,
             "difficulty": self.difficulty,
         }
-
-
-def _artifact_parameters(step: ProcessingStep, *, config: object, split: object) -> tuple[str | None, str | None]:
-    """The config and split a step takes, with the other services' messages.
-
-    Absent or blank: `Parameter 'config' is required` (then the same for split); present but
-    not a name (a number in a JSON body): `Parameters 'config' and 'split' are required`.
-    """
-    if step.needs_split:
-        for name, value in (("config", config), ("split", split)):
-            if value is None or (isinstance(value, str) and not value.strip()):
-                raise MissingRequiredParameterError(f"Parameter '{name}' is required")
-        if not (isinstance(config, str) and isinstance(split, str)):
-            raise MissingRequiredParameterError("Parameters 'config' and 'split' are required")
-        return config, split
-    if step.needs_config:
-        return required_value("config", config), None
-    return None, None
-
-
-def parse_force_refresh(
-    *,
-    step: str,
-    dataset: object,
-    config: object,
-    split: object,
-    priority: object,
-    difficulty: object,
-) -> ForceRefreshRequest:
-    """Validate the raw parameters in the order of REFERENCE.md; raise the AdminError of the first bad one."""
-    processing_step = known_step(step)
-    checked_dataset = dataset_value(dataset)
-    checked_config, checked_split = _artifact_parameters(processing_step, config=config, split=split)
-    return ForceRefreshRequest(
-        step=processing_step,
-        dataset=checked_dataset,
-        config=checked_config,
-        split=checked_split,
-        priority=parse_priority(priority),
-        difficulty=parse_difficulty(difficulty),
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Force-refresh
 
 
 @dataclass(frozen=True)
@@ -199,7 +119,7 @@ def job_difficulty(*, request: ForceRefreshRequest) -> int:
     num_bytes = (
         None
         if request.config is None
-        else cache_selectors.config_num_bytes(dataset=request.dataset, config=request.config, split=request.split)
+        else config_sizes.config_num_bytes(dataset=request.dataset, config=request.config, split=request.split)
     )
     return force_refresh_difficulty(step=request.step, asked=request.difficulty, num_bytes=num_bytes)
 
@@ -276,7 +196,7 @@ def _recreate_plan(*, dataset: str) -> RecreateOutcome:
         dataset=dataset,
         dry_run=True,
         deleted_jobs=job_selectors.count_waiting_jobs_of_dataset(dataset=dataset),
-        deleted_cached_responses=cache_selectors.count_cache_entries_of_dataset(dataset=dataset),
+        deleted_cached_responses=reports.count_cache_entries_of_dataset(dataset=dataset),
         deleted_asset_folders=len(assets.existing_dataset_asset_folders(dataset=dataset)),
         revision=revision,
         not_supported=refusal,
@@ -296,7 +216,7 @@ def recreate_dataset(*, dataset: str, priority: Priority, actor: HubIdentity, dr
     The Hub is asked first: HubRequestError means nothing was changed. A NotSupported answer
     removes the dataset and is returned in `not_supported` (no job created).
     """
-    dataset_value(dataset)
+    check_dataset_name(dataset)
     assets.existing_dataset_asset_folders(dataset=dataset)  # refuses unsafe folders before any write
     if dry_run:
         return _recreate_plan(dataset=dataset)
@@ -361,7 +281,7 @@ def backfill_dataset(*, dataset: str, priority: Priority, actor: HubIdentity) ->
     no duplicate waiting job, metric rows in step, a constant number of commands. Right after,
     the plan is empty: a second call creates and deletes nothing.
     """
-    dataset_value(dataset)
+    check_dataset_name(dataset)
     parameters = {"dataset": dataset, "priority": priority.value}
     with audited(actor=actor, action="dataset-backfill", parameters=parameters) as record:
         revision = dataset_support.supported_revision(dataset=dataset)

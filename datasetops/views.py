@@ -1,7 +1,8 @@
 """HTML pages of one dataset: its page, and the repair forms (force-refresh, recreate, backfill).
 
-The forms call the same parse functions and services as the JSON routes (`datasetops.apis`),
-with the same actor, so they write the same documents and the same audit entries. Each POST
+The forms read their fields with the serializers of the JSON routes (`datasetops.parameters`)
+and call the same services (`datasetops.apis`), with the same actor, so they answer the same
+mistakes in the same words and write the same documents and audit entries. Each POST
 redirects (POST-redirect-GET) to the page it came from, with its outcome as a message.
 """
 
@@ -15,26 +16,30 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from cachereports import selectors as cache_selectors
+from cachereports.selectors import reports as cache_reports
 from datasetops import selectors, services
+from datasetops.parameters import (
+    DatasetOperationParameters,
+    DatasetPageParameters,
+    RecreateFormParameters,
+    RecreatePageParameters,
+    force_refresh_request,
+)
 from foundation.auth.authentication import page_login_required
 from foundation.core import assets
 from foundation.core.dataset_names import is_valid_dataset_name
-from foundation.core.errors import InvalidParameterError, MissingRequiredParameterError
 from foundation.core.identity import identity_of
 from foundation.core.words import plural
 from foundation.web.console import (
-    choice_parameter,
     console_action,
     console_page,
-    dataset_filter_parameter,
-    form_dataset,
     form_text,
     form_value,
     html_view,
     redirect_page,
     render_page,
 )
+from foundation.web.parameters import form_values, validated
 from jobs import selectors as job_selectors
 from jobs.constants import DATASET_INIT_STEP, Priority
 from jobs.rows import Job
@@ -44,8 +49,8 @@ from jobs.rows import Job
 @console_page
 def dataset_page(request: HttpRequest) -> HttpResponse:
     """GET /admin/dataset?dataset=: every step of the dataset, with what is broken or missing."""
-    dataset = dataset_filter_parameter(request)
-    errors_only = choice_parameter(request, "errors", ("0", "1")) == "1"
+    parameters = validated(DatasetPageParameters, request.GET.dict())
+    dataset, errors_only = parameters["dataset"], parameters["errors"] == "1"
     overview = selectors.dataset_overview(dataset=dataset) if dataset is not None else None
     priorities = [priority.value for priority in Priority]  # of the force-refresh forms, lowest (default) first
     return render_page(
@@ -121,14 +126,7 @@ def _force_refresh_of(request: HttpRequest) -> str:
 @console_action(back=_dataset_page, about=_force_refresh_of)
 def force_refresh_action(request: HttpRequest) -> HttpResponse:
     """POST /admin/dataset/force-refresh (dataset, step, config, split, priority, difficulty)."""
-    refresh = services.parse_force_refresh(
-        step=form_value(request, "step") or "",
-        dataset=request.POST.get("dataset"),
-        config=form_value(request, "config"),
-        split=form_value(request, "split"),
-        priority=form_value(request, "priority"),
-        difficulty=form_value(request, "difficulty"),
-    )
+    refresh = force_refresh_request({**form_values(request.POST), "job_type": request.POST.get("step")})
     outcome = services.force_refresh(request=refresh, actor=identity_of(request))
     messages.success(request, force_refresh_words(outcome))
     return redirect_page(_dataset_page(request))
@@ -137,13 +135,11 @@ def force_refresh_action(request: HttpRequest) -> HttpResponse:
 @console_page
 def _recreate_confirmation(request: HttpRequest) -> HttpResponse:
     """What a recreate would delete, counted without asking the Hub (the page opens even if it is slow)."""
-    dataset = dataset_filter_parameter(request)
-    if dataset is None:
-        raise MissingRequiredParameterError("Parameter 'dataset' is required")
+    dataset = validated(RecreatePageParameters, request.GET.dict())["dataset"]
     context = {
         "dataset": dataset,
         "waiting_jobs": job_selectors.count_waiting_jobs_of_dataset(dataset=dataset),
-        "cache_entries": cache_selectors.count_cache_entries_of_dataset(dataset=dataset),
+        "cache_entries": cache_reports.count_cache_entries_of_dataset(dataset=dataset),
         "asset_folders": len(assets.existing_dataset_asset_folders(dataset=dataset)),
         "priorities": PRIORITIES,
         "init_step": DATASET_INIT_STEP,
@@ -154,10 +150,8 @@ def _recreate_confirmation(request: HttpRequest) -> HttpResponse:
 @console_action(back=_recreate_page)
 def _recreate_action(request: HttpRequest) -> HttpResponse:
     """Recreate when the typed name is exactly the dataset's; else nothing is deleted."""
-    dataset = form_dataset(request)
-    priority = services.parse_priority(form_value(request, "priority"))
-    if request.POST.get("confirmation", "") != dataset:
-        raise InvalidParameterError(f"The typed name does not match {dataset}: nothing was deleted.")
+    parameters = validated(RecreateFormParameters, form_values(request.POST))
+    dataset, priority = parameters["dataset"], parameters["priority"]
     outcome = services.recreate_dataset(dataset=dataset, priority=priority, actor=identity_of(request))
     if outcome.not_supported is not None:
         removed = _removed_words(outcome)
@@ -204,8 +198,9 @@ def backfill_words(outcome: services.BackfillOutcome) -> str:
 @console_action(back=_dataset_page, about=lambda request: "Backfill")
 def backfill_action(request: HttpRequest) -> HttpResponse:
     """POST /admin/dataset/backfill (dataset, priority): apply the plan at the Hub's revision."""
-    dataset = form_dataset(request)
-    priority = services.parse_priority(form_value(request, "priority"))
-    outcome = services.backfill_dataset(dataset=dataset, priority=priority, actor=identity_of(request))
+    parameters = validated(DatasetOperationParameters, form_values(request.POST))
+    outcome = services.backfill_dataset(
+        dataset=parameters["dataset"], priority=parameters["priority"], actor=identity_of(request)
+    )
     messages.success(request, backfill_words(outcome))
     return redirect_page(_dataset_page(request))

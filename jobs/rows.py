@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from foundation.database.mongo import date_or_none
+
 
 class Job(NamedTuple):
     """One waiting or started job of `jobsBlue`.
@@ -34,10 +36,6 @@ class Job(NamedTuple):
     last_heartbeat: datetime | None
 
 
-def _date(value: object) -> datetime | None:
-    return value if isinstance(value, datetime) else None
-
-
 def job_row(document: Mapping[str, Any]) -> Job:
     """The row of a job document (`_id` may be absent when a projection left it out)."""
     field = document.get
@@ -53,7 +51,7 @@ def job_row(document: Mapping[str, Any]) -> Job:
         priority=field("priority"),
         status=field("status"),
         difficulty=field("difficulty"),
-        created_at=_date(field("created_at")),
-        started_at=_date(field("started_at")),
-        last_heartbeat=_date(field("last_heartbeat")),
+        created_at=date_or_none(field("created_at")),
+        started_at=date_or_none(field("started_at")),
+        last_heartbeat=date_or_none(field("last_heartbeat")),
     )

@@ -9,31 +9,15 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from foundation.auth.authentication import page_login_required
-from foundation.core.dataset_names import is_valid_part
-from foundation.core.errors import InvalidParameterError
 from foundation.core.processing_graph import processing_graph
 from foundation.core.words import plural
-from foundation.web.console import (
-    choice_parameter,
-    console_page,
-    dataset_filter_parameter,
-    integer_parameter,
-    redirect_page,
-    render_page,
-)
+from foundation.web.console import console_page, redirect_page, render_page
+from foundation.web.parameters import validated
 from jobs import selectors
 from jobs.constants import PENDING_STATUSES, Priority
+from jobs.parameters import JobsPageParameters
 
 JOBS_PAGE_SIZE = 50
-MAX_PAGE = 100_000
-DEFAULT_SORT = "created_at"
-
-
-def _namespace_parameter(request: HttpRequest) -> str | None:
-    namespace = request.GET.get("namespace", "").strip() or None
-    if namespace is not None and not is_valid_part(namespace):
-        raise InvalidParameterError("Parameter 'namespace' is not a valid namespace")
-    return namespace
 
 
 @page_login_required
@@ -41,18 +25,17 @@ def _namespace_parameter(request: HttpRequest) -> str | None:
 def jobs_list(request: HttpRequest) -> HttpResponse:
     """GET /admin/jobs?type=&status=&priority=&dataset=&namespace=&worker_size=&stale=&sort=&page="""
     priorities = [priority.value for priority in reversed(Priority)]
-    stale = choice_parameter(request, "stale", ("0", "1")) == "1"
+    parameters = validated(JobsPageParameters, request.GET.dict())
     filters = selectors.JobFilters(
-        type=choice_parameter(request, "type", processing_graph().names),
-        status=choice_parameter(request, "status", PENDING_STATUSES),
-        priority=choice_parameter(request, "priority", priorities),
-        dataset=dataset_filter_parameter(request),
-        namespace=_namespace_parameter(request),
-        worker_size=choice_parameter(request, "worker_size", selectors.WORKER_SIZES),
-        stale_before=selectors.stale_before() if stale else None,
+        type=parameters["type"],
+        status=parameters["status"],
+        priority=parameters["priority"],
+        dataset=parameters["dataset"],
+        namespace=parameters["namespace"],
+        worker_size=parameters["worker_size"],
+        stale_before=selectors.stale_before() if parameters["stale"] == "1" else None,
     )
-    sort = choice_parameter(request, "sort", list(selectors.JOB_SORTS)) or DEFAULT_SORT
-    page = integer_parameter(request, "page", minimum=1, maximum=MAX_PAGE) or 1
+    sort, page = parameters["sort"], parameters["page"]
     jobs_page = selectors.jobs_page(filters=filters, sort=sort, page=page, page_size=JOBS_PAGE_SIZE)
     if jobs_page.page > jobs_page.num_pages:
         return _last_jobs_page(request, jobs_page)

@@ -40,7 +40,7 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from cachereports import selectors as cache_selectors
+from cachereports.selectors import health
 from foundation.database import mongo
 from jobs import selectors as job_selectors
 from jobs.constants import PENDING_STATUSES
@@ -144,7 +144,7 @@ def measure_activity(*, taken_at: datetime, start: datetime, interval_seconds: i
         if size in by_size:
             by_size[size] += _positive_total(row.get("jobs_count"))
     by_http_status: dict[int, int] = {}
-    for row in cache_selectors.cache_metric_rows():
+    for row in health.cache_metric_rows():
         total, http_status = _positive_total(row.get("total")), row.get("http_status")
         if total and isinstance(http_status, int | float):
             by_http_status[int(http_status)] = by_http_status.get(int(http_status), 0) + total

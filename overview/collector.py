@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from pymongo.errors import ConnectionFailure
 
-from cachereports import selectors as cache_selectors
+from cachereports.selectors import builder_names as builder_name_selectors
+from cachereports.selectors import error_groups
 from foundation.core.commands import unavailable_databases
 from foundation.database import mongo
 from overview import activity, counts
@@ -41,7 +42,7 @@ _MAX_ERROR_LENGTH = 200
 def count_builder_names() -> str:
     """Successful `dataset-info` entries by builder name: one aggregation over them, one write."""
     counted_at, began = mongo.utc_now(), time.monotonic()
-    builder_names = cache_selectors.num_dataset_infos_by_builder_name()
+    builder_names = builder_name_selectors.num_dataset_infos_by_builder_name()
     duration = time.monotonic() - began
     counts.store_builder_name_counts(counts=builder_names, counted_at=counted_at, duration_seconds=duration)
     return f"{sum(builder_names.values()):,} dataset-info entries by builder name, counted in {duration:.1f} s"
@@ -50,7 +51,7 @@ def count_builder_names() -> str:
 def count_root_errors() -> str:
     """The root-error groups of every kind: one aggregation over the error entries, one write."""
     counted_at, began = mongo.utc_now(), time.monotonic()
-    errors = cache_selectors.cache_errors(kind=None)
+    errors = error_groups.cache_errors(kind=None)
     duration = time.monotonic() - began
     counts.store_root_errors(errors=errors, counted_at=counted_at, duration_seconds=duration)
     return f"{len(errors.errors):,} root-error groups, {errors.copied:,} copies, counted in {duration:.1f} s"

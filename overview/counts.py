@@ -24,7 +24,7 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from cachereports.selectors import CacheErrors, ErrorGroup
+from cachereports.rows import CacheErrors, ErrorGroup
 from foundation.database import mongo
 
 BUILDER_NAMES_ID = "builder-names"

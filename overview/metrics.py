@@ -36,7 +36,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 from pymongo.errors import PyMongoError
 
-from cachereports import selectors as cache_selectors
+from cachereports.selectors import health
 from foundation.core.config import AdminConfig
 from foundation.database.mongo import MongoDocument
 from foundation.database.probes import (
@@ -106,7 +106,7 @@ def _queue_gauges(target: DatabaseTarget, timeout: float) -> list[Metric]:
 def _cache_gauges(target: DatabaseTarget, timeout: float) -> list[Metric]:
     database = probe_database(target, timeout_seconds=timeout)
     labels = ["kind", "http_status", "error_code"]
-    rows = cache_selectors.cache_metric_rows(database)
+    rows = health.cache_metric_rows(database)
     return [
         _gauge(
             "responses_in_cache_total",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 
-from cachereports import selectors as cache_selectors
+from cachereports.selectors import health
 from foundation.auth.authentication import page_login_required
 from foundation.web.console import console_page, render_page
 from foundation.web.graph_drawing import graph_drawing
@@ -30,7 +30,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "queue": job_selectors.queue_summary(),
             "stale_jobs": job_selectors.count_stale_jobs(),
-            "cache": cache_selectors.cache_health(),
+            "cache": health.cache_health(),
             "root_errors": counts.root_errors,
             "top_root_errors": counts.root_errors.errors[:TOP_ROOT_ERRORS] if counts.root_errors else [],
             "builder_names": counts.builder_names,

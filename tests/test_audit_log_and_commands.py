@@ -13,8 +13,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
-from datasetops.services import force_refresh, parse_force_refresh
+from datasetops.services import ForceRefreshRequest, force_refresh
 from foundation.core.identity import HubIdentity
+from foundation.core.processing_graph import known_step
 from jobs.constants import Priority
 from tests.support.write_helpers import SHA, serve_dataset, set_config, upstream_cache_entry, upstream_job
 
@@ -38,12 +39,12 @@ def test_audit_log_lists_the_newest_actions_first_by_pages(client: Client, fake_
     set_config(audit_log_num_results=2)
     for name in ("a", "b", "c"):
         serve_dataset(fake_hub, f"org/{name}")
-        request = parse_force_refresh(
-            step="dataset-config-names",
+        request = ForceRefreshRequest(
+            step=known_step("dataset-config-names"),
             dataset=f"org/{name}",
             config=None,
             split=None,
-            priority="high",
+            priority=Priority.HIGH,
             difficulty=None,
         )
         force_refresh(request=request, actor=HubIdentity(name=f"user-{name}", org="huggingface"))

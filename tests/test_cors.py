@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import URLPattern, get_resolver
 from rest_framework.views import APIView
 
@@ -57,6 +57,18 @@ def test_the_json_api_allows_any_origin_without_credentials(client: Client, patt
     assert answer["Access-Control-Allow-Origin"] == "*"
     assert answer["Access-Control-Expose-Headers"] == "X-Error-Code, X-Revision"
     assert "Access-Control-Allow-Credentials" not in answer
+
+
+@override_settings(ROOT_URLCONF="tests.support.cors_test_urls")
+def test_a_new_json_route_is_open_to_cors_with_no_other_edit(client: Client) -> None:
+    """The settings name no route: a JSON route is one by its view (`foundation.web.cors`)."""
+    preflight = client.options("/admin/brand-new-route", HTTP_ORIGIN=ORIGIN, HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET")
+    assert (preflight.status_code, preflight["Access-Control-Allow-Origin"]) == (200, "*")
+    answer = client.get("/admin/brand-new-route", HTTP_ORIGIN=ORIGIN)
+    assert (answer.json(), answer["Access-Control-Allow-Origin"]) == ({"new": True}, "*")
+    assert "Access-Control-Allow-Credentials" not in answer
+    graph_page = client.get("/admin/graph", HTTP_ORIGIN=ORIGIN)
+    assert not [name for name in graph_page.headers if name.lower().startswith("access-control-")]
 
 
 @pytest.mark.parametrize("pattern", [p for p in PATTERNS if not is_json_api(p)], ids=example_path)

@@ -452,7 +452,7 @@ def test_cache_browser_pages_forward_and_back(client: Client, cache_db, settings
         response = client.get("/admin/cache", {"kind": "dataset-info", **params})
         assert response.status_code == 200
         page = response.context["page"]
-        return [entry["dataset"] for entry in page.cache_entries], page.next_cursor, page.previous_cursor
+        return [entry.dataset for entry in page.cache_entries], page.next_cursor, page.previous_cursor
 
     db_commands.commands.clear()
     assert shown({}) == (["ds0", "ds1"], ids[1], "")
@@ -499,7 +499,7 @@ def test_cache_browser_filters_by_status_and_error_code(client: Client, cache_db
 
     def datasets(**params: str) -> list[str]:
         response = client.get("/admin/cache", {"kind": "split-first-rows", **params})
-        return [entry["dataset"] for entry in response.context["page"].cache_entries]
+        return [entry.dataset for entry in response.context["page"].cache_entries]
 
     assert datasets() == ["ok", "big", "gone"]
     assert datasets(http_status="500") == ["big"]
@@ -586,7 +586,7 @@ def test_dataset_page_shows_each_step_with_what_is_broken_outdated_or_missing(
     assert rows[("config-parquet-and-info", "default", None)].state == "ok"
     broken = rows[("config-parquet-and-info", "fr", None)]
     assert broken.state == "error"
-    assert broken.cache_entry["error_code"] == "DatasetGenerationError"
+    assert broken.cache_entry.error_code == "DatasetGenerationError"
     assert rows[("config-info", "fr", None)].state == "missing"
     assert rows[("dataset-info", None, None)].state == "missing"
     # split-level rows come from config-split-names of each config (none listed yet for "fr")

@@ -11,8 +11,10 @@ import pytest
 from bson import ObjectId
 from django.test import Client
 
-from cachereports import selectors
+from cachereports import apis as cache_apis
 from cachereports.documents import cache_entry_document
+from cachereports.rows import cache_entry_row
+from cachereports.selectors import reports
 from foundation.core.processing_graph import processing_graph
 from jobs.documents import job_document
 from tests.support.read_routes import READ_ROUTES
@@ -489,10 +491,10 @@ def test_cache_reports_page_without_and_with_content(client: Client, cache_db, s
 def test_content_with_nan_and_infinity_is_shown_as_null(client: Client, monkeypatch):
     """MongoDB stores NaN (FerretDB cannot): the answer stays valid JSON, NaN shown as null."""
     content = {"statistics": [{"mean": float("nan"), "max": float("inf"), "min": 1.5}], "n": (float("-inf"),)}
+    entry = cache_entry_row({"kind": "split-descriptive-statistics", "dataset": "org/ds", "content": content})
+    monkeypatch.setattr(reports, "cache_reports_page", lambda **_: reports.CacheReportsPage([entry], ""))
     monkeypatch.setattr(
-        selectors,
-        "cache_reports_page",
-        lambda **_: selectors.CacheReportsPage([{"kind": "split-descriptive-statistics", "content": content}], ""),
+        cache_apis, "cache_report_with_content", lambda entry: {"kind": entry.kind, "content": entry.content}
     )
     response = client.get("/admin/cache-reports-with-content/split-descriptive-statistics")
     assert response.status_code == 200

@@ -80,7 +80,7 @@ def test_the_cache_list_shows_exactly_a_group_by_exception_and_root_errors_only(
     def datasets(query: str) -> list[str]:
         response = client.get(f"/admin/cache?kind={KIND}&{query}")
         assert response.status_code == 200
-        return [entry["dataset"] for entry in response.context["page"].cache_entries]
+        return [entry.dataset for entry in response.context["page"].cache_entries]
 
     assert datasets("error_code=DatasetGenerationError") == ["org/a", "org/b", "org/c", "org/d"]
     assert datasets("cause_exception=ValueError") == ["org/a", "org/b", "org/d"]
@@ -161,11 +161,16 @@ def test_a_group_without_exception_links_to_exactly_its_entries(client: Client, 
     del no_exception["details"]["cause_exception"]
     cache_db["cachedResponsesBlue"].insert_one(no_exception)
 
-    groups = client.get("/admin/errors").context["errors"].errors
+    page = client.get("/admin/errors")
+    groups = page.context["errors"].errors
     [group] = [group for group in groups if group.cause_exception is None]
     assert group.count == 1
+    hrefs = re.findall(r'class="group-(?:entries|refresh)" href="([^"]+)"', page.content.decode())
+    links = [unescape(href) for href in hrefs]
+    [entries_link] = [link for link in links if "no_exception=1" in link]
+    [refresh_link] = [link for link in links if "without_cause_exception=true" in link]
 
-    listed = client.get(f"/admin/cache?{group.cache_list_query}").context["page"].cache_entries
-    assert [entry["dataset"] for entry in listed] == ["org/e"]
-    preview = client.get(f"/admin/bulk?{group.bulk_refresh_query}")
+    listed = client.get(entries_link).context["page"].cache_entries
+    assert [entry.dataset for entry in listed] == ["org/e"]
+    preview = client.get(refresh_link)
     assert preview.context["preview"].matched == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from cachereports.rows import CacheEntry, cache_entry_row
 from foundation.core.processing_graph import processing_graph
 from foundation.database import mongo
 
@@ -40,9 +41,8 @@ def _artifact_key(cache_entry: dict[str, Any]) -> ArtifactKey:
     )
 
 
-def copied_from_key(cache_entry: dict[str, Any] | None) -> ArtifactKey | None:
-    """The artifact an error entry was copied from (`details.copied_from_artifact`), if it names one."""
-    details = cache_entry.get("details") if cache_entry is not None else None
+def copied_from_key(details: object) -> ArtifactKey | None:
+    """The artifact an error entry was copied from (its `details.copied_from_artifact`), if it names one."""
     parent = details.get("copied_from_artifact") if isinstance(details, dict) else None
     if not isinstance(parent, dict) or not isinstance(parent.get("kind"), str):
         return None
@@ -57,12 +57,16 @@ def copied_from_key(cache_entry: dict[str, Any] | None) -> ArtifactKey | None:
     )
 
 
+def _copied_from(cache_entry: dict[str, Any]) -> ArtifactKey | None:
+    return copied_from_key(cache_entry.get("details"))
+
+
 @dataclass(frozen=True)
 class ArtifactLink:
     """An artifact named by a copy, and its cache entry as found now (None: no such entry)."""
 
     key: ArtifactKey
-    cache_entry: dict[str, Any] | None
+    cache_entry: CacheEntry | None
 
     @property
     def label(self) -> str:
@@ -71,11 +75,11 @@ class ArtifactLink:
 
     @property
     def id(self) -> str:
-        return str(self.cache_entry["_id"]) if self.cache_entry is not None else ""
+        return self.cache_entry.id if self.cache_entry is not None else ""
 
     @property
     def http_status(self) -> Any:
-        return self.cache_entry.get("http_status") if self.cache_entry is not None else None
+        return self.cache_entry.http_status if self.cache_entry is not None else None
 
     @property
     def is_error(self) -> bool:
@@ -87,10 +91,9 @@ class ArtifactLink:
         """`ErrorCode (CauseException: cause message)`, as much of it as the entry has."""
         if self.cache_entry is None:
             return ""
-        details = self.cache_entry.get("details")
-        details = details if isinstance(details, dict) else {}
+        details = self.cache_entry.details if isinstance(self.cache_entry.details, dict) else {}
         exception, message = details.get("cause_exception"), details.get("cause_message")
-        code = str(self.cache_entry.get("error_code") or self.http_status)
+        code = str(self.cache_entry.error_code or self.http_status)
         if not exception:
             return code
         if not message:
@@ -120,17 +123,21 @@ def _found_artifacts(keys: set[ArtifactKey]) -> dict[ArtifactKey, dict[str, Any]
     return {_artifact_key(entry): entry for entry in found}
 
 
+def _link(key: ArtifactKey, cache_entry: dict[str, Any] | None) -> ArtifactLink:
+    return ArtifactLink(key, cache_entry_row(cache_entry) if cache_entry is not None else None)
+
+
 def _origin(parent_key: ArtifactKey, known: dict[ArtifactKey, dict[str, Any] | None]) -> CopiedFrom:
-    parent = ArtifactLink(parent_key, known.get(parent_key))
+    parent = _link(parent_key, known.get(parent_key))
     link, seen = parent, {parent_key}
     while link.is_error:
-        next_key = copied_from_key(link.cache_entry)
+        next_key = copied_from_key(link.cache_entry.details if link.cache_entry is not None else None)
         if next_key is None:
             return CopiedFrom(parent, link)
         if next_key in seen or next_key not in known:
             break
         seen.add(next_key)
-        link = ArtifactLink(next_key, known[next_key])
+        link = _link(next_key, known[next_key])
     return CopiedFrom(parent, None)
 
 
@@ -142,16 +149,16 @@ def copied_errors_origins(cache_entries: list[dict[str, Any]]) -> dict[str, Copi
     2 or 3 in practice), whatever the number of entries. A chain that loops stops.
     """
     known: dict[ArtifactKey, dict[str, Any] | None] = {_artifact_key(entry): entry for entry in cache_entries}
-    wanted = {key for key in map(copied_from_key, cache_entries) if key is not None} - known.keys()
+    wanted = {key for key in map(_copied_from, cache_entries) if key is not None} - known.keys()
     for _level in range(len(processing_graph())):
         if not wanted:
             break
         found = _found_artifacts(wanted)
         known |= {key: found.get(key) for key in wanted}
-        wanted = {key for key in map(copied_from_key, found.values()) if key is not None} - known.keys()
+        wanted = {key for key in map(_copied_from, found.values()) if key is not None} - known.keys()
     origins = {}
     for entry in cache_entries:
-        parent_key = copied_from_key(entry)
-        if parent_key is not None and ArtifactLink(_artifact_key(entry), entry).is_error:
+        parent_key = _copied_from(entry)
+        if parent_key is not None and _link(_artifact_key(entry), entry).is_error:
             origins[str(entry["_id"])] = _origin(parent_key, known)
     return origins

@@ -6,32 +6,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from bson import ObjectId
-from bson.errors import InvalidId
 
+from cachereports.rows import CacheEntry, cache_entry_row
 from cachereports.selectors.copied_errors import CopiedFrom, copied_errors_origins
-from foundation.core.cursors import parse_cursor
-from foundation.core.errors import InvalidParameterError, NotFoundError
+from foundation.core.errors import NotFoundError
 from foundation.core.processing_graph import ProcessingStep, known_step, processing_graph
 from foundation.database import mongo
-
-
-def with_id(cache_entry: dict[str, Any]) -> dict[str, Any]:
-    """The entry with its `_id` as the string `id` (templates cannot read `_id`)."""
-    return {**cache_entry, "id": str(cache_entry["_id"])}
 
 
 @dataclass(frozen=True)
 class CacheEntriesPage:
     """Entries by `_id` ascending; each cursor is "" when there is no page that way.
 
-    `total` is how many entries the filter matches in all; a copied error's entry has its
-    `CopiedFrom` under the key `copied`.
+    `total` is how many entries the filter matches in all; `copied` holds the `CopiedFrom` of
+    each copied error among the entries, by entry id.
     """
 
-    cache_entries: list[dict[str, Any]]
+    cache_entries: list[CacheEntry]
     next_cursor: str
     previous_cursor: str
     total: int
+    copied: dict[str, CopiedFrom]
 
 
 def cache_entries_page(
@@ -39,8 +34,8 @@ def cache_entries_page(
     kind: str,
     http_status: int | None,
     error_code: str | None,
-    after: str,
-    before: str,
+    after: ObjectId | None,
+    before: ObjectId | None,
     limit: int,
     cause_exception: str | None = None,
     root_errors_only: bool = False,
@@ -62,7 +57,6 @@ def cache_entries_page(
     error_code, details.copied_from_artifact), or (error_code, kind, details.copied_from_artifact).
     """
     known_step(kind)
-    after_id, before_id = parse_cursor(after), parse_cursor(before)
     query: dict[str, Any] = {"kind": kind}
     if http_status is not None:
         query["http_status"] = http_status
@@ -76,32 +70,32 @@ def cache_entries_page(
         query["details.copied_from_artifact"] = None
         query.setdefault("http_status", {"$gte": 400})
     count_query = dict(query)
-    backward = before_id is not None
+    backward = before is not None
     if backward:
-        query["_id"] = {"$lt": before_id}
-    elif after_id is not None:
-        query["_id"] = {"$gt": after_id}
+        query["_id"] = {"$lt": before}
+    elif after is not None:
+        query["_id"] = {"$gt": after}
     responses = mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES]
     found = list(responses.find(query, {"content": 0}).sort("_id", -1 if backward else 1).limit(limit + 1))
     total = responses.count_documents(count_query)
     more = len(found) > limit
     origins = copied_errors_origins(found[:limit])
-    cache_entries = [with_id(entry) | {"copied": origins.get(str(entry["_id"]))} for entry in found[:limit]]
+    cache_entries = [cache_entry_row(entry) for entry in found[:limit]]
     if backward:
         cache_entries.reverse()
-        next_cursor = cache_entries[-1]["id"] if cache_entries else ""
-        previous_cursor = cache_entries[0]["id"] if more else ""
+        next_cursor = cache_entries[-1].id if cache_entries else ""
+        previous_cursor = cache_entries[0].id if more else ""
     else:
-        next_cursor = cache_entries[-1]["id"] if more else ""
-        previous_cursor = cache_entries[0]["id"] if after_id is not None and cache_entries else ""
-    return CacheEntriesPage(cache_entries, next_cursor, previous_cursor, total)
+        next_cursor = cache_entries[-1].id if more else ""
+        previous_cursor = cache_entries[0].id if after is not None and cache_entries else ""
+    return CacheEntriesPage(cache_entries, next_cursor, previous_cursor, total, origins)
 
 
 @dataclass(frozen=True)
 class CacheEntryDetail:
     """One entry with its content, and how it compares to the current version of its step."""
 
-    cache_entry: dict[str, Any]
+    cache_entry: CacheEntry
     step: ProcessingStep | None
     copied: CopiedFrom | None = None
     """Its parent and root error, when it is a copied error."""
@@ -109,18 +103,14 @@ class CacheEntryDetail:
     @property
     def is_outdated(self) -> bool:
         """Computed by a job runner older than the step's current one (or of unknown version)."""
-        version = self.cache_entry.get("job_runner_version")
+        version = self.cache_entry.job_runner_version
         return self.step is not None and (not isinstance(version, int) or version < self.step.job_runner_version)
 
 
-def cache_entry_detail(*, entry_id: str) -> CacheEntryDetail:
-    """One cache entry by `_id`, content included; 422 for an id that is not an ObjectId."""
-    try:
-        object_id = ObjectId(entry_id)
-    except (InvalidId, TypeError):
-        raise InvalidParameterError("The cache entry id is not valid.") from None
-    cache_entry = mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES].find_one({"_id": object_id})
+def cache_entry_detail(*, entry_id: ObjectId) -> CacheEntryDetail:
+    """One cache entry by `_id`, content included; 404 when there is none."""
+    cache_entry = mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES].find_one({"_id": entry_id})
     if cache_entry is None:
         raise NotFoundError(f"No cache entry with id {entry_id}.")
     step = processing_graph().get(str(cache_entry.get("kind")))
-    return CacheEntryDetail(with_id(cache_entry), step, copied_errors_origins([cache_entry]).get(str(object_id)))
+    return CacheEntryDetail(cache_entry_row(cache_entry), step, copied_errors_origins([cache_entry]).get(str(entry_id)))

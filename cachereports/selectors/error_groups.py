@@ -5,63 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
+from cachereports.rows import CacheErrors, ErrorGroup
 from foundation.core.processing_graph import known_step
-from foundation.core.serialization import iso_datetime
 from foundation.database import mongo
 
 SAMPLE_DATASETS = 5
 """How many datasets a group of root errors names (the first by name)."""
-
-
-@dataclass(frozen=True)
-class ErrorGroup:
-    """Root errors of one (kind, error_code, cause_exception): how many, how recent, where."""
-
-    kind: str
-    error_code: str | None
-    cause_exception: str | None
-    count: int
-    latest_updated_at: datetime | None
-    sample_datasets: list[str]
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "error_code": self.error_code,
-            "cause_exception": self.cause_exception,
-            "count": self.count,
-            "latest_updated_at": iso_datetime(self.latest_updated_at),
-            "sample_datasets": self.sample_datasets,
-        }
-
-    def _filter(self) -> dict[str, str]:
-        fields = {"kind": self.kind, "error_code": self.error_code, "cause_exception": self.cause_exception}
-        return {name: value for name, value in fields.items() if value is not None}
-
-    @property
-    def cache_list_query(self) -> str:
-        """The query of the cache list that shows exactly this group's entries."""
-        without = {} if self.cause_exception is not None else {"no_exception": "1"}
-        return urlencode({**self._filter(), **without, "root_only": "1"})
-
-    @property
-    def bulk_refresh_query(self) -> str:
-        """The query of the bulk refresh page opened on this group (the same filter)."""
-        without = {} if self.cause_exception is not None else {"without_cause_exception": "true"}
-        return urlencode({**self._filter(), **without, "root_errors_only": "true"})
-
-
-@dataclass(frozen=True)
-class CacheErrors:
-    """The root-error groups, the largest first, and how many error entries only copy another."""
-
-    errors: list[ErrorGroup]
-    copied: int
-
-    def as_json(self) -> dict[str, Any]:
-        return {"errors": [group.as_json() for group in self.errors], "copied": self.copied}
 
 
 _ERROR_GROUP_KEY = {

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bson import ObjectId
 
 from cachereports.filters import CacheEntryFilter
+from cachereports.rows import CacheEntry, cache_entry_row
 from foundation.database import mongo
 
 
@@ -25,20 +24,19 @@ def count_matching_datasets(*, entry_filter: CacheEntryFilter) -> int:
     return int(counted[0]["datasets"]) if counted else 0
 
 
-def matching_entries_after(
-    *, entry_filter: CacheEntryFilter, after: ObjectId | None, limit: int
-) -> list[dict[str, Any]]:
-    """Up to `limit` matching entries after `after`, by `_id`: only the artifact's fields, never `content`.
+def matching_entries_after(*, entry_filter: CacheEntryFilter, after: ObjectId | None, limit: int) -> list[CacheEntry]:
+    """Up to `limit` matching entries after `after`, by `_id`: only the artifact's fields and outcome, no `content`.
 
     Read from the primary: a batch that follows a write must see it.
     """
     query = entry_filter.query()
     if after is not None:
         query["_id"] = {"$gt": after}
-    return list(
+    found = (
         mongo.cache_database()[mongo.CACHED_RESPONSES]
         .find(query, {"kind": 1, "dataset": 1, "config": 1, "split": 1, "error_code": 1, "http_status": 1})
         .sort("_id", 1)
         .limit(limit)
         .batch_size(limit)
     )
+    return [cache_entry_row(entry) for entry in found]

@@ -1,4 +1,4 @@
-"""Cache reports as the JSON API pages them, and the entries of one dataset.
+"""Cache entries as the JSON API pages them, and the entries of one dataset.
 
 Each function costs a constant number of database commands: one query, whatever the number of
 processing steps or cache entries.
@@ -9,26 +9,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cachereports.selectors.entries import with_id
-from cachereports.serializers import CacheReport, cache_report, cache_report_with_content
-from foundation.core.cursors import parse_cursor
+from bson import ObjectId
+
+from cachereports.rows import CacheEntry, cache_entry_row
 from foundation.core.processing_graph import known_step, processing_graph
 from foundation.database import mongo
 
 
 @dataclass(frozen=True)
 class CacheReportsPage:
-    cache_reports: list[CacheReport]
+    cache_entries: list[CacheEntry]
     next_cursor: str
 
 
-def cache_reports_page(*, kind: str, cursor: str, limit: int, with_content: bool) -> CacheReportsPage:
-    """One page of the entries of a kind, by `_id` ascending (index kind, _id).
+def cache_reports_page(*, kind: str, after: ObjectId | None, limit: int, with_content: bool) -> CacheReportsPage:
+    """One page of the entries of a kind after `after`, by `_id` ascending (index kind, _id).
 
     `next_cursor` is the `_id` of the last entry when the page is full, else "".
     """
     known_step(kind)
-    after = parse_cursor(cursor)
     query: dict[str, Any] = {"kind": kind}
     if after is not None:
         query["_id"] = {"$gt": after}
@@ -40,17 +39,16 @@ def cache_reports_page(*, kind: str, cursor: str, limit: int, with_content: bool
         .limit(limit)
         .batch_size(limit)  # the whole page in the first batch (within the server's 16 MB)
     )
-    serialize = cache_report_with_content if with_content else cache_report
     next_cursor = str(cache_entries[-1]["_id"]) if len(cache_entries) == limit else ""
-    return CacheReportsPage([serialize(entry) for entry in cache_entries], next_cursor)
+    return CacheReportsPage([cache_entry_row(entry) for entry in cache_entries], next_cursor)
 
 
-def cache_reports_of_dataset(*, dataset: str) -> dict[str, list[CacheReport]]:
-    """The cache reports of one dataset by kind, every step listed (index dataset, kind, http_status).
+def cache_entries_by_kind(*, dataset: str) -> dict[str, list[CacheEntry]]:
+    """The cache entries (no content) of one dataset by kind, every step listed (index dataset, kind, http_status).
 
     Within a kind, in `_id` order (the order they were written), as the other services list them.
     """
-    by_kind: dict[str, list[CacheReport]] = {step.name: [] for step in processing_graph()}
+    by_kind: dict[str, list[CacheEntry]] = {step.name: [] for step in processing_graph()}
     cache_entries = list(
         mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES]
         .find({"dataset": dataset}, {"content": 0})
@@ -58,9 +56,9 @@ def cache_reports_of_dataset(*, dataset: str) -> dict[str, list[CacheReport]]:
     )
     cache_entries.sort(key=lambda entry: entry["_id"])  # in memory: the index gives (kind, http_status) order
     for entry in cache_entries:
-        reports = by_kind.get(str(entry.get("kind")))
-        if reports is not None:
-            reports.append(cache_report(entry))
+        of_kind = by_kind.get(str(entry.get("kind")))
+        if of_kind is not None:
+            of_kind.append(cache_entry_row(entry))
     return by_kind
 
 
@@ -95,11 +93,13 @@ the plan never reads a split's size)."""
 
 
 def cache_entries_of_dataset_page(*, dataset: str, primary: bool = False) -> list[dict[str, Any]]:
-    """The entries of a dataset for its page and its backfill plan (index dataset, kind, http_status).
+    """The entry documents of a dataset for its page and its backfill plan (index dataset, kind, http_status).
 
     Report fields, the name lists and the config sizes: one read whatever the number of
     configs and splits. A page may read a secondary; a write computed from them reads the primary.
+    Documents, as stored: the plan reads them as the other services' planner does; the page
+    makes its rows of them (`cachereports.rows.cache_entry_row`).
     """
     cache = mongo.cache_database() if primary else mongo.cache_database_for_reports()
     found = cache[mongo.CACHED_RESPONSES].find({"dataset": dataset}, _DATASET_PAGE_FIELDS)
-    return [with_id(entry) for entry in found.batch_size(mongo.WHOLE_RESULT_BATCH_SIZE)]
+    return list(found.batch_size(mongo.WHOLE_RESULT_BATCH_SIZE))

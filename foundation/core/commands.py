@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import getpass
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO, cast
@@ -27,7 +27,6 @@ from django.core.management.base import BaseCommand, CommandError
 from pymongo.errors import ConnectionFailure
 
 from foundation.core.config import AdminConfig
-from foundation.core.dataset_names import is_valid_dataset_name
 from foundation.core.errors import AdminError
 from foundation.core.identity import HubIdentity
 
@@ -108,15 +107,6 @@ class AdminCommand(BaseCommand):
 
 DatasetOutcome = tuple[bool, str]
 """What a per-dataset step says: whether the dataset is supported, and its line of output."""
-
-
-def checked_dataset_names(names: Sequence[str]) -> list[str]:
-    """The names once each, in order; any invalid one stops the command before anything is done."""
-    datasets = list(dict.fromkeys(names))
-    invalid = [name for name in datasets if not is_valid_dataset_name(name)]
-    if invalid:
-        raise CommandError(f"invalid dataset name(s), nothing done: {', '.join(repr(name[:100]) for name in invalid)}")
-    return datasets
 
 
 def run_per_dataset(

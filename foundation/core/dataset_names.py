@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from foundation.core.errors import InvalidParameterError
+
 MAX_PART_LENGTH = 96
 """The Hub's limit on the length of a namespace and of a repo name."""
 
@@ -33,6 +35,16 @@ def is_valid_dataset_name(name: str) -> bool:
     """`name` or `namespace/name`, each part a valid Hub repo name part."""
     parts = name.split("/")
     return len(parts) <= 2 and all(is_valid_part(part) for part in parts)
+
+
+def check_dataset_name(dataset: str) -> None:
+    """The guard of the operations that write: a name never checked as a parameter stops here.
+
+    Every way in checks the name first (`foundation.web.parameters.DatasetNameParameter`); this
+    keeps a caller that skipped it from reaching the Hub, a query or a path on disk.
+    """
+    if not is_valid_dataset_name(dataset):
+        raise InvalidParameterError("Parameter 'dataset' is not a valid dataset name")
 
 
 def namespace_of(dataset: str) -> str:

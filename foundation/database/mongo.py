@@ -135,6 +135,11 @@ def utc_now() -> datetime:
     return bson_date(datetime.now(UTC))
 
 
+def date_or_none(value: object) -> datetime | None:
+    """A date field as read (a BSON date), or None when it is missing or holds no date (for the rows)."""
+    return value if isinstance(value, datetime) else None
+
+
 def without_none(fields: dict[str, Any]) -> dict[str, Any]:
     """The fields whose value is not None: the upstream ODM leaves the others out of a document."""
     return {name: value for name, value in fields.items() if value is not None}

@@ -1,4 +1,4 @@
-"""Plumbing shared by every JSON route: base views, the error answer, query parameters.
+"""Plumbing shared by every JSON route: base views and the error answer (parameters: `foundation.web.parameters`).
 
 Every route answers JSON with a `Cache-Control` header: `max-age=ADMIN_MAX_AGE` for reads
 (errors included, as the other services do), `no-store` for writes and healthchecks. Errors
@@ -7,6 +7,7 @@ are `{"error": message}` with an `X-Error-Code` header, built by `foundation.web
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -15,8 +16,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from foundation.core.parameters import dataset_value
 from foundation.web.error_answers import as_admin_error, error_body
+
+JSON_API = "is_json_api"
+"""Attribute of the view function of every JSON API route (set by `as_view()`): CORS is for them (`web.cors`)."""
+
+
+def is_json_api_view(view: Callable[..., Any]) -> bool:
+    return getattr(view, JSON_API, False) is True
 
 
 def cache_control(max_age: int) -> str:
@@ -27,6 +34,12 @@ class ReadAPIView(APIView):
     """A read route: answers may be cached for ADMIN_MAX_AGE seconds."""
 
     cacheable: ClassVar[bool] = True
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        view = super().as_view(**initkwargs)
+        setattr(view, JSON_API, True)
+        return view
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -49,21 +62,3 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER: every error of every JSON route goes through here."""
     error = as_admin_error(exc, where="a JSON route")
     return Response(error_body(error), status=error.status_code, headers={"X-Error-Code": error.error_code})
-
-
-def raw_parameter(request: Request, name: str) -> object:
-    """The query parameter as given (even empty), else the form or JSON body field; None if absent."""
-    value = request.query_params.get(name)
-    if value is None and hasattr(request.data, "get"):
-        value = request.data.get(name)
-    return value
-
-
-def optional_parameter(request: Request, name: str) -> str | None:
-    value = raw_parameter(request, name)
-    return value if isinstance(value, str) and value.strip() else None
-
-
-def dataset_parameter(request: Request) -> str:
-    """The `dataset` parameter, checked as the Hub names repos before it is used anywhere."""
-    return dataset_value(raw_parameter(request, "dataset"))

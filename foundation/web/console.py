@@ -1,8 +1,9 @@
-"""Plumbing shared by every HTML page of the console: errors, GET parameters, the layout context.
+"""Plumbing shared by every HTML page of the console: errors, forms' outcomes, the layout context.
 
-Pages answer HTML; a bad parameter, an unknown kind or a missing entry is an error page with
-the status of REFERENCE.md (422, 404), made here and nowhere else, never a traceback. Pages
-show live data to a logged-in maintainer, so they are never cached.
+Pages answer HTML; a bad parameter (checked by the serializers of `foundation.web.parameters`),
+an unknown kind or a missing entry is an error page with the status of REFERENCE.md (422,
+404), made here and nowhere else, never a traceback. Pages show live data to a logged-in
+maintainer, so they are never cached.
 """
 
 from __future__ import annotations
@@ -16,17 +17,15 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 
-from foundation.core.dataset_names import is_valid_dataset_name
-from foundation.core.errors import AdminError, InvalidParameterError
-from foundation.core.parameters import dataset_value
+from foundation.core.errors import AdminError
 from foundation.web.error_answers import as_admin_error
 
 logger = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 
-MAX_TEXT_PARAMETER_LENGTH = 200
-"""Longer filter values (error codes, names) cannot match anything: refused before any query."""
+MAX_SHOWN_LENGTH = 200
+"""A posted field longer than this is cut short when a message shows it back."""
 
 
 def render_page(request: HttpRequest, template: str, context: Mapping[str, Any], *, status: int = 200) -> HttpResponse:
@@ -107,7 +106,11 @@ def console_action(
 
 
 def form_value(request: HttpRequest, name: str) -> str | None:
-    """A posted field as the JSON routes read a parameter: absent or blank is None."""
+    """A posted field, unchecked, absent or blank as None: where a form's outcome leads back to.
+
+    Only for the way back after an error (an invalid name is left out of the link); the
+    parameters an action acts on are read by its serializer.
+    """
     value = request.POST.get(name)
     return value if isinstance(value, str) and value.strip() else None
 
@@ -118,43 +121,4 @@ def form_text(request: HttpRequest, name: str) -> str | None:
     if value is None:
         return None
     value = value.strip()
-    return value if len(value) <= MAX_TEXT_PARAMETER_LENGTH else f"{value[:MAX_TEXT_PARAMETER_LENGTH]}…"
-
-
-def form_dataset(request: HttpRequest) -> str:
-    """The posted `dataset`, required and checked as the JSON routes check it."""
-    return dataset_value(request.POST.get("dataset"))
-
-
-def text_parameter(request: HttpRequest, name: str) -> str | None:
-    """A GET parameter, stripped; blank or absent is None."""
-    value = request.GET.get(name, "").strip()
-    if not value:
-        return None
-    if len(value) > MAX_TEXT_PARAMETER_LENGTH:
-        raise InvalidParameterError(f"Parameter '{name}' is too long")
-    return value
-
-
-def choice_parameter(request: HttpRequest, name: str, choices: tuple[str, ...] | list[str]) -> str | None:
-    value = text_parameter(request, name)
-    if value is not None and value not in choices:
-        raise InvalidParameterError(f"Parameter '{name}' must be one of: {', '.join(choices)}")
-    return value
-
-
-def integer_parameter(request: HttpRequest, name: str, *, minimum: int, maximum: int) -> int | None:
-    value = text_parameter(request, name)
-    if value is None:
-        return None
-    if not value.isdecimal() or not minimum <= int(value) <= maximum:
-        raise InvalidParameterError(f"Parameter '{name}' must be an integer between {minimum} and {maximum}")
-    return int(value)
-
-
-def dataset_filter_parameter(request: HttpRequest, name: str = "dataset") -> str | None:
-    """A dataset name, checked as the Hub names repos before it reaches a query."""
-    value = text_parameter(request, name)
-    if value is not None and not is_valid_dataset_name(value):
-        raise InvalidParameterError(f"Parameter '{name}' is not a valid dataset name")
-    return value
+    return value if len(value) <= MAX_SHOWN_LENGTH else f"{value[:MAX_SHOWN_LENGTH]}…"

@@ -29,6 +29,7 @@ from foundation.core.errors import (
     RequestBodyTooLargeError,
     UnexpectedApiError,
 )
+from foundation.web.parameters import parameter_error
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ def as_admin_error(exc: BaseException, *, where: str = "a route") -> AdminError:
         return NotFoundError("Not found.")
     if isinstance(exc, exceptions.MethodNotAllowed | exceptions.NotAcceptable | exceptions.UnsupportedMediaType):
         return _protocol_error(exc)
+    if isinstance(exc, exceptions.ValidationError):  # a serializer run with raise_exception=True
+        return parameter_error(exc.detail)
     if isinstance(exc, exceptions.ParseError):
         return InvalidParameterError("The request body could not be parsed.")
     if isinstance(exc, RequestDataTooBig):

@@ -12,9 +12,9 @@ engine (tests/test_page_golden.py), so the environment keeps its rules:
 - the whitespace of the templates is kept as written, with their trailing newline.
 
 The filters of `console_tags` and a few of Django's (`pluralize`, `truncatechars`, `urlencode`,
-`default_if_none`) are Jinja filters; `url`, `static`, `querystring` and the inlined stylesheet
-are globals. Django's backend adds `request`, `csrf_input` and the context processors
-(messages, who is logged in).
+`default_if_none`) are Jinja filters; `url`, `static`, `querystring` (the request's, changed),
+`query_string` (of given values) and the inlined stylesheet are globals. Django's backend adds
+`request`, `csrf_input` and the context processors (messages, who is logged in).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from django.http import QueryDict
 from django.template import defaultfilters, engines
@@ -73,6 +74,12 @@ def url_base(name: str) -> str:
     for the links of every row (`{{ entry_base }}{{ entry.id }}`), instead of a `reverse` per row."""
     placeholder = "0"
     return reverse(name, args=[placeholder]).removesuffix(placeholder)
+
+
+def query_string(**params: Any) -> str:
+    """`{{ query_string(kind=group.kind, error_code=None) }}`: the query string of the given values, None
+    left out, as `urllib.parse.urlencode` writes it (the links a page builds from a row)."""
+    return urlencode({name: value for name, value in params.items() if value is not None})
 
 
 @pass_context
@@ -135,6 +142,7 @@ def environment(**options: Any) -> Environment:
         url_base=url_base,
         static=static,
         querystring=querystring,
+        query_string=query_string,
         console_stylesheet=console_tags.console_stylesheet,
     )
     env.filters.update(

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from bson import ObjectId
 from django.core.management.base import CommandError, CommandParser
 
 from bulkops import services as bulk_refresh
-from cachereports.filters import parse_cache_entry_filter
-from datasetops.services import parse_priority
+from bulkops.parameters import BulkRefreshParameters
+from cachereports.filters import CacheEntryFilter, cache_entry_filter
 from foundation.core.commands import AdminCommand, ProgressBar, command_actor
 from foundation.core.words import plural
+from foundation.web.parameters import validated
+from jobs.constants import Priority
 
 EXIT_STATUSES = "exit status: 0 all refreshed, 1 failed, 2 some entries skipped (their dataset refused or unreachable)"
 
@@ -52,27 +55,20 @@ class Command(AdminCommand):
         parser.add_argument("--dry-run", action="store_true", help="count and list the first batch; write nothing")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        entry_filter = parse_cache_entry_filter(
-            kind=options["kind"],
-            error_code=options["error_code"],
-            http_status=options["http_status"],
-            cause_exception=options["cause_exception"],
-            job_runner_version_below=options["runner_version_below"],
-            dataset_prefix=options["dataset_prefix"],
-            updated_before=options["updated_before"],
-            root_errors_only="true" if options["root_errors_only"] else None,
+        parameters = validated(
+            BulkRefreshParameters, {**options, "job_runner_version_below": options["runner_version_below"]}
         )
-        limit = bulk_refresh.parse_limit(options["limit"])
-        priority = parse_priority(options["priority"])
+        entry_filter, limit, priority = cache_entry_filter(parameters), parameters["limit"], parameters["priority"]
         if options["dry_run"]:
-            self._preview(entry_filter=entry_filter, limit=limit)
+            self._preview(entry_filter=entry_filter, limit=limit, priority=priority)
             return
         actor = command_actor()
-        cursor, done, created, waiting, skipped = "", 0, 0, 0, 0
+        after: ObjectId | None = None
+        done, created, waiting, skipped = 0, 0, 0, 0
         progress: ProgressBar | None = None
         while True:
             outcome = bulk_refresh.bulk_refresh(
-                entry_filter=entry_filter, cursor=cursor, limit=limit, priority=priority, dry_run=False, actor=actor
+                entry_filter=entry_filter, after=after, limit=limit, priority=priority, dry_run=False, actor=actor
             )
             if progress is None:
                 progress = ProgressBar(out=self.stdout, bar_stream=self.raw_stderr, total=outcome.matched)
@@ -86,9 +82,9 @@ class Command(AdminCommand):
                 target = ",".join(part for part in (entry.dataset, entry.config, entry.split) if part is not None)
                 progress.write_line(f"{target}: skipped: {entry.reason}")
             progress.show(done=done, total=max(outcome.matched, done), label="entries")
-            cursor = outcome.next_cursor
-            if not cursor:
+            if not outcome.next_cursor:
                 break
+            after = ObjectId(outcome.next_cursor)
         progress.clear()
         self.stdout.write(
             f"{plural(done, 'entry', 'entries')} processed: {plural(created, 'job', 'jobs')} created,"
@@ -97,20 +93,18 @@ class Command(AdminCommand):
         if skipped:
             raise CommandError(f"{plural(skipped, 'entry was', 'entries were')} skipped", returncode=2)
 
-    def _preview(self, *, entry_filter: Any, limit: int) -> None:
+    def _preview(self, *, entry_filter: CacheEntryFilter, limit: int, priority: Priority) -> None:
         outcome = bulk_refresh.bulk_refresh(
             entry_filter=entry_filter,
-            cursor="",
+            after=None,
             limit=limit,
-            priority=parse_priority(None),
+            priority=priority,
             dry_run=True,
             actor=command_actor(),
         )
         for entry in outcome.entries:
-            target = ",".join(
-                str(entry[part]) for part in ("dataset", "config", "split") if entry.get(part) is not None
-            )
-            self.stdout.write(f"{target}: would be refreshed ({entry.get('error_code') or entry.get('http_status')})")
+            target = ",".join(part for part in (entry.dataset, entry.config, entry.split) if part is not None)
+            self.stdout.write(f"{target}: would be refreshed ({entry.error_code or entry.http_status})")
         more = outcome.matched - outcome.processed
         self.stdout.write(
             f"dry run, nothing changed. {plural(outcome.matched, 'entry matches', 'entries match')}"

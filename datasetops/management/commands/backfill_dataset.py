@@ -19,19 +19,20 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from datasetops.backfill import BackfillPlan
+from datasetops.parameters import DatasetsCommandParameters
 from datasetops.selectors import dataset_backfill_plan
-from datasetops.services import backfill_dataset, parse_priority
+from datasetops.services import backfill_dataset
 from foundation.core.commands import (
     AdminCommand,
     DatasetOutcome,
     Summary,
-    checked_dataset_names,
     command_actor,
     run_per_dataset,
 )
 from foundation.core.errors import AdminError
 from foundation.core.words import plural
 from foundation.hub.dataset_support import NotSupportedError
+from foundation.web.parameters import validated
 from jobs.constants import Priority
 
 EXIT_STATUSES = (
@@ -61,11 +62,11 @@ class Command(AdminCommand):
         parser.add_argument("--dry-run", action="store_true", help="print each plan; change nothing")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        datasets = checked_dataset_names(options["datasets"])
         try:
-            priority = parse_priority(options["priority"])
+            parameters = validated(DatasetsCommandParameters, options)
         except AdminError as error:
             raise CommandError(error.message) from None
+        datasets, priority = parameters["datasets"], parameters["priority"]
         dry_run: bool = options["dry_run"]
         summary = self._run(datasets=datasets, priority=priority, dry_run=dry_run)
         if summary.failed:

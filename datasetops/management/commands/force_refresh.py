@@ -14,7 +14,8 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from datasetops.services import force_refresh, parse_force_refresh
+from datasetops.parameters import force_refresh_request
+from datasetops.services import force_refresh
 from foundation.core.commands import AdminCommand, Summary, command_actor
 from foundation.core.errors import AdminError
 from foundation.hub.dataset_support import NotSupportedError
@@ -43,13 +44,11 @@ class Command(AdminCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            request = parse_force_refresh(
-                step=options["step"],
-                dataset=options["dataset"],
-                config=options["config"],
-                split=options["split"],
-                priority=options["priority"],
-                difficulty=options["difficulty"],
+            request = force_refresh_request(
+                {
+                    "job_type": options["step"],
+                    **{name: options[name] for name in ("dataset", "config", "split", "priority", "difficulty")},
+                }
             )
         except AdminError as error:
             raise CommandError(f"{error.error_code}: {error.message}") from None

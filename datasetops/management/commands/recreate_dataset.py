@@ -19,17 +19,18 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from datasetops.services import RecreateOutcome, parse_priority, recreate_dataset
+from datasetops.parameters import DatasetsCommandParameters
+from datasetops.services import RecreateOutcome, recreate_dataset
 from foundation.core.commands import (
     AdminCommand,
     DatasetOutcome,
     Summary,
-    checked_dataset_names,
     command_actor,
     run_per_dataset,
 )
 from foundation.core.errors import AdminError
 from foundation.core.words import plural
+from foundation.web.parameters import validated
 from jobs.constants import Priority
 
 MAX_DATASET_FILE_BYTES = 16 * 1024 * 1024
@@ -98,13 +99,11 @@ class Command(AdminCommand):
         datasets: list[str] = list(options["datasets"])
         if options["from_file"]:
             datasets += _read_dataset_file(options["from_file"])
-        datasets = checked_dataset_names(datasets)
-        if not datasets:
-            raise CommandError("no dataset given")
         try:
-            priority = parse_priority(options["priority"])
+            parameters = validated(DatasetsCommandParameters, {**options, "datasets": datasets})
         except AdminError as error:
             raise CommandError(error.message) from None
+        datasets, priority = parameters["datasets"], parameters["priority"]
         dry_run: bool = options["dry_run"]
         summary = self._run(datasets=datasets, priority=priority, dry_run=dry_run)
         if summary.not_attempted:
