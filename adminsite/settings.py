@@ -69,7 +69,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "adminsite.web.lazy_messages.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "adminsite.ops.request_metrics.PrometheusAfterMiddleware",
+    "adminsite.ops.metric_labels.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "adminsite.urls"
