@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, TypeGuard
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.core.exceptions import DisallowedHost, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, HttpRequest, HttpResponse
 from pymongo.errors import ConnectionFailure, PyMongoError
 from rest_framework import exceptions
@@ -23,6 +23,7 @@ from rest_framework import exceptions
 from adminsite.core.errors import (
     AdminError,
     DatabaseUnavailableError,
+    HostNotAllowedError,
     InvalidParameterError,
     MethodNotAllowedError,
     NotFoundError,
@@ -76,6 +77,8 @@ def as_admin_error(exc: BaseException, *, where: str = "a route") -> AdminError:
         return RequestBodyTooLargeError(
             f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
         )
+    if isinstance(exc, DisallowedHost):
+        return HostNotAllowedError("The request is addressed to a host name this server does not answer for.")
     if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
         return InvalidParameterError(f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields.")
     if is_database_unavailable(exc):
