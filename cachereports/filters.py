@@ -107,7 +107,12 @@ def parse_datetime(name: str, value: str | None) -> datetime | None:
         raise InvalidParameterError(
             f"Parameter '{name}' should be an ISO 8601 datetime, e.g. 2024-05-01T12:00:00."
         ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC, 9999-12-31T23:59-01:00 after 9999
+        raise InvalidParameterError(
+            f"Parameter '{name}' should be a datetime between 0001-01-01 and 9999-12-31T23:59:59.999999 in UTC."
+        ) from None
 
 
 def parse_flag(name: str, value: str | None, *, default: bool) -> bool:
