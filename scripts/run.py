@@ -8,14 +8,17 @@ the server runs until interrupted; the engine saves its databases and stops on t
 The demo world of the first start has DEMO_CACHE_ENTRIES cache entries (default 100,000) and
 DEMO_JOBS jobs (default 10,000): the size at which every page must answer within 300 ms
 (bench/pages.py). Later starts load the saved world whatever these say; to seed another size,
-remove .data/mongo first.
+remove .data/mongo first (or point DEMO_DATA_DIR at another folder).
 
 On the embedded engine and without COMMON_HF_ENDPOINT, a stand-in Hub of ours is served on
 127.0.0.1 (`adminsite/demo/stand_in_hub.py`): it knows the demo datasets, so force-refresh,
 recreate and the backfill plan work offline. With COMMON_HF_ENDPOINT set, that Hub is used.
 
 SIGTERM (make forwards it) or Ctrl-C stops the server (whose supervisor stops its workers),
-then the engine: nothing is left running and the port is free.
+then the engine: nothing is left running and the port is free. Killed outright (SIGKILL), this
+script cannot stop them: every child is started with Linux's parent-death signal
+(`adminsite/demo/parent_death.py`): the kernel sends each one SIGTERM then. This script asks the
+same of `make`, so that a `make` killed outright stops it the ordinary way.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from adminsite.core.config import checked_config  # noqa: E402
 from adminsite.demo.embedded_mongo import running_mongo, stop_on_sigterm, stop_process  # noqa: E402
+from adminsite.demo.parent_death import command_dying_with_parent, die_with_parent  # noqa: E402
 from adminsite.demo.stand_in_hub import StandInHub, demo_world_revisions  # noqa: E402
 
 DEMO_CACHE_ENTRIES = 100_000
@@ -52,12 +56,15 @@ def demo_size(environ: dict[str, str], name: str, default: int) -> int:
 
 
 def manage(*arguments: str, environ: dict[str, str]) -> None:
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), *arguments], check=True, env=environ, cwd=ROOT)
+    command = command_dying_with_parent([sys.executable, str(ROOT / "manage.py"), *arguments])
+    subprocess.run(command, check=True, env=environ, cwd=ROOT)
 
 
 def serve(environ: dict[str, str]) -> int:
     """Run the server until it exits, or until this process is told to stop: then stop it first."""
-    server = subprocess.Popen([sys.executable, "-m", "adminsite.server"], env=environ, cwd=ROOT)
+    server = subprocess.Popen(
+        command_dying_with_parent([sys.executable, "-m", "adminsite.server"]), env=environ, cwd=ROOT
+    )
     try:
         return server.wait()
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C, or SIGTERM (stop_on_sigterm)
@@ -67,6 +74,7 @@ def serve(environ: dict[str, str]) -> int:
 
 def main() -> int:
     stop_on_sigterm()
+    die_with_parent()
     environ = dict(os.environ)
     # the workers share their request metrics there, so /admin/metrics counts all of them
     environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(ROOT / ".data" / "prometheus"))
@@ -78,8 +86,9 @@ def main() -> int:
     except DemoSizeError as error:
         print(error, file=sys.stderr)
         return 1
-    with running_mongo(ROOT / ".data" / "mongo") as server:
-        print(f"embedded mongo-java-server on {server.url} (data in .data/mongo)", flush=True)
+    data_dir = Path(environ.get("DEMO_DATA_DIR") or ROOT / ".data" / "mongo")
+    with running_mongo(data_dir, dies_with_parent=True) as server:
+        print(f"embedded mongo-java-server on {server.url} (data in {data_dir})", flush=True)
         environ["CACHE_MONGO_URL"] = environ["QUEUE_MONGO_URL"] = server.url
         manage("ensure_indexes", environ=environ)
         # on first start only: a world the size of the 300 ms target, or DEMO_CACHE_ENTRIES / DEMO_JOBS
