@@ -8,7 +8,9 @@ the server runs until interrupted; the engine saves its databases and stops on t
 The demo world of the first start has DEMO_CACHE_ENTRIES cache entries (default 100,000) and
 DEMO_JOBS jobs (default 10,000): the size at which every page must answer within 300 ms
 (bench/pages.py). Later starts load the saved world whatever these say; to seed another size,
-remove .data/mongo first (or point DEMO_DATA_DIR at another folder).
+remove .data/mongo first (or point DEMO_DATA_DIR at another folder). Only a whole world is
+saved: when the seeding does not finish (SIGTERM, Ctrl-C, a failure), nothing is saved and the
+next start seeds again.
 
 On the embedded engine and without COMMON_HF_ENDPOINT, a stand-in Hub of ours is served on
 127.0.0.1 (`adminsite/demo/stand_in_hub.py`): it knows the demo datasets, so force-refresh,
@@ -32,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from adminsite.core.config import checked_config  # noqa: E402
-from adminsite.demo.embedded_mongo import running_mongo, stop_on_sigterm, stop_process  # noqa: E402
+from adminsite.demo.embedded_mongo import EmbeddedMongo, running_mongo, stop_on_sigterm, stop_process  # noqa: E402
 from adminsite.demo.parent_death import command_dying_with_parent, die_with_parent  # noqa: E402
 from adminsite.demo.stand_in_hub import StandInHub, demo_world_revisions  # noqa: E402
 
@@ -58,6 +60,20 @@ def demo_size(environ: dict[str, str], name: str, default: int) -> int:
 def manage(*arguments: str, environ: dict[str, str]) -> None:
     command = command_dying_with_parent([sys.executable, str(ROOT / "manage.py"), *arguments])
     subprocess.run(command, check=True, env=environ, cwd=ROOT)
+
+
+def seed_once(engine: EmbeddedMongo, *, cache_entries: int, jobs: int, environ: dict[str, str]) -> None:
+    """The demo world, on the first start only; a seeding cut short is never saved.
+
+    The engine saves what it holds when it stops: a world half written (SIGTERM or Ctrl-C
+    during the seeding, or a failure) would be loaded by every later start, whose `--if-empty`
+    then writes nothing. Not saving it leaves the databases empty for the next start.
+    """
+    try:
+        manage("seed_demo", "--if-empty", "--cache-entries", str(cache_entries), "--jobs", str(jobs), environ=environ)
+    except BaseException:
+        engine.persistent = False
+        raise
 
 
 def serve(environ: dict[str, str]) -> int:
@@ -92,7 +108,7 @@ def main() -> int:
         environ["CACHE_MONGO_URL"] = environ["QUEUE_MONGO_URL"] = server.url
         manage("ensure_indexes", environ=environ)
         # on first start only: a world the size of the 300 ms target, or DEMO_CACHE_ENTRIES / DEMO_JOBS
-        manage("seed_demo", "--if-empty", "--cache-entries", str(cache_entries), "--jobs", str(jobs), environ=environ)
+        seed_once(server, cache_entries=cache_entries, jobs=jobs, environ=environ)
         if environ.get("COMMON_HF_ENDPOINT"):
             return serve(environ)
         config = checked_config(environ)

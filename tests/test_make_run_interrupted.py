@@ -20,8 +20,10 @@ from typing import Any
 
 import pytest
 import requests
+from pymongo import MongoClient
 
-from adminsite.demo.embedded_mongo import free_port
+from adminsite.demo import snapshot
+from adminsite.demo.embedded_mongo import SNAPSHOT_FOLDER_NAME, free_port
 from tests.test_make_run import port_refuses
 from tests.test_server import PROJECT_ROOT, server_environment, wait_until
 
@@ -128,6 +130,20 @@ def make_run(tmp_path: Path) -> Iterator[Any]:
     yield start
     for run in started:
         run.kill_everything()
+
+
+def test_sigterm_during_the_first_seeding_saves_no_partial_world(make_run: Any, tmp_path: Path) -> None:
+    run = make_run([sys.executable, str(RUN_SCRIPT)], DEMO_CACHE_ENTRIES="100000", DEMO_JOBS="1000")
+    client: MongoClient[dict[str, Any]] = MongoClient(run.engine_url(), serverSelectionTimeoutMS=5000)
+    try:
+        cache = client["dataset_viewer_cache"]["cachedResponsesBlue"]
+        wait_until(lambda: cache.estimated_document_count() > 0, deadline_seconds=60, what="the seeding begun")
+    finally:
+        client.close()
+    run.process.send_signal(signal.SIGTERM)
+    run.process.wait(timeout=60)
+    assert "snapshot" not in {path.name for path in (tmp_path / "mongo").iterdir()}
+    assert snapshot.saved_folder(tmp_path / "mongo" / SNAPSHOT_FOLDER_NAME) is None  # the next start seeds again
 
 
 def test_kill_9_of_the_run_script_leaves_no_engine_or_worker_serving(make_run: Any) -> None:
