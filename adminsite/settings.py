@@ -35,7 +35,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # every uvicorn worker: see foundation/core/secret_key.py.
 SECRET_KEY = stable_secret_key(environ=os.environ, key_file=BASE_DIR / ".data" / "secret_key")
 DEBUG = False
-ALLOWED_HOSTS = ["*"]
+# Host names a request may be addressed to; writes from a browser on another origin must come
+# from one of CSRF_TRUSTED_ORIGINS (foundation/web/cross_site.py).
+ALLOWED_HOSTS = list(ADMIN.allowed_hosts)
+CSRF_TRUSTED_ORIGINS = list(ADMIN.csrf_trusted_origins)
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
@@ -62,7 +65,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "foundation.web.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "corsheaders.middleware.CorsMiddleware",
+    "foundation.web.cross_site.ReadsOnlyCorsMiddleware",
     "django.middleware.gzip.GZipMiddleware",
     "foundation.web.static_files.StaticFilesMiddleware",
     "foundation.web.json_answers.JsonAnswersMiddleware",
@@ -71,9 +74,10 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "foundation.web.cross_site.CrossSiteWritesMiddleware",
     "foundation.web.lazy_messages.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "overview.request_metrics.PrometheusAfterMiddleware",
+    "overview.metric_labels.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "adminsite.urls"
@@ -126,9 +130,10 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = False
 WHITENOISE_ALLOW_ALL_ORIGINS = False  # CORS headers come from django-cors-headers, as for every route
 
-# CORS: the JSON API only, for any origin, without credentials. The API authenticates by
-# Bearer token alone (never a cookie), so a page elsewhere may call it with a token it holds,
-# and never with the operator's browser session: no `Access-Control-Allow-Credentials`. The
+# CORS: the JSON API's reads only (foundation/web/cross_site.py), for any origin, without
+# credentials. The API authenticates by Bearer token alone (never a cookie), so a page elsewhere
+# may read it with a token it holds, and never with the operator's browser session: no
+# `Access-Control-Allow-Credentials`; a write's answer is never readable by another origin. The
 # HTML pages, the login and logout and the probes send no CORS header at all, so a page on
 # another origin (another port of the same host is the same *site*: the Lax session cookie
 # goes along) cannot read them. Which routes are the JSON API is not listed here: they are the
@@ -186,9 +191,10 @@ LOGGING = {
         "django.request": {"level": "ERROR", "handlers": ["stderr_unexpected"], "propagate": False},
         # A body too large or with too many fields is the client's mistake, answered 413/422
         # (foundation/web/error_answers.py) and in the request log: no traceback for it.
+        # So is a request addressed to a host name that is not ours (400 DisallowedHost).
         **{
             f"django.security.{name}": {"level": "CRITICAL"}
-            for name in ("RequestDataTooBig", "TooManyFieldsSent", "TooManyFilesSent")
+            for name in ("RequestDataTooBig", "TooManyFieldsSent", "TooManyFilesSent", "DisallowedHost")
         },
     },
 }

@@ -7,8 +7,9 @@ stopped (the page, the command and a script all chain the cursor).
 
 Per batch:
 1. The Hub is asked once per distinct dataset of the batch (support rules and revision), a few
-   requests at a time (`HUB_CONCURRENCY`). A dataset it refuses or cannot answer is skipped
-   with its reason; the others go on.
+   requests at a time (`HUB_CONCURRENCY`), within HUB_DEADLINE_SECONDS for the whole batch. A
+   dataset it refuses or cannot answer, or that the deadline left unasked, is skipped with its
+   reason; the others go on.
 2. Every entry of a supported dataset gets a waiting job, under the lock of its `unicity_id`
    (the protocol of `jobs.services.add_waiting_job`, taken for a dataset's jobs at once by
    `replace_waiting_jobs`): two runs of the same filter at once leave one job per artifact, a
@@ -21,6 +22,7 @@ no audit entry.
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +49,16 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 HUB_CONCURRENCY = 4
 """Hub requests in flight at once for a batch: enough to hide latency, few enough to be polite."""
+HUB_DEADLINE_SECONDS = 10.0
+"""No Hub request of a batch starts later than this after the first: a Hub that hangs costs one
+call this long (plus one Hub timeout), not a timeout per dataset (400 datasets took 50 s)."""
+
+
+class HubDeadlineError(AdminError):
+    """The batch's Hub deadline passed before this dataset was asked: nothing was done for it."""
+
+    status_code = 500
+    error_code = "HubDeadlineExceeded"
 
 
 @dataclass(frozen=True)
@@ -89,11 +101,20 @@ class BulkRefreshOutcome:
 
 
 def hub_revisions(*, datasets: list[str]) -> dict[str, str | AdminError]:
-    """The Hub's revision of each dataset, or the error it answered: one request per dataset, a few at once."""
+    """The Hub's revision of each dataset, or the error it answered: one request per dataset, a few at once.
+
+    A dataset whose turn comes after HUB_DEADLINE_SECONDS is not asked: HubDeadlineError.
+    """
+    deadline = time.monotonic() + HUB_DEADLINE_SECONDS
 
     def ask(dataset: str) -> str | AdminError:
         if not is_valid_dataset_name(dataset):
             return InvalidParameterError("Not a valid dataset name.")
+        if time.monotonic() >= deadline:
+            return HubDeadlineError(
+                f"Not asked: the Hub took more than this call's {HUB_DEADLINE_SECONDS:g}s for the datasets before"
+                " it. Nothing was changed for it: refresh it again."
+            )
         try:
             return dataset_support.supported_revision(dataset=dataset)
         except AdminError as error:

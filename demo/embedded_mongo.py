@@ -31,7 +31,7 @@ from types import TracebackType
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
-from demo import snapshot
+from demo import parent_death, snapshot
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ENGINE_HOME = Path(os.environ.get("MONGO_JAVA_SERVER_HOME", PROJECT_ROOT / ".tools" / "mongo-java-server"))
@@ -92,15 +92,24 @@ class EmbeddedMongo:
     """One mongo-java-server process; its log (and with `persistent`, the saved databases) under `data_dir`.
 
     `persistent=False` keeps nothing: what the tests want (nothing to load, nothing to save).
+    `dies_with_parent`: the engine gets SIGTERM when the process that started it dies, even by
+    SIGKILL (`demo.parent_death`; start it from the main thread then).
     """
 
     def __init__(
-        self, data_dir: Path, *, port: int | None = None, persistent: bool = True, home: Path = ENGINE_HOME
+        self,
+        data_dir: Path,
+        *,
+        port: int | None = None,
+        persistent: bool = True,
+        home: Path = ENGINE_HOME,
+        dies_with_parent: bool = False,
     ) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.persistent = persistent
         self.home = home
+        self.dies_with_parent = dies_with_parent
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -117,6 +126,8 @@ class EmbeddedMongo:
 
     def start(self) -> str:
         command = [*java_command(home=self.home), "--port", str(self.port)]
+        if self.dies_with_parent:
+            command = parent_death.command_dying_with_parent(command)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
@@ -175,8 +186,10 @@ class EmbeddedMongo:
 
 
 @contextlib.contextmanager
-def running_mongo(data_dir: Path, *, port: int | None = None, persistent: bool = True) -> Iterator[EmbeddedMongo]:
-    with EmbeddedMongo(data_dir, port=port, persistent=persistent) as server:
+def running_mongo(
+    data_dir: Path, *, port: int | None = None, persistent: bool = True, dies_with_parent: bool = False
+) -> Iterator[EmbeddedMongo]:
+    with EmbeddedMongo(data_dir, port=port, persistent=persistent, dies_with_parent=dies_with_parent) as server:
         yield server
 
 

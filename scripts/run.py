@@ -8,7 +8,9 @@ the server runs until interrupted; the engine saves its databases and stops on t
 The demo world of the first start has DEMO_CACHE_ENTRIES cache entries (default 100,000) and
 DEMO_JOBS jobs (default 10,000): the size at which every page must answer within 300 ms
 (bench/pages.py). Later starts load the saved world whatever these say; to seed another size,
-remove .data/mongo first.
+remove .data/mongo first (or point DEMO_DATA_DIR at another folder). Only a whole world is
+saved: when the seeding does not finish (SIGTERM, Ctrl-C, a failure), nothing is saved and the
+next start seeds again.
 
 On the embedded engine and without COMMON_HF_ENDPOINT, a stand-in Hub of ours is served on
 127.0.0.1 (`demo/stand_in_hub.py`): it knows the demo datasets, so force-refresh,
@@ -19,7 +21,10 @@ Beside the server, in every case, the collector runs a round every ADMIN_ACTIVIT
 and the activity samples, which a deployment gets from its scheduled job instead.
 
 SIGTERM (make forwards it) or Ctrl-C stops the server (whose supervisor stops its workers) and
-the collector, then the engine: nothing is left running and the port is free.
+the collector, then the engine: nothing is left running and the port is free. Killed outright
+(SIGKILL), this script cannot stop them: every child is started with Linux's parent-death signal
+(`demo/parent_death.py`): the kernel sends each one SIGTERM then. This script asks the same of
+`make`, so that a `make` killed outright stops it the ordinary way.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from demo.embedded_mongo import running_mongo, stop_on_sigterm, stop_process  # noqa: E402
+from demo.embedded_mongo import EmbeddedMongo, running_mongo, stop_on_sigterm, stop_process  # noqa: E402
+from demo.parent_death import command_dying_with_parent, die_with_parent  # noqa: E402
 from demo.stand_in_hub import StandInHub, demo_world_revisions  # noqa: E402
 from foundation.core.config import checked_config  # noqa: E402
 
@@ -56,7 +62,22 @@ def demo_size(environ: dict[str, str], name: str, default: int) -> int:
 
 
 def manage(*arguments: str, environ: dict[str, str]) -> None:
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), *arguments], check=True, env=environ, cwd=ROOT)
+    command = command_dying_with_parent([sys.executable, str(ROOT / "manage.py"), *arguments])
+    subprocess.run(command, check=True, env=environ, cwd=ROOT)
+
+
+def seed_once(engine: EmbeddedMongo, *, cache_entries: int, jobs: int, environ: dict[str, str]) -> None:
+    """The demo world, on the first start only; a seeding cut short is never saved.
+
+    The engine saves what it holds when it stops: a world half written (SIGTERM or Ctrl-C
+    during the seeding, or a failure) would be loaded by every later start, whose `--if-empty`
+    then writes nothing. Not saving it leaves the databases empty for the next start.
+    """
+    try:
+        manage("seed_demo", "--if-empty", "--cache-entries", str(cache_entries), "--jobs", str(jobs), environ=environ)
+    except BaseException:
+        engine.persistent = False
+        raise
 
 
 def start_collector(environ: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -67,7 +88,7 @@ def start_collector(environ: dict[str, str]) -> subprocess.Popen[bytes]:
         flush=True,
     )
     command = [sys.executable, str(ROOT / "manage.py"), "collect_counts", "--every", str(every), "--verbosity", "0"]
-    return subprocess.Popen(command, env=environ, cwd=ROOT)
+    return subprocess.Popen(command_dying_with_parent(command), env=environ, cwd=ROOT)
 
 
 def serve(environ: dict[str, str]) -> int:
@@ -76,7 +97,9 @@ def serve(environ: dict[str, str]) -> int:
     Either way both are stopped before this returns (the server first).
     """
     collector = start_collector(environ)
-    server = subprocess.Popen([sys.executable, "-m", "adminsite.server"], env=environ, cwd=ROOT)
+    server = subprocess.Popen(
+        command_dying_with_parent([sys.executable, "-m", "adminsite.server"]), env=environ, cwd=ROOT
+    )
     try:
         return server.wait()
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C, or SIGTERM (stop_on_sigterm)
@@ -88,6 +111,7 @@ def serve(environ: dict[str, str]) -> int:
 
 def main() -> int:
     stop_on_sigterm()
+    die_with_parent()
     environ = dict(os.environ)
     # the workers share their request metrics there, so /admin/metrics counts all of them
     environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(ROOT / ".data" / "prometheus"))
@@ -99,12 +123,13 @@ def main() -> int:
     except DemoSizeError as error:
         print(error, file=sys.stderr)
         return 1
-    with running_mongo(ROOT / ".data" / "mongo") as server:
-        print(f"embedded mongo-java-server on {server.url} (data in .data/mongo)", flush=True)
+    data_dir = Path(environ.get("DEMO_DATA_DIR") or ROOT / ".data" / "mongo")
+    with running_mongo(data_dir, dies_with_parent=True) as server:
+        print(f"embedded mongo-java-server on {server.url} (data in {data_dir})", flush=True)
         environ["CACHE_MONGO_URL"] = environ["QUEUE_MONGO_URL"] = server.url
         manage("ensure_indexes", environ=environ)
         # on first start only: a world the size of the 300 ms target, or DEMO_CACHE_ENTRIES / DEMO_JOBS
-        manage("seed_demo", "--if-empty", "--cache-entries", str(cache_entries), "--jobs", str(jobs), environ=environ)
+        seed_once(server, cache_entries=cache_entries, jobs=jobs, environ=environ)
         if environ.get("COMMON_HF_ENDPOINT"):
             return serve(environ)
         config = checked_config(environ)

@@ -103,6 +103,9 @@ def databases(settings: Any, mongo_server: MongoServer) -> Iterator[None]:
         # The fake Hub on a loaded machine can take more than the production default (0.2 s): a
         # test then got a Hub timeout it did not ask for. Tests of the timeout set their own.
         hf_timeout_seconds=5.0,
+        # So can the engine for the one insert_many that seeds a big world (every call is bounded
+        # by this, `mongo.client_for`). Tests of a stalled or dead database set their own.
+        mongo_timeout_seconds=60.0,
     )
     yield
     mongo.client_for(mongo_server.cache_url).drop_database(f"test_cache_{worker}_{number}")

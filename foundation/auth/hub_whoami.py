@@ -23,10 +23,12 @@ the auth object that carries it hides it from `repr`. Log lines name the Hub use
 token.
 
 Verdicts (allowed, 401 or 404) are kept per token hash for ADMIN_AUTH_CACHE_SECONDS (0: never)
-in a bounded, thread-safe LRU of this process, so a burst of requests with one token costs one
-Hub call: concurrent first requests with the same token wait for the one call in flight
-instead of each asking the Hub. Hub failures (500) are never cached: the next request asks
-again. A revoked token therefore keeps working for at most ADMIN_AUTH_CACHE_SECONDS.
+in a bounded, thread-safe LRU of this process. One whoami call at most is in flight per token
+(`SingleFlight`): requests with the same token that arrive while it runs wait for it and share
+its outcome, a failure included, so a burst against a Hub that hangs costs one Hub timeout, not
+one per request in turn. Hub failures (500) are never cached: a request that comes after the
+failed call asks again. A revoked token therefore keeps working for at most
+ADMIN_AUTH_CACHE_SECONDS.
 """
 
 from __future__ import annotations
@@ -212,8 +214,6 @@ class VerdictCache:
         self.clock = clock
         self._entries: OrderedDict[tuple[str, ...], tuple[float, Verdict]] = OrderedDict()
         self._lock = threading.Lock()
-        # Striped locks: first requests with one token wait for a single Hub call in flight.
-        self._flight_locks = [threading.Lock() for _ in range(64)]
 
     def get(self, key: tuple[str, ...]) -> Verdict | None:
         with self._lock:
@@ -234,9 +234,6 @@ class VerdictCache:
             while len(self._entries) > self.max_size:
                 self._entries.popitem(last=False)
 
-    def flight_lock(self, key: tuple[str, ...]) -> threading.Lock:
-        return self._flight_locks[hash(key) % len(self._flight_locks)]
-
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
@@ -249,6 +246,54 @@ class VerdictCache:
 VERDICTS = VerdictCache(max_size=MAX_CACHED_VERDICTS)
 
 
+class _Flight:
+    """One whoami call in progress: its outcome once `landed` is set (a verdict, or it failed)."""
+
+    def __init__(self) -> None:
+        self.landed = threading.Event()
+        self.verdict: Verdict | None = None
+
+
+class SingleFlight:
+    """At most one call in flight per key; the callers that arrive meanwhile share its outcome.
+
+    The first caller (the leader) makes the call; the others wait for it to land and get its
+    verdict, or an AuthCheckHubRequestError of their own when it failed (an exception object
+    is never raised in two threads at once). A caller that comes after the landing starts a new
+    call: the outcome is shared, not kept (keeping is the verdict cache's job).
+    """
+
+    def __init__(self) -> None:
+        self._flights: dict[tuple[str, ...], _Flight] = {}
+        self._lock = threading.Lock()
+
+    def run(self, key: tuple[str, ...], call: Callable[[], Verdict], *, wait_seconds: float) -> Verdict:
+        with self._lock:
+            flight = self._flights.get(key)
+            leader = flight is None
+            if flight is None:
+                flight = self._flights[key] = _Flight()
+        if not leader:
+            # the leader's call is itself bounded (a slot, then the whole call, each within the timeout)
+            if not flight.landed.wait(wait_seconds) or flight.verdict is None:
+                raise AuthCheckHubRequestError(HUB_FAILURE_MESSAGE)
+            return flight.verdict
+        try:
+            flight.verdict = call()
+            return flight.verdict
+        finally:
+            with self._lock:
+                del self._flights[key]
+            flight.landed.set()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._flights)
+
+
+WHOAMI_FLIGHTS = SingleFlight()
+
+
 def _cache_key(*, token: str, config: AdminConfig) -> tuple[str, ...]:
     """The token's sha256, within the Hub and org it was checked against."""
     token_hash = hashlib.sha256(token.encode("utf-8")).hexdigest()
@@ -259,18 +304,23 @@ def verdict_for(*, token: str) -> Verdict:
     """The verdict on a token, from the cache when fresh; raises AuthCheckHubRequestError."""
     config: AdminConfig = settings.ADMIN
     ttl_seconds = config.auth_cache_seconds
-    if ttl_seconds <= 0:
-        return ask_hub(token=token, config=config)
     key = _cache_key(token=token, config=config)
-    verdict = VERDICTS.get(key)
-    if verdict is not None:
-        return verdict
-    with VERDICTS.flight_lock(key):
+    if ttl_seconds > 0:
         verdict = VERDICTS.get(key)
+        if verdict is not None:
+            return verdict
+
+    def ask_and_remember() -> Verdict:
+        verdict = VERDICTS.get(key) if ttl_seconds > 0 else None  # a flight that just landed
         if verdict is None:
             verdict = ask_hub(token=token, config=config)
-            VERDICTS.put(key, verdict, ttl_seconds=ttl_seconds)
-    return verdict
+            if ttl_seconds > 0:
+                VERDICTS.put(key, verdict, ttl_seconds=ttl_seconds)
+        return verdict
+
+    # a slot wait and a call, each within the timeout, and a moment for the landing
+    wait_seconds = 2 * config.hf_timeout_seconds + 1.0
+    return WHOAMI_FLIGHTS.run(key, ask_and_remember, wait_seconds=wait_seconds)
 
 
 def is_well_formed_token(token: str) -> bool:

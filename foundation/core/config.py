@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -61,6 +62,12 @@ class AdminConfig:
     """The interval of the activity samples `collect_counts` takes: one sample per interval (ours)."""
     activity_retention_days: int
     """How long an activity sample is kept before its TTL index drops it (ours)."""
+    allowed_hosts: tuple[str, ...]
+    """The host names a request may be addressed to (Django's ALLOWED_HOSTS): ADMIN_ALLOWED_HOSTS,
+    else the names the server is configured with (`default_allowed_hosts`)."""
+    csrf_trusted_origins: tuple[str, ...]
+    """Origins other than the request's own from which a browser may write (Django's CSRF_TRUSTED_ORIGINS),
+    e.g. `https://admin.example.org` when a proxy in front terminates TLS."""
 
 
 MIN_ACTIVITY_SAMPLE_SECONDS = 10
@@ -169,6 +176,51 @@ class _Reader:
         value = self.raw(name)
         return Path(value) if value is not None else None
 
+    def names(self, name: str) -> tuple[str, ...] | None:
+        """A comma list (blank items skipped); None when unset."""
+        value = self.raw(name)
+        if value is None:
+            return None
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+
+    def origins(self, name: str) -> tuple[str, ...]:
+        origins = self.names(name) or ()
+        for origin in origins:
+            if _ORIGIN.fullmatch(origin) is None:
+                raise ConfigError(f"{name}: expected origins such as https://admin.example.org, got {origin!r}")
+        return origins
+
+
+_ORIGIN = re.compile(r"https?://[^/\s?#]+")
+"""`scheme://host[:port]`, as a browser sends it in `Origin` (Django allows a `*.` subdomain wildcard)."""
+_ALL_INTERFACES = ("", "0.0.0.0", "::", "[::]")  # noqa: S104 (names to recognise, not to bind)
+_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+
+
+def default_allowed_hosts(hostname: str) -> tuple[str, ...]:
+    """The names a request may carry in `Host` when ADMIN_ALLOWED_HOSTS is unset.
+
+    The server's configured name and the loopback names. A server listening on every interface
+    has no name of its own in the configuration: then the machine's name and addresses (what a
+    probe inside a cluster sends); the public name behind a load balancer must be configured.
+    A name outside the list is refused (400) before any view: a page of another site that
+    resolves its own name to this server (DNS rebinding) cannot reach it.
+    """
+    if hostname in _ALL_INTERFACES:
+        names = [*_LOOPBACK_NAMES, *_machine_names()]
+    else:
+        names = [f"[{hostname}]" if ":" in hostname else hostname, *_LOOPBACK_NAMES]
+    return tuple(dict.fromkeys(names))
+
+
+def _machine_names() -> list[str]:
+    name = socket.gethostname()
+    try:
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)}
+    except OSError:
+        addresses = set()
+    return [name, *sorted(f"[{address}]" if ":" in address else address for address in addresses)]
+
 
 def load_config(environ: Mapping[str, str]) -> AdminConfig:
     """Parse every variable of REFERENCE.md; raise `ConfigError` naming the first bad one."""
@@ -182,6 +234,8 @@ def load_config(environ: Mapping[str, str]) -> AdminConfig:
         raise ConfigError(
             f"COMMON_BLOCKED_DATASETS: expected a comma list of dataset names or namespace/<pattern>, but {error}"
         ) from None
+    hostname = read.string("ADMIN_UVICORN_HOSTNAME", "localhost")
+    allowed_hosts = read.names("ADMIN_ALLOWED_HOSTS")
     return AdminConfig(
         hf_organization=read.optional_string("ADMIN_HF_ORGANIZATION"),
         cache_reports_num_results=read.integer("ADMIN_CACHE_REPORTS_NUM_RESULTS", 100, minimum=1),
@@ -194,7 +248,7 @@ def load_config(environ: Mapping[str, str]) -> AdminConfig:
         max_age=read.integer("ADMIN_MAX_AGE", 10),
         auth_cache_seconds=read.integer("ADMIN_AUTH_CACHE_SECONDS", 10),
         session_reverify_seconds=read.integer("ADMIN_SESSION_REVERIFY_SECONDS", 600, minimum=1),
-        uvicorn_hostname=read.string("ADMIN_UVICORN_HOSTNAME", "localhost"),
+        uvicorn_hostname=hostname,
         uvicorn_num_workers=read.integer("ADMIN_UVICORN_NUM_WORKERS", 2, minimum=1),
         uvicorn_port=read.integer("ADMIN_UVICORN_PORT", 8000, minimum=0, maximum=65535),
         prometheus_multiproc_dir=read.optional_string("PROMETHEUS_MULTIPROC_DIR"),
@@ -220,6 +274,8 @@ def load_config(environ: Mapping[str, str]) -> AdminConfig:
         activity_retention_days=read.integer(
             "ADMIN_ACTIVITY_RETENTION_DAYS", 14, minimum=1, maximum=MAX_ACTIVITY_RETENTION_DAYS
         ),
+        allowed_hosts=allowed_hosts if allowed_hosts else default_allowed_hosts(hostname),
+        csrf_trusted_origins=read.origins("ADMIN_CSRF_TRUSTED_ORIGINS"),
     )
 
 

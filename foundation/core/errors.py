@@ -75,6 +75,20 @@ class FormRefusedError(AdminError):
     error_code = "FormRefused"
 
 
+class CrossSiteRequestError(AdminError):
+    """A write sent by a browser from a page of another site (no valid Origin or CSRF token)."""
+
+    status_code = 403
+    error_code = "CrossSiteRequestRefused"
+
+
+class HostNotAllowedError(AdminError):
+    """A request addressed to a host name the server is not configured with (ALLOWED_HOSTS)."""
+
+    status_code = 400
+    error_code = "DisallowedHost"
+
+
 class MethodNotAllowedError(AdminError):
     """A method the route does not take (a POST on a probe): 405, the code DRF routes answer too."""
 

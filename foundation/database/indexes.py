@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+import pymongo
 from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
@@ -28,6 +29,10 @@ from pymongo.errors import OperationFailure
 from foundation.database import mongo
 
 _INDEX_CONFLICT_CODES = {85, 86}  # IndexOptionsConflict, IndexKeySpecsConflict
+
+INDEX_BUILD_SECONDS = 3600.0
+"""The bound of one index creation: building an index over tens of millions of documents takes
+minutes, where every other call is bounded by ADMIN_MONGO_TIMEOUT_SECONDS (`mongo.client_for`)."""
 
 SIX_HOURS_SECONDS = 6 * 3600
 """How long a dataset stays in `datasetBlockages` (the other services' TTL)."""
@@ -207,7 +212,8 @@ def ensure_index(database: Database[mongo.MongoDocument], spec: IndexSpec, *, ex
     name "exists" (create_index is still sent, so that other options are still reported).
     """
     try:
-        database[spec.collection].create_index(spec.keys, **spec.options)
+        with pymongo.timeout(INDEX_BUILD_SECONDS):
+            database[spec.collection].create_index(spec.keys, **spec.options)
     except OperationFailure as error:
         if error.code in _INDEX_CONFLICT_CODES:
             if spec.ours and spec.expire_after_seconds is not None:

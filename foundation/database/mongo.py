@@ -57,7 +57,8 @@ UTC datetimes, the form the answers show (`iso_datetime`), 25% faster to decode 
 DELETE_BATCH_SIZE = 500
 """Documents read, then deleted, per round of a bulk delete (a `$in` of this many ids stays small)."""
 
-_clients: dict[tuple[str, float | None, float | None, str], MongoClient[MongoDocument]] = {}
+
+_clients: dict[tuple[str, float, float, str], MongoClient[MongoDocument]] = {}
 _clients_lock = threading.Lock()
 
 APPNAME = "dataset-viewer-admin-console"
@@ -72,20 +73,26 @@ def client_for(
     url: str,
     *,
     timeout_seconds: float | None = None,
-    socket_timeout_seconds: float | None = None,
+    operation_timeout_seconds: float | None = None,
     appname: str = APPNAME,
 ) -> MongoClient[MongoDocument]:
     """One client per URL and options for the process; BSON dates come back as aware UTC datetimes.
 
-    `timeout_seconds` bounds finding a server and connecting (ADMIN_MONGO_TIMEOUT_SECONDS when
-    None, read when the client is created); `socket_timeout_seconds` bounds each reply (None:
-    no bound). The health probes ask for shorter timeouts than the request clients.
+    `timeout_seconds` bounds finding a server and connecting; `operation_timeout_seconds` bounds
+    each call as a whole (pymongo's `timeoutMS`: the wait for a pooled connection, the
+    connection, every reply and the retry of a read, all within it; the server is told too, as
+    `maxTimeMS`). Both are ADMIN_MONGO_TIMEOUT_SECONDS when None. A socket timeout alone bounds
+    one reply, and a read retried after it waits again: a database that stalls (accepts, never
+    answers) held requests for 2-3 times the setting, or until pymongo's monitor gave up on the
+    server some 10 s later. A call that needs longer on purpose (an index build) opens its own
+    `pymongo.timeout(...)` block, which takes precedence.
     """
-    key = (url, timeout_seconds, socket_timeout_seconds, appname)
+    seconds = _config().mongo_timeout_seconds if timeout_seconds is None else timeout_seconds
+    operation_seconds = seconds if operation_timeout_seconds is None else operation_timeout_seconds
+    key = (url, seconds, operation_seconds, appname)
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
-            seconds = _config().mongo_timeout_seconds if timeout_seconds is None else timeout_seconds
             timeout_ms = max(1, int(seconds * 1000))
             client = MongoClient(
                 url,
@@ -93,7 +100,7 @@ def client_for(
                 tzinfo=UTC,
                 serverSelectionTimeoutMS=timeout_ms,
                 connectTimeoutMS=timeout_ms,
-                socketTimeoutMS=None if socket_timeout_seconds is None else int(socket_timeout_seconds * 1000),
+                timeoutMS=max(1, int(operation_seconds * 1000)),
                 appname=appname,
             )
             _clients[key] = client

@@ -12,6 +12,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import pymongo
 from django.conf import settings
 from pymongo import MongoClient
 from pymongo.database import Database
@@ -37,7 +38,7 @@ def _probe_client(url: str, timeout_seconds: float) -> MongoClient[MongoDocument
         url,
         timeout_seconds=timeout_seconds,
         # reading the metric collections may take longer than finding a server
-        socket_timeout_seconds=max(timeout_seconds, settings.ADMIN.mongo_timeout_seconds),
+        operation_timeout_seconds=max(timeout_seconds, settings.ADMIN.mongo_timeout_seconds),
         appname=f"{mongo.APPNAME}-probe",
     )
 
@@ -65,7 +66,8 @@ def probe_database(target: DatabaseTarget, *, timeout_seconds: float) -> Databas
 
 def _answers_ping(url: str, timeout_seconds: float) -> bool:
     try:
-        _probe_client(url, timeout_seconds).admin.command("ping")
+        with pymongo.timeout(timeout_seconds):  # the whole ping, a stalled connection included
+            _probe_client(url, timeout_seconds).admin.command("ping")
     except PyMongoError:
         return False
     return True

@@ -8,6 +8,11 @@ sent (in the `Authorization` header only, hidden from `repr`, never replaced by 
 the connection pool to the Hub and `get_within`. The session keeps no cookies: what the Hub
 said to one token must not travel with the next call, made with another.
 
+A redirect is followed only to the same origin (scheme, host and port) as the first URL, as
+the Hub redirects a renamed repo to its new name: a redirect to another host is that call's
+failure (`RedirectedElsewhereError`), never followed, so no other server's answer (its revision,
+its verdict) is taken for the Hub's.
+
 ADMIN_HF_TIMEOUT_SECONDS bounds a whole call: connect, headers, body and redirects. A socket
 timeout only bounds each read, so a Hub sending a byte every 0.1 s would hold a call for as
 long as it likes. `get_within` therefore arms a timer: when it fires, the sockets of the call
@@ -21,6 +26,7 @@ import socket
 import threading
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -129,6 +135,37 @@ def http_session() -> requests.Session:
     return session
 
 
+MAX_REDIRECTS = 5
+"""Redirects followed within one call (a renamed repo needs one)."""
+
+
+class RedirectedElsewhereError(requests.RequestException):
+    """The Hub answered a redirect to another origin, or too many redirects: not followed."""
+
+
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname, parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+
+
+def _get_following_same_origin(
+    url: str, *, seconds: float, auth: BearerAuth | None, params: dict[str, str] | None, allow_redirects: bool
+) -> requests.Response:
+    response = http_session().get(url, params=params, auth=auth, timeout=(seconds, seconds), allow_redirects=False)
+    for _ in range(MAX_REDIRECTS if allow_redirects else 0):
+        if not response.is_redirect:
+            return response
+        target = urljoin(response.url, response.headers["Location"])
+        response.close()
+        if _origin(target) != _origin(url):
+            raise RedirectedElsewhereError(f"redirected to another origin ({_origin(target)[1]})")
+        response = http_session().get(target, auth=auth, timeout=(seconds, seconds), allow_redirects=False)
+    if allow_redirects and response.is_redirect:
+        response.close()
+        raise RedirectedElsewhereError(f"more than {MAX_REDIRECTS} redirects")
+    return response
+
+
 def get_within(
     url: str,
     *,
@@ -139,7 +176,9 @@ def get_within(
 ) -> requests.Response:
     """GET `url`, the whole call (connect, answer, redirects) within `seconds`; else requests.Timeout.
 
-    Other failures raise what requests raises (all `requests.RequestException`).
+    Redirects to the same origin are followed (`allow_redirects`); one to another origin raises
+    RedirectedElsewhereError. Other failures raise what requests raises (all
+    `requests.RequestException`).
     """
     deadline = _Deadline()
     timer = threading.Timer(seconds, deadline.expire)
@@ -147,8 +186,8 @@ def get_within(
     _thread_local.deadline = deadline
     timer.start()
     try:
-        response = http_session().get(
-            url, params=params, auth=auth, timeout=(seconds, seconds), allow_redirects=allow_redirects
+        response = _get_following_same_origin(
+            url, seconds=seconds, auth=auth, params=params, allow_redirects=allow_redirects
         )
     except requests.RequestException as error:
         if deadline.expired:

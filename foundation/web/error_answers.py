@@ -12,17 +12,18 @@ import functools
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.core.exceptions import DisallowedHost, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, HttpRequest, HttpResponse
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import ConnectionFailure, PyMongoError
 from rest_framework import exceptions
 
 from foundation.core.errors import (
     AdminError,
     DatabaseUnavailableError,
+    HostNotAllowedError,
     InvalidParameterError,
     MethodNotAllowedError,
     NotFoundError,
@@ -36,7 +37,16 @@ logger = logging.getLogger(__name__)
 UNEXPECTED_MESSAGE = "Unexpected error."
 
 
-def database_unavailable(exc: ConnectionFailure) -> DatabaseUnavailableError:
+def is_database_unavailable(exc: BaseException) -> TypeGuard[PyMongoError]:
+    """MongoDB unreachable, or a call that ran out of ADMIN_MONGO_TIMEOUT_SECONDS.
+
+    The second includes a server that gave up itself (`maxTimeMS`, pymongo's ExecutionTimeout,
+    not a ConnectionFailure): the database is too slow right now, the same retry-later answer.
+    """
+    return isinstance(exc, ConnectionFailure) or (isinstance(exc, PyMongoError) and exc.timeout)
+
+
+def database_unavailable(exc: PyMongoError) -> DatabaseUnavailableError:
     """MongoDB unreachable or timing out (ServerSelectionTimeoutError, AutoReconnect, ...): a 503.
 
     pymongo's message names hosts and topology, never the URL's credentials; it is logged for
@@ -70,9 +80,11 @@ def as_admin_error(exc: BaseException, *, where: str = "a route") -> AdminError:
         return RequestBodyTooLargeError(
             f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
         )
+    if isinstance(exc, DisallowedHost):
+        return HostNotAllowedError("The request is addressed to a host name this server does not answer for.")
     if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
         return InvalidParameterError(f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields.")
-    if isinstance(exc, ConnectionFailure):
+    if is_database_unavailable(exc):
         return database_unavailable(exc)
     logger.exception("unexpected error in %s", where)
     return UnexpectedApiError(UNEXPECTED_MESSAGE)

@@ -14,10 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from pymongo.errors import ConnectionFailure
 
 from foundation.web.console import error_page, renders_html
-from foundation.web.error_answers import database_unavailable, json_error
+from foundation.web.error_answers import database_unavailable, is_database_unavailable, json_error
 
 
 class JsonAnswersMiddleware:
@@ -31,7 +30,7 @@ class JsonAnswersMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, ConnectionFailure):
+        if is_database_unavailable(exception):
             error = database_unavailable(exception)
             return error_page(request, error) if renders_html(request) else json_error(error)
         return None

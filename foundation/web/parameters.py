@@ -264,7 +264,8 @@ class DateTimeParameter(Parameter):
     """An ISO 8601 date or datetime (`2024-05-01`, `2024-05-01T12:00:00`, `...+02:00`); naive is UTC; blank is None."""
 
     default_error_messages: ClassVar[dict[str, Any]] = {
-        "datetime": "Parameter '{name}' should be an ISO 8601 datetime, e.g. 2024-05-01T12:00:00."
+        "datetime": "Parameter '{name}' should be an ISO 8601 datetime, e.g. 2024-05-01T12:00:00.",
+        "range": "Parameter '{name}' should be a datetime between 0001-01-01 and 9999-12-31T23:59:59.999999 in UTC.",
     }
 
     def __init__(self, **kwargs: Any) -> None:
@@ -275,7 +276,10 @@ class DateTimeParameter(Parameter):
             parsed = datetime.fromisoformat(text.strip())
         except ValueError:
             self.fail("datetime")
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        try:
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC, 9999-12-31T23:59-01:00 after 9999
+            self.fail("range")
 
 
 class ObjectIdParameter(Parameter):

@@ -14,7 +14,8 @@ of an unsupported dataset is for); 1 a dataset failed, or a name or option was r
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
+import stat
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
@@ -41,12 +42,20 @@ def _read_dataset_file(path: str) -> list[str]:
     """One dataset name a line; blank lines and lines starting with '#' are skipped.
 
     At most MAX_DATASET_FILE_BYTES are read, and the text must be UTF-8: else a one-line error.
+    A pipe is read as it is written (`--from-file <(grep ...)`), but a named pipe that no
+    program writes to is an error, not a wait forever: opening it for reading would block
+    until a writer comes, so it is opened without waiting, and a pipe with no writer reads as
+    empty at once.
     """
     try:
-        with Path(path).open("rb") as names:
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as names:
+            is_pipe = stat.S_ISFIFO(os.fstat(names.fileno()).st_mode)
+            os.set_blocking(names.fileno(), True)  # a writer there: wait for its lines, as `cat` would
             data = names.read(MAX_DATASET_FILE_BYTES + 1)
     except OSError as error:
         raise CommandError(f"cannot read {path}: {error.strerror}") from None
+    if is_pipe and not data:
+        raise CommandError(f"{path} is a pipe that no program writes to: nothing to read")
     if len(data) > MAX_DATASET_FILE_BYTES:
         raise CommandError(f"{path} is larger than {MAX_DATASET_FILE_BYTES} bytes: split it into smaller files")
     try:
