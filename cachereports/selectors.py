@@ -845,3 +845,11 @@ def cache_errors_reused() -> CacheErrors:
     """
     groups: CacheErrors = _reused_counts.get(_reuse_key("cache-errors"), _counted_root_errors, name="root-error groups")
     return groups
+
+
+def existing_entry_ids(*, ids: list[Any]) -> set[Any]:
+    """Which of these cache entries are still there (by `_id`, on the primary: a write depends on it)."""
+    if not ids:
+        return set()
+    found = mongo.cache_database()[mongo.CACHED_RESPONSES].find({"_id": {"$in": ids}}, {"_id": 1})
+    return {entry["_id"] for entry in found.batch_size(mongo.WHOLE_RESULT_BATCH_SIZE)}

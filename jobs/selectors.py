@@ -512,6 +512,19 @@ def is_dataset_blocked(*, dataset: str, primary: bool = False) -> bool:
     return queue[mongo.DATASET_BLOCKAGES].find_one({"dataset": dataset}, {"_id": 1}) is not None
 
 
+def started_job(*, unicity_id: str) -> mongo.MongoDocument | None:
+    """A started job of this unicity_id, if any (index (unicity_id, status, -created_at); the primary)."""
+    jobs = mongo.queue_database()[mongo.JOBS]
+    return jobs.find_one({"unicity_id": unicity_id, "status": Status.STARTED.value})
+
+
+def waiting_unicity_ids_of_dataset(*, dataset: str) -> list[str]:
+    """The distinct unicity_ids of a dataset's waiting jobs: the locks a recreate takes (index (dataset, status))."""
+    jobs = mongo.queue_database()[mongo.JOBS]
+    keys = jobs.distinct("unicity_id", {"dataset": dataset, "status": Status.WAITING.value})
+    return sorted(str(key) for key in keys)
+
+
 def count_waiting_jobs_of_dataset(*, dataset: str) -> int:
     """How many waiting jobs a dataset has (what a recreate would delete; index dataset, status)."""
     return mongo.queue_database()[mongo.JOBS].count_documents({"dataset": dataset, "status": Status.WAITING.value})

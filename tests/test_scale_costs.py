@@ -3,8 +3,8 @@
 The dashboard never aggregates the cache on every load: builder-name counts are loaded apart
 from it (their own page, fetched by a small script) and, like its root-error groups, reused for
 a minute per process, then counted again behind the request that finds them old. A recreate deletes a
-dataset's cache entries in one delete by dataset, after counting them by metric row in one
-aggregation, and keeps `cacheTotalMetric` exact.
+dataset's cache entries with one delete per metric row (not per entry), each row moved by its delete's
+count, and keeps `cacheTotalMetric` exact.
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def post_recreate(client: Client) -> Any:
     return client.post(f"/admin/recreate-dataset?dataset={DATASET}", data="", content_type="application/json")
 
 
-def test_recreate_deletes_the_cache_entries_in_one_delete_with_exact_metric_rows(
+def test_recreate_deletes_the_cache_entries_with_one_delete_per_metric_row(
     fake_hub: Any, client: Client, cache_db: Any, db_commands: Any
 ) -> None:
     entries = [
@@ -172,11 +172,13 @@ def test_recreate_deletes_the_cache_entries_in_one_delete_with_exact_metric_rows
     response = post_recreate(client)
 
     assert response.json()["deleted_cached_responses"] == 120
-    # 9 metric rows, whatever their number: one aggregation, one delete, one write of the rows
+    # 120 entries in 9 metric rows: one read, one delete per row (each row moves by what its delete
+    # removed), one write of the rows, and the read that finds nothing left
     assert cache_commands(db_commands) == [
-        ("aggregate", "cachedResponsesBlue"),
-        ("delete", "cachedResponsesBlue"),
+        ("find", "cachedResponsesBlue"),
+        *[("delete", "cachedResponsesBlue")] * 9,
         ("update", "cacheTotalMetric"),
+        ("find", "cachedResponsesBlue"),
     ]
     assert [entry["dataset"] for entry in cache_db["cachedResponsesBlue"].find()] == ["org/other"]
     totals = {
@@ -195,5 +197,5 @@ def test_recreate_of_a_dataset_without_cache_entry_writes_no_metric_row(
     serve_dataset(fake_hub, DATASET)
     db_commands.collections.clear()
     assert post_recreate(client).json()["deleted_cached_responses"] == 0
-    assert cache_commands(db_commands) == [("aggregate", "cachedResponsesBlue")]
+    assert cache_commands(db_commands) == [("find", "cachedResponsesBlue")]
     assert list(cache_db["cacheTotalMetric"].find()) == []
