@@ -1,4 +1,4 @@
-"""Writes to the cache database: deleting a dataset's cache entries with their metric rows.
+"""Writes to the cache database: deleting a dataset's cache entries with their metric rows, their recount.
 
 `cacheTotalMetric` counts entries by (kind, http_status, error_code); upstream decrements the
 row of each entry it deletes (`simple_cache.delete_dataset_responses`). We move the rows by what
@@ -27,7 +27,8 @@ from typing import Any
 from pymongo.errors import ConnectionFailure
 
 from adminsite.database import metric_rows, mongo
-from adminsite.database.metric_rows import RowMoves, apply_or_settle_later, settle_later
+from adminsite.database.metric_rows import Recount, RowMoves, apply_or_settle_later, settle_later
+from cachereports import selectors as cache_selectors
 
 logger = logging.getLogger(__name__)
 
@@ -128,3 +129,21 @@ def delete_dataset_cache_entries(*, dataset: str, on_deleted: Callable[[int], No
             on_deleted(count)
     logger.warning("cache entries of %s kept changing while they were deleted: some are left", dataset)
     return deleted
+
+
+CACHE_METRIC_ROW_FIELDS = ("kind", "http_status", "error_code")
+
+
+def recount_cache_metric(*, dry_run: bool) -> Recount:
+    """`cacheTotalMetric` against the cache recounted as the other services' collector counts it.
+
+    The rows off the recount, set to it unless `dry_run` (those left: rows that moved while the
+    cache was counted).
+    """
+    return metric_rows.recount_rows(
+        mongo.cache_database()[mongo.CACHE_TOTAL_METRIC],
+        key_fields=CACHE_METRIC_ROW_FIELDS,
+        field="total",
+        recount=cache_selectors.cache_entries_by_metric_row,
+        dry_run=dry_run,
+    )

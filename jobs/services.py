@@ -33,8 +33,8 @@ from typing import Any, Literal
 
 from pymongo.errors import BulkWriteError, ConnectionFailure
 
-from adminsite.database import mongo
-from adminsite.database.metric_rows import RowMoves, apply_or_settle_later, settle_later
+from adminsite.database import metric_rows, mongo
+from adminsite.database.metric_rows import Recount, RowMoves, apply_or_settle_later, settle_later
 from jobs import selectors as job_selectors
 from jobs.constants import DATASET_STATUS_NORMAL, Priority, Status, worker_size
 from jobs.documents import job_document, unicity_id
@@ -460,3 +460,33 @@ def raise_waiting_priority(*, unicity_ids: Sequence[str], priority: Priority) ->
         )
         .modified_count
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The recount of the metric rows
+
+JOB_METRIC_ROW_FIELDS = ("job_type", "status", "dataset_status")
+
+
+def recount_job_metrics(*, dry_run: bool) -> Recount:
+    """`jobTotalMetric` and `workerTypeJobCounts` against the queue recounted as the other services' collector does.
+
+    The rows off the recount, set to it unless `dry_run` (those left: rows that moved while the
+    queue was counted).
+    """
+    queue = mongo.queue_database()
+    totals = metric_rows.recount_rows(
+        queue[mongo.JOB_TOTAL_METRIC],
+        key_fields=JOB_METRIC_ROW_FIELDS,
+        field="total",
+        recount=job_selectors.jobs_by_metric_row,
+        dry_run=dry_run,
+    )
+    sizes = metric_rows.recount_rows(
+        queue[mongo.WORKER_TYPE_JOB_COUNTS],
+        key_fields=("worker_size",),
+        field="jobs_count",
+        recount=job_selectors.jobs_by_worker_size,
+        dry_run=dry_run,
+    )
+    return totals + sizes

@@ -63,6 +63,10 @@ def database_down() -> str:
             "the indexes listed above (if any) were ensured; run it again when it answers.",
         ),
         (("seed_demo", "--if-empty", "--no-progress"), "nothing was changed."),
+        (
+            ("recount_metrics",),
+            "the rows counted before were set to their recount, the others are as they were.",
+        ),
     ],
 )
 def test_an_unavailable_database_is_one_line_and_status_1(
@@ -183,7 +187,7 @@ def test_recreate_of_a_dataset_that_is_not_supported_exits_0(fake_hub: Any, queu
 
 
 @pytest.mark.parametrize(
-    "command", ["force_refresh", "recreate_dataset", "ensure_indexes", "seed_demo", "bulk_refresh"]
+    "command", ["force_refresh", "recreate_dataset", "ensure_indexes", "seed_demo", "bulk_refresh", "recount_metrics"]
 )
 def test_every_command_documents_its_exit_statuses(command: str) -> None:
     result = subprocess.run(

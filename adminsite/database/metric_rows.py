@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +36,7 @@ from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, ServerSelectionTimeoutError
 
 from adminsite.database import deferred_writes
-from adminsite.database.mongo import utc_now
+from adminsite.database.mongo import WHOLE_RESULT_BATCH_SIZE, utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -155,3 +156,112 @@ def apply_or_settle_later(moves: RowMoves, *, what: str) -> None:
 def _log_rows_may_be_off(what: str, moves: RowMoves) -> None:
     """An `$inc` sent but not answered: applied or not, nobody knows; the recount will tell."""
     logger.critical("%s: the metric rows may be off (%s): run `manage.py recount_metrics`", what, moves.describe())
+
+
+# ---------------------------------------------------------------------------------------------
+# The recount: rows recomputed from the documents, as the other services' collectors do
+
+
+@dataclass(frozen=True)
+class RowDrift:
+    """One metric row that is not what the recount says: the row's fields, its value, the recount's.
+
+    `stored` None: there is no such row; `recounted` None: the row counts nothing the recount
+    found (an obsolete row, which the collectors delete). `moved`: the row changed while the
+    documents were counted (a live writer): its drift is unknown, it is left as it is.
+    """
+
+    collection: str
+    row: dict[str, Any]
+    stored: int | None
+    recounted: int | None
+    moved: bool = False
+
+    @property
+    def drift(self) -> int:
+        """How far the row is off: +40 = 40 too high, -1 = 1 too low (an absent row counts 0)."""
+        return (self.stored or 0) - (self.recounted or 0)
+
+
+def stored_rows(collection: Collection[Any], *, key_fields: Sequence[str], field: str) -> dict[RowKey, int]:
+    """The rows as they are (the primary), by their fields; two rows with the same fields are summed."""
+    rows: dict[RowKey, int] = {}
+    projection = {"_id": 0, field: 1, **dict.fromkeys(key_fields, 1)}
+    for document in collection.find({}, projection).batch_size(WHOLE_RESULT_BATCH_SIZE):
+        key = tuple((name, document.get(name)) for name in key_fields)
+        value = document.get(field)
+        rows[key] = rows.get(key, 0) + (int(value) if isinstance(value, int | float) else 0)
+    return rows
+
+
+def row_drifts(
+    collection: Collection[Any], *, key_fields: Sequence[str], field: str, recount: Callable[[], dict[RowKey, int]]
+) -> list[RowDrift]:
+    """The rows that differ from the recount, in the order of their fields.
+
+    The rows are read before and after counting: a row that moved in between (a writer's
+    `$inc` landed during the count) is marked `moved`, as its drift cannot be told apart from
+    that write. A row of the recount that is absent, or a row absent from it, is listed even at
+    0 (the collectors create the one and delete the other).
+    """
+    before = stored_rows(collection, key_fields=key_fields, field=field)
+    counted = recount()
+    after = stored_rows(collection, key_fields=key_fields, field=field)
+    drifts = []
+    for key in sorted(set(counted) | set(after) | set(before), key=repr):
+        stored, recounted = after.get(key), counted.get(key)
+        if stored != recounted:
+            drifts.append(
+                RowDrift(
+                    collection=collection.name,
+                    row=dict(key),
+                    stored=stored,
+                    recounted=recounted,
+                    moved=before.get(key) != stored,
+                )
+            )
+    return drifts
+
+
+def repair_rows(collection: Collection[Any], *, drifts: Sequence[RowDrift], field: str) -> list[RowDrift]:
+    """Set each row (not moved) to its recount; return the drifts left (moved, or moved by a writer meanwhile).
+
+    A row of the recount moves by its drift (`$inc`, which adds up with any concurrent move
+    instead of overwriting it); an obsolete row is deleted only if it still holds the value
+    read, as the collectors delete obsolete rows.
+    """
+    left = []
+    for drift in drifts:
+        if drift.moved:
+            left.append(drift)
+        elif drift.recounted is None:
+            if not collection.delete_one({**drift.row, field: drift.stored}).deleted_count:
+                left.append(RowDrift(drift.collection, drift.row, drift.stored, drift.recounted, moved=True))
+        else:
+            increment_row(collection, row=drift.row, field=field, by=-drift.drift, now=utc_now())
+    return left
+
+
+@dataclass(frozen=True)
+class Recount:
+    """The rows found off a recount, and those of them left as they are (a dry run leaves them all)."""
+
+    found: list[RowDrift]
+    left: list[RowDrift]
+
+    def __add__(self, other: Recount) -> Recount:
+        return Recount(found=self.found + other.found, left=self.left + other.left)
+
+
+def recount_rows(
+    collection: Collection[Any],
+    *,
+    key_fields: Sequence[str],
+    field: str,
+    recount: Callable[[], dict[RowKey, int]],
+    dry_run: bool,
+) -> Recount:
+    """The drifts of a metric collection against `recount`; unless `dry_run`, the rows set to it."""
+    found = row_drifts(collection, key_fields=key_fields, field=field, recount=recount)
+    left = found if dry_run else repair_rows(collection, drifts=found, field=field)
+    return Recount(found=found, left=left)
