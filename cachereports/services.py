@@ -84,7 +84,7 @@ def _resolve_deletes(moves: RowMoves, *, row: MetricRow, group: Sequence[Mapping
     _move_row(moves, row, by=-(len(set(ids)) - len({entry["_id"] for entry in found})))
 
 
-def _delete_batch(entries: Sequence[Mapping[str, Any]], *, dataset: str) -> int:
+def _delete_batch(entries: Sequence[Mapping[str, Any]], *, dataset: str, on_deleted: Callable[[int], None]) -> int:
     """Delete the entries of one batch, one delete per metric row; the rows follow each deleted_count."""
     groups: dict[MetricRow, list[Mapping[str, Any]]] = {}
     for entry in entries:
@@ -101,6 +101,7 @@ def _delete_batch(entries: Sequence[Mapping[str, Any]], *, dataset: str) -> int:
             raise
         _move_row(moves, row, by=-count)
         deleted += count
+        on_deleted(count)
     apply_or_settle_later(moves, what=what)
     return deleted
 
@@ -108,7 +109,7 @@ def _delete_batch(entries: Sequence[Mapping[str, Any]], *, dataset: str) -> int:
 def delete_dataset_cache_entries(*, dataset: str, on_deleted: Callable[[int], None] = lambda count: None) -> int:
     """Delete every cache entry of a dataset, decrementing `cacheTotalMetric` by what was deleted; return the count.
 
-    Each batch's count goes to `on_deleted` as soon as it is done: an error later still
+    Each delete's count goes to `on_deleted` as soon as it is answered: an error later still
     leaves the truth of what was deleted.
     """
     responses = mongo.cache_database()[mongo.CACHED_RESPONSES]
@@ -122,11 +123,9 @@ def delete_dataset_cache_entries(*, dataset: str, on_deleted: Callable[[int], No
         )
         if not entries:
             return deleted
-        count = _delete_batch(entries, dataset=dataset)
+        count = _delete_batch(entries, dataset=dataset, on_deleted=on_deleted)
         rounds_without_progress = 0 if count else rounds_without_progress + 1
-        if count:
-            deleted += count
-            on_deleted(count)
+        deleted += count
     logger.warning("cache entries of %s kept changing while they were deleted: some are left", dataset)
     return deleted
 

@@ -124,11 +124,14 @@ def _pinned_to_their_rows(job_type: str, group: Sequence[Mapping[str, Any]]) -> 
     }
 
 
-def _delete_waiting(waiting_jobs: Sequence[Mapping[str, Any]], *, what: str) -> int:
+def _delete_waiting(
+    waiting_jobs: Sequence[Mapping[str, Any]], *, what: str, on_deleted: Callable[[int], None] = lambda count: None
+) -> int:
     """Delete these jobs where still waiting as read, one delete per metric row; the rows follow each deleted_count.
 
     The caller holds their locks. A job a worker started, or whose difficulty changed, in
-    between is not deleted (and not counted).
+    between is not deleted (and not counted). Each delete's count goes to `on_deleted` as soon
+    as the server answers it.
     """
     jobs = mongo.queue_database()[mongo.JOBS]
     moves = RowMoves()
@@ -142,6 +145,7 @@ def _delete_waiting(waiting_jobs: Sequence[Mapping[str, Any]], *, what: str) -> 
             raise
         _move_rows(moves, job_type=job_type, size=size, by=-count)
         deleted += count
+        on_deleted(count)
     apply_or_settle_later(moves, what=what)
     return deleted
 
@@ -362,8 +366,8 @@ def delete_dataset_waiting_jobs(
 
     Round after round (DELETE_BATCH_SIZE jobs each): read the waiting jobs, take the locks of
     their unicity_ids not held yet (a job queued in between), delete them group by group. Each
-    round's count is reported to `on_deleted` as soon as it is done, so that an error later still
-    leaves the truth of what was deleted. LockTimeoutError when a lock stays held.
+    delete's count is reported to `on_deleted` as soon as it is answered, so that an error later
+    still leaves the truth of what was deleted. LockTimeoutError when a lock stays held.
     """
     jobs = mongo.queue_database()[mongo.JOBS]
     deleted = 0
@@ -377,11 +381,9 @@ def delete_dataset_waiting_jobs(
         if not batch:
             return deleted
         locks.take(str(job.get("unicity_id")) for job in batch)
-        count = _delete_waiting(batch, what=f"deleting waiting jobs of {dataset}")
+        count = _delete_waiting(batch, what=f"deleting waiting jobs of {dataset}", on_deleted=on_deleted)
         rounds_without_progress = 0 if count else rounds_without_progress + 1
-        if count:
-            deleted += count
-            on_deleted(count)
+        deleted += count
     logger.warning("waiting jobs of %s kept changing while they were deleted: some are left", dataset)
     return deleted
 
