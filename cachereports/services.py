@@ -6,13 +6,13 @@ was really deleted, never by what was counted before (two recreates of one datas
 counted 40 entries; one deleted them, the other none, and each subtracted 40):
 1. read the dataset's entries (`_id` and the three fields of their row; index (dataset, kind,
    http_status)), a batch at a time;
-2. delete them group by group, each group's filter pinning its row: its `_id`s AND its kind,
-   http_status and error_code. An entry a worker rewrote in between with another status or
-   error does not match and stays for the next round; an entry someone else deleted is not
-   counted;
-3. decrement each row by its group's `deleted_count`, in one bulk of `$inc` for the batch
-   (`adminsite.database.metric_rows`), and go on until a read finds nothing.
-Commands: per batch, one find, one delete per row, one bulk of `$inc`; then the empty find.
+2. delete each where it still counts in the row read: its `_id` AND its kind, http_status and
+   error_code, all in one bulk write (`adminsite.database.metric_rows.delete_each`). An entry a
+   worker rewrote in between with another status or error does not match and stays for the
+   next round; an entry someone else deleted is not counted;
+3. decrement the rows of the entries deleted, in one bulk of `$inc` for the batch, and go on
+   until a read finds nothing.
+Commands: per batch, one find, one bulk delete, one bulk of `$inc`; then the empty find.
 When the database is lost half-way, the moves of what was deleted, and of the group in flight
 once read back, are applied when it is back (`RowMoves`).
 """
@@ -66,44 +66,37 @@ def _move_row(moves: RowMoves, row: MetricRow, *, by: int) -> None:
     )
 
 
-def _pinned_to_their_row(row: MetricRow, group: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The entries of `group`, if they still count in `row` (`error_code: None` matches a missing one)."""
-    kind, http_status, error_code = row
-    return {
-        "_id": {"$in": [entry["_id"] for entry in group]},
-        "kind": kind,
-        "http_status": http_status,
-        "error_code": error_code,
-    }
+def _as_read(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The entry, if it still counts in the row read (`error_code: None` matches a missing one)."""
+    kind, http_status, error_code = _metric_row(entry)
+    return {"_id": entry["_id"], "kind": kind, "http_status": http_status, "error_code": error_code}
 
 
-def _resolve_deletes(moves: RowMoves, *, row: MetricRow, group: Sequence[Mapping[str, Any]]) -> None:
-    """After a lost answer: the entries of the group that are gone were deleted."""
-    ids = [entry["_id"] for entry in group]
+def _resolve_deletes(moves: RowMoves, *, entries: Sequence[Mapping[str, Any]]) -> None:
+    """After a lost answer: the entries that are gone were deleted."""
+    ids = [entry["_id"] for entry in entries]
     found = mongo.cache_database()[mongo.CACHED_RESPONSES].find({"_id": {"$in": ids}}, {"_id": 1})
-    _move_row(moves, row, by=-(len(set(ids)) - len({entry["_id"] for entry in found})))
+    there = {entry["_id"] for entry in found}
+    for entry in entries:
+        if entry["_id"] not in there:
+            _move_row(moves, _metric_row(entry), by=-1)
 
 
 def _delete_batch(entries: Sequence[Mapping[str, Any]], *, dataset: str, on_deleted: Callable[[int], None]) -> int:
-    """Delete the entries of one batch, one delete per metric row; the rows follow each deleted_count."""
-    groups: dict[MetricRow, list[Mapping[str, Any]]] = {}
-    for entry in entries:
-        groups.setdefault(_metric_row(entry), []).append(entry)
-    responses = mongo.cache_database()[mongo.CACHED_RESPONSES]
+    """Delete the entries of one batch where still as read (one bulk write); the rows follow those deleted."""
     what = f"deleting the cache entries of {dataset}"
     moves = RowMoves()
-    deleted = 0
-    for row, group in sorted(groups.items(), key=repr):
-        try:
-            count = responses.delete_many(_pinned_to_their_row(row, group)).deleted_count
-        except ConnectionFailure:
-            settle_later(moves=moves, what=what, resolve=partial(_resolve_deletes, row=row, group=group))
-            raise
-        _move_row(moves, row, by=-count)
-        deleted += count
-        on_deleted(count)
+    responses = mongo.cache_database()[mongo.CACHED_RESPONSES]
+    try:
+        deleted = metric_rows.delete_each(responses, entries, pin=_as_read)
+    except ConnectionFailure:
+        settle_later(moves=moves, what=what, resolve=partial(_resolve_deletes, entries=entries))
+        raise
+    on_deleted(len(deleted))
+    for entry in deleted:
+        _move_row(moves, _metric_row(entry), by=-1)
     apply_or_settle_later(moves, what=what)
-    return deleted
+    return len(deleted)
 
 
 def delete_dataset_cache_entries(*, dataset: str, on_deleted: Callable[[int], None] = lambda count: None) -> int:

@@ -11,11 +11,11 @@ How each write stays safe:
    ttl).
 2. The metric rows move by what the server says was written, never by what was counted
    before: a job is inserted, then its rows are incremented (under its lock, so no worker
-   starts it in between); waiting jobs are deleted group by group, each group's filter pinning
-   the rows it counts in (its type, the difficulties read, `status: waiting`), and the rows go
-   down by each group's `deleted_count`. A job that changed in between (started, given another
-   difficulty) does not match its group's filter and is not deleted; the next round reads it
-   again. A retry deletes what is left.
+   starts it in between); waiting jobs are deleted each by a filter pinning the rows it counts
+   in (its `_id`, type and difficulty as read, `status: waiting`), all in one bulk write, and
+   the rows go down by the jobs deleted (`adminsite.database.metric_rows.delete_each`). A job
+   that changed in between (started, given another difficulty) does not match its filter and
+   is not deleted; the next round reads it again. A retry deletes what is left.
 3. When the database is lost half-way, the moves of what landed, and of the write in flight
    once read back, are applied when it is back (`adminsite.database.metric_rows.RowMoves`).
 
@@ -106,55 +106,43 @@ def _resolve_inserts(moves: RowMoves, *, documents: Sequence[dict[str, Any]], co
     _move_rows_of(moves, inserted, by=1, count_worker_size=count_worker_size)
 
 
-def _groups_by_metric_row(jobs: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], list[Mapping[str, Any]]]:
-    """Jobs grouped by the rows they count in: (type, worker size)."""
-    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
-    for job in jobs:
-        groups.setdefault((str(job.get("type")), worker_size(_difficulty(job))), []).append(job)
-    return groups
-
-
-def _pinned_to_their_rows(job_type: str, group: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The jobs of `group`, if still waiting with the type and a difficulty read: what their rows count."""
+def _as_read(job: Mapping[str, Any]) -> dict[str, Any]:
+    """The job, if still waiting with the type and difficulty read: what its rows count."""
     return {
-        "_id": {"$in": [job["_id"] for job in group]},
+        "_id": job["_id"],
         "status": Status.WAITING.value,
-        "type": job_type,
-        "difficulty": {"$in": sorted({job.get("difficulty") for job in group}, key=repr)},
+        "type": job.get("type"),
+        "difficulty": job.get("difficulty"),
     }
 
 
 def _delete_waiting(
     waiting_jobs: Sequence[Mapping[str, Any]], *, what: str, on_deleted: Callable[[int], None] = lambda count: None
 ) -> int:
-    """Delete these jobs where still waiting as read, one delete per metric row; the rows follow each deleted_count.
+    """Delete these jobs where still waiting as read (one bulk write); the rows follow the jobs deleted.
 
     The caller holds their locks. A job a worker started, or whose difficulty changed, in
-    between is not deleted (and not counted). Each delete's count goes to `on_deleted` as soon
-    as the server answers it.
+    between is not deleted (and not counted). The count goes to `on_deleted` as soon as the
+    server answers it.
     """
-    jobs = mongo.queue_database()[mongo.JOBS]
     moves = RowMoves()
-    deleted = 0
-    for (job_type, size), group in sorted(_groups_by_metric_row(waiting_jobs).items()):
-        try:
-            count = jobs.delete_many(_pinned_to_their_rows(job_type, group)).deleted_count
-        except ConnectionFailure:
-            resolve = partial(_resolve_deletes, job_type=job_type, size=size, group=group)
-            settle_later(moves=moves, what=what, resolve=resolve)
-            raise
-        _move_rows(moves, job_type=job_type, size=size, by=-count)
-        deleted += count
-        on_deleted(count)
+    jobs = mongo.queue_database()[mongo.JOBS]
+    try:
+        deleted = metric_rows.delete_each(jobs, waiting_jobs, pin=_as_read)
+    except ConnectionFailure:
+        settle_later(moves=moves, what=what, resolve=partial(_resolve_deletes, jobs=waiting_jobs))
+        raise
+    on_deleted(len(deleted))
+    _move_rows_of(moves, deleted, by=-1, count_worker_size=True)
     apply_or_settle_later(moves, what=what)
-    return deleted
+    return len(deleted)
 
 
-def _resolve_deletes(moves: RowMoves, *, job_type: str, size: str, group: Sequence[Mapping[str, Any]]) -> None:
-    """After a lost answer: the jobs of the group that are gone were deleted (their locks are still ours)."""
-    ids = [job["_id"] for job in group]
+def _resolve_deletes(moves: RowMoves, *, jobs: Sequence[Mapping[str, Any]]) -> None:
+    """After a lost answer: the jobs that are gone were deleted (their locks are still ours)."""
+    ids = [job["_id"] for job in jobs]
     there = {job["_id"] for job in mongo.queue_database()[mongo.JOBS].find({"_id": {"$in": ids}}, {"_id": 1})}
-    _move_rows(moves, job_type=job_type, size=size, by=-(len(set(ids)) - len(there)))
+    _move_rows_of(moves, [job for job in jobs if job["_id"] not in there], by=-1, count_worker_size=True)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -33,6 +33,8 @@ DATASET = "org/ds"
 OTHER = "org/other"
 KIND = "config-parquet"  # a config step of difficulty 20: its jobs count as "light"
 ROUNDS = 5
+DELETES = ("delete_many", "bulk_write")
+"""The driver calls that delete documents (the window opens at the first on a collection)."""
 
 
 @pytest.fixture
@@ -137,9 +139,7 @@ def test_a_recreate_inside_another_ones_window_leaves_the_cache_rows_exact(
 ) -> None:
     """The second call came between the first one's look at the entries and its delete: each subtracted 40."""
     seed_world(cache_db, queue_db)
-    with inside_window_of(
-        monkeypatch, method="delete_many", collection="cachedResponsesBlue", action=recreate
-    ) as inner:
+    with inside_window_of(monkeypatch, methods=DELETES, collection="cachedResponsesBlue", action=recreate) as inner:
         outer = recreate()
     assert outer[0] == 200
     assert inner[0][0] in (200, 500)  # today: 500, the dataset's lock is held by the outer one
@@ -258,7 +258,7 @@ def test_a_force_refresh_inside_the_recreates_window_changes_no_row_under_it(
     """The force-refresh moved c0's job from light to heavy between the recreate's read of it and its delete."""
     seed_world(cache_db, queue_db)
     with inside_window_of(
-        monkeypatch, method="delete_many", collection="jobsBlue", action=lambda: force_refresh("c0", 90)
+        monkeypatch, methods=DELETES, collection="jobsBlue", action=lambda: force_refresh("c0", 90)
     ) as inner:
         outer = recreate()
     assert outer[0] == 200

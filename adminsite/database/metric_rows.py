@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import UpdateOne
+from pymongo import DeleteOne, UpdateOne
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, ServerSelectionTimeoutError
 
@@ -156,6 +156,41 @@ def apply_or_settle_later(moves: RowMoves, *, what: str) -> None:
 def _log_rows_may_be_off(what: str, moves: RowMoves) -> None:
     """An `$inc` sent but not answered: applied or not, nobody knows; the recount will tell."""
     logger.critical("%s: the metric rows may be off (%s): run `manage.py recount_metrics`", what, moves.describe())
+
+
+def delete_each(
+    collection: Collection[Any], documents: Sequence[Mapping[str, Any]], *, pin: Callable[[Mapping[str, Any]], Any]
+) -> list[Mapping[str, Any]]:
+    """Delete each document only while it is as read, in one bulk write; return those deleted.
+
+    `pin(document)` is its filter: its `_id` and the fields of the metric rows it counts in, so
+    that a document rewritten in between (another status, another difficulty) is not deleted
+    and the rows of those deleted are exactly the rows read. The server answers how many were
+    deleted, not which: when fewer than all, the documents still there are read and the others
+    were deleted. (Each delete is by `_id`: an index on every engine, the embedded one included.)
+    Should someone else have deleted some of them at the same moment, more are gone than this
+    bulk deleted and which were ours cannot be told: logged (the rows may be off: a recount).
+    """
+    if not documents:
+        return []
+    deleted: int = collection.bulk_write(
+        [DeleteOne(pin(document)) for document in documents], ordered=False
+    ).deleted_count
+    if deleted == len(documents):
+        return list(documents)
+    ids = [document["_id"] for document in documents]
+    found = collection.find({"_id": {"$in": ids}}, {"_id": 1}).batch_size(WHOLE_RESULT_BATCH_SIZE)
+    there = {document["_id"] for document in found}
+    gone = [document for document in documents if document["_id"] not in there]
+    if len(gone) != deleted:
+        logger.critical(
+            "%s: %d documents gone, %d deleted by us: someone else deleted the others at the same moment; the"
+            " metric rows may be off: run `manage.py recount_metrics`",
+            collection.name,
+            len(gone),
+            deleted,
+        )
+    return gone[:deleted]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -41,25 +41,25 @@ def run_together(*works: Callable[[], Any]) -> list[Any]:
 
 @contextmanager
 def inside_window_of(
-    monkeypatch: pytest.MonkeyPatch, *, method: str, collection: str, action: Callable[[], Any]
+    monkeypatch: pytest.MonkeyPatch, *, methods: tuple[str, ...], collection: str, action: Callable[[], Any]
 ) -> Iterator[list[Any]]:
-    """Run `action` once, in this thread, just before its first `Collection.<method>` on `collection`.
+    """Run `action` once, in this thread, just before its first call of one of `methods` on `collection`.
 
     Yields the list that receives the action's result: empty if the window never came.
     """
-    real = getattr(Collection, method)
     owner = threading.current_thread()
     results: list[Any] = []
     armed = [True]
 
-    def wrapper(self: Collection[Any], *args: Any, **kwargs: Any) -> Any:
-        if armed[0] and self.name == collection and threading.current_thread() is owner:
-            armed[0] = False
-            results.append(action())
-        return real(self, *args, **kwargs)
+    def wrapped(real: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(self: Collection[Any], *args: Any, **kwargs: Any) -> Any:
+            if armed[0] and self.name == collection and threading.current_thread() is owner:
+                armed[0] = False
+                results.append(action())
+            return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(Collection, method, wrapper)
-    try:
-        yield results
-    finally:
-        monkeypatch.setattr(Collection, method, real)
+        return wrapper
+
+    for method in methods:
+        monkeypatch.setattr(Collection, method, wrapped(getattr(Collection, method)))
+    yield results

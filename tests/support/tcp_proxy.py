@@ -118,13 +118,13 @@ class MongoProxy:
 
     def cut(self) -> None:
         """Close every connection; refuse new ones until `restore()`."""
+        self.fired.set()  # before any socket closes: the caller may see its error at once
         with self._lock:
             self._refusing = True
             connections, self._connections = self._connections, []
             self._flowing.set()  # a stalled relay wakes up to find its sockets closed
         for connection in connections:
             connection.close()
-        self.fired.set()
 
     def restore(self) -> None:
         with self._lock:
