@@ -191,6 +191,12 @@ class MongoProxy:
             self._fault = None
             return fault.mode
 
+    def _relaying(self) -> bool:
+        """Wait while stalled; False once cut (a message held by a stall is then never relayed)."""
+        self._flowing.wait()
+        with self._lock:
+            return not self._refusing
+
     def _to_server(self, connection: _Connection) -> None:
         while (message := _read_message(connection.client)) is not None:
             mode = self._matches(message)
@@ -201,7 +207,8 @@ class MongoProxy:
                 self.stall()
             if mode == "cut_after":
                 connection.drop_next_answer = True
-            self._flowing.wait()
+            if not self._relaying():
+                break
             try:
                 connection.server.sendall(message)
             except OSError:
@@ -213,7 +220,8 @@ class MongoProxy:
             if connection.drop_next_answer:
                 self.cut()  # the server applied the command; its answer never arrives
                 return
-            self._flowing.wait()
+            if not self._relaying():
+                break
             try:
                 connection.client.sendall(message)
             except OSError:
