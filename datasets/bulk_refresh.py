@@ -42,7 +42,7 @@ from cachereports.selectors import ConfigSizes
 from jobs.audit import audited
 from jobs.constants import MIN_BYTES_FOR_BONUS_DIFFICULTY, Priority, Status
 from jobs.documents import job_document
-from jobs.locks import LOCK_DEADLINE_SECONDS, LockTimeoutError, dataset_lock_key, held_lock
+from jobs.locks import LOCK_DEADLINE_SECONDS, LockTimeoutError, shared_dataset_lock
 from jobs.services import WaitingJobChanges, raise_waiting_priority, replace_waiting_jobs
 
 DEFAULT_LIMIT = 100
@@ -203,8 +203,8 @@ def _refresh_dataset(
 def _refresh_entries(*, entries: list[dict[str, Any]], kind: str, priority: Priority) -> _Tally:
     """Queue a job for each entry whose dataset the Hub supports; skip the others with the reason.
 
-    Per dataset, under the dataset's lock (a recreate of it at the same moment ends first, and
-    its deleted entries get no job), `jobs.services.replace_waiting_jobs` adds the jobs under the
+    Per dataset, under the dataset's lock, shared (a recreate of it at the same moment ends
+    first, and its deleted entries get no job), `jobs.services.replace_waiting_jobs` adds the jobs under the
     lock of every unicity_id (the protocol of `add_waiting_job`, taken in one bulk write): a job
     already waiting is counted, never duplicated, even when two runs of the filter race. A few
     commands per dataset instead of a handful per entry. A waiting job below the asked priority
@@ -233,7 +233,7 @@ def _refresh_entries(*, entries: list[dict[str, Any]], kind: str, priority: Prio
     lock_waits_end = time.monotonic() + LOCK_DEADLINE_SECONDS
     for dataset, dataset_entries in by_dataset.items():
         try:
-            with held_lock(key=dataset_lock_key(dataset), deadline_seconds=_left(lock_waits_end)):
+            with shared_dataset_lock(dataset=dataset, deadline_seconds=_left(lock_waits_end)):
                 changes, documents, gone = _refresh_dataset(
                     dataset=dataset,
                     entries=dataset_entries,

@@ -9,10 +9,12 @@ least safe and completed by a retry:
    (support rules and current revision). A Hub timeout or error is a 500 and nothing is
    written; only the audit entry records the attempt (see `jobs.audit`).
 2. Every write to a dataset's jobs holds the dataset's lock (`jobs.locks.dataset_lock_key`):
-   a force-refresh, a bulk refresh or a backfill of a dataset that is being recreated either
-   ends before the recreate deletes anything or waits for its `dataset-init` job (a couple of
-   seconds at most, then LockTimeoutError: nothing was changed). Inside it, each job is written
-   under the lock of its `unicity_id`, the workers' lock to start a job (`jobs.services`).
+   alone for a recreate or a backfill, shared for force-refreshes and bulk refreshes (they may
+   run side by side, not beside a recreate). A refresh of a dataset that is being recreated
+   either ends before the recreate deletes anything or waits for its `dataset-init` job (a
+   couple of seconds at most, then LockTimeoutError: nothing was changed). Inside it, each job
+   is written under the lock of its `unicity_id`, the workers' lock to start a job
+   (`jobs.services`).
 3. Metric rows move by what the server says was written or deleted (`jobs.services`,
    `cachereports.services`): never by what was counted before.
 4. Recreate takes every lock it needs before it deletes anything: the dataset's, those of the
@@ -50,7 +52,15 @@ from jobs import selectors as job_selectors
 from jobs.audit import audited
 from jobs.constants import DATASET_INIT_STEP, DEFAULT_PRIORITY, MIN_BYTES_FOR_BONUS_DIFFICULTY, Priority, Status
 from jobs.documents import job_document, unicity_id
-from jobs.locks import LockSet, LockTimeoutError, dataset_lock_key, held_lock, lock_set
+from jobs.locks import (
+    LockSet,
+    LockTimeoutError,
+    dataset_lock_key,
+    exclusive_dataset_lock,
+    lock_set,
+    shared_dataset_lock,
+    wait_for_shared_holders,
+)
 from jobs.serializers import job_dict
 from jobs.services import (
     WaitingJob,
@@ -206,14 +216,15 @@ def job_difficulty(*, request: ForceRefreshRequest) -> int:
 def force_refresh(*, request: ForceRefreshRequest, actor: HubIdentity) -> ForceRefreshOutcome:
     """Queue one job for the artifact at the Hub's revision (or raise the priority of the waiting one).
 
-    Under the dataset's lock (a recreate of the dataset at the same moment ends first) and the
-    job's. Raises a NotSupported error (501, nothing queued), HubRequestError (500, nothing
-    written) or LockTimeoutError (500, nothing written).
+    Under the dataset's lock, shared (a recreate of the dataset at the same moment ends first;
+    other refreshes go on side by side), and the job's. Raises a NotSupported error (501,
+    nothing queued), HubRequestError (500, nothing written) or LockTimeoutError (500, nothing
+    written).
     """
     with audited(actor=actor, action="force-refresh", parameters=request.audit_parameters()) as record:
         revision = dataset_support.supported_revision(dataset=request.dataset)
         difficulty = job_difficulty(request=request)
-        with held_lock(key=dataset_lock_key(request.dataset)):
+        with shared_dataset_lock(dataset=request.dataset):
             waiting_job = add_waiting_job(
                 job_type=request.step.name,
                 dataset=request.dataset,
@@ -293,6 +304,7 @@ def _take_locks_before_any_write(*, locks: LockSet, dataset: str, revision: str 
     no second one will be queued.
     """
     locks.take([dataset_lock_key(dataset)])
+    wait_for_shared_holders(dataset=dataset)
     lock_waiting_jobs_of_dataset(dataset=dataset, locks=locks)
     if revision is not None:
         init_key = unicity_id(job_type=DATASET_INIT_STEP, dataset=dataset, revision=revision, config=None, split=None)
@@ -431,7 +443,7 @@ def backfill_dataset(*, dataset: str, priority: Priority, actor: HubIdentity) ->
     parameters = {"dataset": dataset, "priority": priority.value}
     with audited(actor=actor, action="dataset-backfill", parameters=parameters) as record:
         revision = dataset_support.supported_revision(dataset=dataset)
-        with held_lock(key=dataset_lock_key(dataset)):
+        with exclusive_dataset_lock(dataset=dataset):
             documents = selectors.dataset_documents(dataset=dataset, primary=True)
             plan = selectors.plan_from_documents(
                 dataset=dataset, revision=revision, documents=documents, priority=priority

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -59,12 +60,18 @@ is answered at once with LockTimeoutError (a bulk refresh skips that dataset wit
 def dataset_lock_key(dataset: str) -> str:
     """The console's lock on one dataset: `admin-dataset,{dataset}`.
 
-    Every write of ours to a dataset's jobs holds it (force-refresh, bulk refresh, backfill,
-    recreate), so that a recreate and a refresh of the same dataset do not interleave.
+    Held alone (exclusive) by a recreate and a backfill of the dataset; shared by the writes
+    that may run side by side (force-refreshes, bulk refreshes: `shared_dataset_lock`), so
+    that a recreate and a refresh of the same dataset do not interleave, while refreshes of
+    one dataset do not queue behind each other.
 
     No step is named `admin-dataset`, so the key cannot be a job's unicity_id.
     """
     return f"admin-dataset,{dataset}"
+
+
+SHARED_MARK = ",shared,"
+"""`admin-dataset,{dataset},shared,{owner}`: the mark of one shared holder of a dataset's lock."""
 
 
 DUPLICATE_KEY = 11000
@@ -129,11 +136,7 @@ def release(*, key: str, owner: str) -> None:
 
 
 def _give_back(*, locks: Collection[mongo.MongoDocument], keys: list[str], owner: str, database_lost: bool) -> None:
-    """Release `keys` at the end of a block; when the database is away, in the background once it is back.
-
-    After a block that lost the database, no attempt is made here (it would wait the whole
-    server-selection timeout again inside the request): the release is deferred at once.
-    """
+    """Release `keys` at the end of a block; when the database is away, in the background once it is back."""
     if not keys:
         return
 
@@ -143,13 +146,22 @@ def _give_back(*, locks: Collection[mongo.MongoDocument], keys: list[str], owner
         )
 
     what = f"give back {len(keys)} lock(s) of ours ({keys[0]!r}{', ...' if len(keys) > 1 else ''})"
+    _end_of_block(what=what, write=give_back, database_lost=database_lost)
+
+
+def _end_of_block(*, what: str, write: Callable[[], object], database_lost: bool) -> None:
+    """Run the idempotent write that ends a block; when the database is away, in the background once it is back.
+
+    After a block that lost the database, no attempt is made here (it would wait the whole
+    server-selection timeout again inside the request): the write is deferred at once.
+    """
     if database_lost:
-        deferred_writes.retry_later(what=what, write=give_back)
+        deferred_writes.retry_later(what=what, write=write)
         return
     try:
-        give_back()
+        write()
     except ConnectionFailure:
-        deferred_writes.retry_later(what=what, write=give_back)
+        deferred_writes.retry_later(what=what, write=write)
     except Exception:
         # The block's own outcome matters more; the lock expires after its ttl anyway.
         logger.exception("could not %s", what)
@@ -306,3 +318,107 @@ def held_locks(
     with lock_set() as locks:
         locks.take(keys, ttl_seconds=ttl_seconds, deadline_seconds=deadline_seconds)
         yield locks.owner
+
+
+# ---------------------------------------------------------------------------------------------
+# The dataset's lock, held alone or shared
+
+
+def _held_by_someone(lock: Mapping[str, object] | None, *, now: datetime) -> bool:
+    """Whether a lock document is held: it has an owner, not a stale one of ours, not past its ttl."""
+    if lock is None or lock.get("owner") is None:
+        return False
+    updated_at, ttl = lock.get("updated_at"), lock.get("ttl")
+    if isinstance(updated_at, datetime):
+        ours = str(lock["owner"]).startswith(OWNER_PREFIX)
+        if ours and updated_at < now - timedelta(seconds=OUR_LOCK_LIFETIME_SECONDS):
+            return False
+        if isinstance(ttl, int) and updated_at < now - timedelta(seconds=ttl):
+            return False
+    return True
+
+
+@contextmanager
+def shared_dataset_lock(*, dataset: str, deadline_seconds: float | None = None) -> Iterator[None]:
+    """Hold the dataset's lock shared with other such writers, never beside its exclusive holder.
+
+    Each shared holder writes its own mark (`admin-dataset,{dataset},shared,{owner}`: no two
+    contend), then reads the dataset's lock: held by someone (a recreate), it takes its mark
+    back and tries again until the deadline (LockTimeoutError: nothing was changed). The
+    exclusive holder takes the dataset's lock, then waits until no mark is left
+    (`wait_for_shared_holders`). Mark-then-read on one side and take-then-read on the other:
+    whatever the order, at least one of the two sees the other, so they never both proceed.
+    """
+    key = dataset_lock_key(dataset)
+    owner = new_owner()
+    mark = f"{key}{SHARED_MARK}{owner}"
+    locks = mongo.queue_database()[mongo.LOCKS]
+    if deadline_seconds is None:
+        deadline_seconds = LOCK_DEADLINE_SECONDS
+    deadline = time.monotonic() + deadline_seconds
+    sleep = _FIRST_SLEEP_SECONDS
+    while True:
+        now = mongo.utc_now()
+        locks.update_one(
+            {"_id": mark},
+            {
+                "$set": {"owner": owner, "updated_at": now, "ttl": LOCK_TTL_SECONDS_TO_START_JOB},
+                "$setOnInsert": {"created_at": now},
+            },
+            upsert=True,
+        )
+        if not _held_by_someone(locks.find_one({"_id": key}), now=mongo.utc_now()):
+            break
+        locks.delete_one({"_id": mark})
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise LockTimeoutError(key=key, waited_seconds=deadline_seconds)
+        time.sleep(min(remaining, sleep * (0.5 + random.random())))  # noqa: S311 (jitter, not security)
+        sleep = min(sleep * 2, _MAX_SLEEP_SECONDS)
+
+    def take_the_mark_back() -> None:
+        locks.delete_one({"_id": mark})
+
+    what = f"take back the shared mark of {key!r}"
+    try:
+        yield
+    except ConnectionFailure:
+        _end_of_block(what=what, write=take_the_mark_back, database_lost=True)
+        raise
+    except BaseException:
+        _end_of_block(what=what, write=take_the_mark_back, database_lost=False)
+        raise
+    _end_of_block(what=what, write=take_the_mark_back, database_lost=False)
+
+
+def wait_for_shared_holders(*, dataset: str, deadline_seconds: float | None = None) -> None:
+    """For the exclusive holder of the dataset's lock: wait until no shared holder is left inside.
+
+    A mark not updated for OUR_LOCK_LIFETIME_SECONDS was left by a process that died: ignored.
+    LockTimeoutError after the deadline (the caller has written nothing yet).
+    """
+    key = dataset_lock_key(dataset)
+    locks = mongo.queue_database()[mongo.LOCKS]
+    if deadline_seconds is None:
+        deadline_seconds = LOCK_DEADLINE_SECONDS
+    deadline = time.monotonic() + deadline_seconds
+    sleep = _FIRST_SLEEP_SECONDS
+    marks = {"_id": {"$regex": f"^{re.escape(key + SHARED_MARK)}"}}
+    while True:
+        fresh = {"updated_at": {"$gte": mongo.utc_now() - timedelta(seconds=OUR_LOCK_LIFETIME_SECONDS)}}
+        inside = locks.find_one({**marks, **fresh}, {"_id": 1})
+        if inside is None:
+            return
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise LockTimeoutError(key=key, waited_seconds=deadline_seconds)
+        time.sleep(min(remaining, sleep * (0.5 + random.random())))  # noqa: S311 (jitter, not security)
+        sleep = min(sleep * 2, _MAX_SLEEP_SECONDS)
+
+
+@contextmanager
+def exclusive_dataset_lock(*, dataset: str) -> Iterator[None]:
+    """Hold the dataset's lock alone: no other holder, shared or not (else LockTimeoutError: nothing was changed)."""
+    with held_lock(key=dataset_lock_key(dataset)):
+        wait_for_shared_holders(dataset=dataset)
+        yield

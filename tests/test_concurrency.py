@@ -174,13 +174,11 @@ def test_50_concurrent_force_refreshes_leave_one_waiting_job_and_rows_equal_to_t
 def test_without_the_lock_the_same_calls_queue_duplicates(
     fake_hub: Any, queue_db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The test above bites: with `held_lock` a no-op (the job's lock and the dataset's), the 50 callers
-    each find no waiting job, then insert.
+    """The test above bites: with `held_lock` a no-op, the 50 callers each find no waiting job, then insert.
 
     The interleaving is forced, not hoped for: every caller waits at a barrier after its check
     ("is a job waiting?") and before its insert (`is_dataset_blocked` is asked between the two).
     """
-    from datasets import services as dataset_services
     from jobs import selectors, services
 
     @contextmanager
@@ -195,7 +193,6 @@ def test_without_the_lock_the_same_calls_queue_duplicates(
         return is_dataset_blocked(**arguments)
 
     monkeypatch.setattr(services, "held_lock", no_lock)
-    monkeypatch.setattr(dataset_services, "held_lock", no_lock)
     monkeypatch.setattr(selectors, "is_dataset_blocked", after_everyone_checked)
     answers = force_refresh_50_times(fake_hub)
     assert [body["action"] for _, body in answers] == ["created"] * 50

@@ -574,12 +574,11 @@ def test_concurrent_calls_for_one_artifact_leave_one_waiting_job(fake_hub: Any, 
     assert sorted(body["action"] for _, body in answers).count("created") == 1
     assert [row["total"] for row in queue_db["jobTotalMetric"].find()] == [1]
     assert [row["jobs_count"] for row in queue_db["workerTypeJobCounts"].find()] == [1]
-    # the dataset's lock (every write to its jobs holds it) and the job's, both given back
-    locks = {lock["_id"]: lock for lock in queue_db["locks"].find()}
-    assert sorted(locks) == [f"admin-dataset,{DATASET}", job["unicity_id"]]
-    for lock in locks.values():
-        assert (lock["owner"], lock["ttl"]) == (None, 600)
-        assert set(lock) == {"_id", "owner", "ttl", "created_at", "updated_at"}
+    [lock] = list(queue_db["locks"].find())
+    assert lock["_id"] == job["unicity_id"]
+    assert lock["owner"] is None
+    assert lock["ttl"] == 600
+    assert set(lock) == {"_id", "owner", "ttl", "created_at", "updated_at"}
 
 
 def test_a_lock_held_by_a_worker_makes_the_call_wait_then_fail_cleanly(

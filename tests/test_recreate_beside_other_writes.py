@@ -225,6 +225,39 @@ def test_with_the_dataset_init_lock_held_by_a_worker_nothing_is_changed_and_the_
     assert (action["outcome"], action["message"], action["result"]) == ("failed", body["error"], {})
 
 
+def test_a_lock_refused_half_way_is_answered_with_what_the_recreate_did(
+    hub: Any, cache_db: Any, queue_db: Any, storage: Path, short_lock_waits: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker queued a job (and holds its lock) after the recreate took its locks: it stops, and says what it did."""
+    seed_world(cache_db, queue_db)
+    late = upstream_job(job_type="config-info", dataset=DATASET, config="c9", difficulty=20)
+    key = late["unicity_id"]
+
+    def a_worker_queues_a_job() -> None:  # as the workers do: the job, its rows, and (starting it) its lock
+        queue_db["jobsBlue"].insert_one(late)
+        row = {"job_type": "config-info", "status": "waiting", "dataset_status": "normal"}
+        queue_db["jobTotalMetric"].update_one(row, {"$inc": {"total": 1}}, upsert=True)
+        queue_db["workerTypeJobCounts"].update_one({"worker_size": "light"}, {"$inc": {"jobs_count": 1}})
+        hold_lock_as_a_worker(queue_db, key)
+
+    with inside_window_of(monkeypatch, methods=DELETES, collection="jobsBlue", action=a_worker_queues_a_job):
+        status, body = recreate()
+
+    assert (status, body) == (
+        500,
+        {
+            "error": f"Another process is working on '{key}'; gave up after 0.2s: the recreate stopped there, after"
+            " it deleted 11 waiting jobs, 0 cache entries and 0 asset folders; no dataset-init job was queued."
+            " Run the recreate again to finish it."
+        },
+    )
+    assert list(queue_db["jobsBlue"].find({"dataset": DATASET, "status": "waiting"})) == [late]
+    assert cache_db["cachedResponsesBlue"].count_documents({"dataset": DATASET}) == 40
+    [action] = list(queue_db["adminActions"].find())
+    assert (action["outcome"], action["message"], action["result"]) == ("failed", body["error"], {"deleted_jobs": 11})
+    assert rows_off(cache_db, queue_db) == {}
+
+
 @pytest.mark.parametrize("its_worker_holds_its_lock", [True, False])
 def test_no_second_dataset_init_is_queued_beside_a_running_one(
     hub: Any, cache_db: Any, queue_db: Any, storage: Path, short_lock_waits: None, its_worker_holds_its_lock: bool
@@ -311,7 +344,9 @@ def test_a_bulk_refresh_that_read_its_entries_before_a_recreate_queues_nothing_o
 
     assert recreated[0][0] == 200
     assert status == 200
-    assert {skipped["dataset"] for skipped in body["skipped"]} == {DATASET}
+    assert {(skipped["dataset"], skipped["reason"]) for skipped in body["skipped"]} == {
+        (DATASET, "no longer in the cache (deleted meanwhile, e.g. by a recreate of its dataset): no job queued")
+    }
     assert queue_db["jobsBlue"].count_documents({"dataset": DATASET, "type": KIND, "status": "waiting"}) == 0
     assert waiting_jobs_older_than_dataset_init(queue_db) == []
     assert rows_off(cache_db, queue_db) == {}
