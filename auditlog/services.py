@@ -1,8 +1,16 @@
 """The audit log of the writes made through the console (collection `adminActions`, queue DB).
 
 An action is recorded *before* it writes anything, with the outcome "pending", then completed
-with its outcome ("ok", "not_supported" or "failed"), error code, message and counts. So:
+with its outcome, error code, message and counts:
+- "ok": done; "partial": done, with parts left undone and said why (a bulk refresh's skipped
+  entries); "not_supported": the Hub refused the dataset (a recreate removed it);
+- "failed": stopped by an error. Its `result` holds what was done before (each count is
+  recorded as its step ends) and its message says so: an error after a write never claims
+  that nothing was changed.
+So:
 - if the audit log cannot be written, the operation does not run (no write goes unrecorded);
+- if the database is lost half-way, the outcome "failed" is written once it is back (a
+  background retry, `foundation.database.deferred_writes`): the entry does not stay "pending";
 - if the process dies half-way, the "pending" entry tells operators which dataset to look at
   (and a retry of the same operation completes it).
 Failing to *complete* the entry never hides the operation's own result or error.
@@ -21,25 +29,34 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bson import ObjectId
+from pymongo.errors import ConnectionFailure
 
-from foundation.core.errors import AdminError
+from foundation.core.errors import AdminError, DatabaseUnavailableError
 from foundation.core.identity import HubIdentity
 from foundation.core.words import printable
-from foundation.database import mongo
+from foundation.database import deferred_writes, mongo
 from foundation.hub.dataset_support import NotSupportedError
 
 logger = logging.getLogger(__name__)
 write_logger = logging.getLogger("adminsite.writes")
 
-PENDING, OK, NOT_SUPPORTED, FAILED = "pending", "ok", "not_supported", "failed"
+PENDING, OK, PARTIAL, NOT_SUPPORTED, FAILED = "pending", "ok", "partial", "not_supported", "failed"
+
+DATABASE_LOST_MESSAGE = (
+    "The database became unavailable: the operation stopped there. The result says what was done"
+    " before; a write in flight when the database was lost may have been applied, so the metric rows"
+    " may be off until `manage.py recount_metrics` (a rerun of the operation finishes it)."
+)
 
 
 @dataclass
 class AuditRecord:
-    """What the audited block reports: its counts, and a refusal it answers without raising."""
+    """What the audited block reports: its counts, a refusal it answers without raising, parts left undone."""
 
     result: dict[str, Any] = field(default_factory=dict)
     not_supported: NotSupportedError | None = None
+    partial: bool = False
+    """Set by a block that completed with parts left undone (each with its reason in its answer)."""
 
 
 def _start(*, actor: HubIdentity, action: str, parameters: dict[str, Any]) -> ObjectId:
@@ -57,12 +74,26 @@ def _start(*, actor: HubIdentity, action: str, parameters: dict[str, Any]) -> Ob
     return inserted
 
 
-def _finish(*, action_id: ObjectId, outcome: str, result: dict[str, Any], error: AdminError | None) -> None:
-    update: dict[str, Any] = {"outcome": outcome, "finished_at": mongo.utc_now(), "result": result}
+def _finish(
+    *, action_id: ObjectId, outcome: str, result: dict[str, Any], error: AdminError | None, database_lost: bool
+) -> None:
+    """Write the outcome; when the database is away, in the background once it is back (never "pending" for good)."""
+    update: dict[str, Any] = {"outcome": outcome, "finished_at": mongo.utc_now(), "result": dict(result)}
     if error is not None:
         update |= {"error_code": error.error_code, "message": error.message}
+    actions = mongo.queue_database()[mongo.ADMIN_ACTIONS]
+
+    def complete() -> None:
+        actions.update_one({"_id": action_id}, {"$set": update})
+
+    what = f"complete audit entry {action_id} (outcome {outcome})"
+    if database_lost:  # trying now would wait the whole server-selection timeout inside the request
+        deferred_writes.retry_later(what=what, write=complete)
+        return
     try:
-        mongo.queue_database()[mongo.ADMIN_ACTIONS].update_one({"_id": action_id}, {"$set": update})
+        complete()
+    except ConnectionFailure:
+        deferred_writes.retry_later(what=what, write=complete)
     except Exception:
         logger.exception("could not complete audit entry %s (outcome %s, result %s)", action_id, outcome, result)
 
@@ -76,8 +107,8 @@ def audited(*, actor: HubIdentity, action: str, parameters: dict[str, Any]) -> I
     action_id = _start(actor=actor, action=action, parameters=parameters)
     record = AuditRecord()
 
-    def finish(outcome: str, error: AdminError | None) -> None:
-        _finish(action_id=action_id, outcome=outcome, result=record.result, error=error)
+    def finish(outcome: str, error: AdminError | None, *, database_lost: bool = False) -> None:
+        _finish(action_id=action_id, outcome=outcome, result=record.result, error=error, database_lost=database_lost)
         error_detail = {"error_code": error.error_code} if error is not None else {}
         details = {**mongo.without_none(parameters), **error_detail, **record.result}
         log_write(actor=actor, action=action, outcome=outcome, details=details)
@@ -90,10 +121,16 @@ def audited(*, actor: HubIdentity, action: str, parameters: dict[str, Any]) -> I
     except AdminError as error:
         finish(FAILED, error)
         raise
+    except ConnectionFailure:
+        finish(FAILED, DatabaseUnavailableError(DATABASE_LOST_MESSAGE), database_lost=True)
+        raise
     except BaseException as error:
         finish(FAILED, AdminError(f"Unexpected error: {type(error).__name__}"))
         raise
-    finish(NOT_SUPPORTED if record.not_supported is not None else OK, record.not_supported)
+    if record.not_supported is not None:
+        finish(NOT_SUPPORTED, record.not_supported)
+    else:
+        finish(PARTIAL if record.partial else OK, None)
 
 
 def log_write(*, actor: HubIdentity, action: str, outcome: str, details: Mapping[str, object]) -> None:

@@ -14,7 +14,8 @@ Per batch:
    (the protocol of `jobs.services.add_waiting_job`, taken for a dataset's jobs at once by
    `replace_waiting_jobs`): two runs of the same filter at once leave one job per artifact, a
    job already waiting is counted, not duplicated, and raised to the asked priority.
-3. One audit entry records the batch: the filter, cursor, limit, priority and the counts.
+3. One audit entry records the batch: the filter, cursor, limit, priority and the counts;
+   its outcome is "partial" when entries were skipped.
 
 A dry run (the default) counts and lists the batch and writes nothing: no Hub call, no job,
 no audit entry.
@@ -32,7 +33,7 @@ from bson import ObjectId
 from auditlog.services import audited
 from cachereports.filters import CacheEntryFilter
 from cachereports.rows import CacheEntry
-from cachereports.selectors import config_sizes, matching
+from cachereports.selectors import config_sizes, matching, recount
 from foundation.core.dataset_names import is_valid_dataset_name
 from foundation.core.errors import AdminError, InvalidParameterError
 from foundation.core.identity import HubIdentity
@@ -42,8 +43,8 @@ from foundation.hub import dataset_support
 from jobs.constants import Priority, Status
 from jobs.difficulty import force_refresh_difficulty
 from jobs.documents import job_document
-from jobs.locks import LockTimeoutError
-from jobs.services import raise_waiting_priority, replace_waiting_jobs
+from jobs.locks import LOCK_DEADLINE_SECONDS, LockTimeoutError, shared_dataset_lock
+from jobs.services import WaitingJobChanges, raise_waiting_priority, replace_waiting_jobs
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -170,14 +171,52 @@ def _job_documents(
     ]
 
 
+GONE_REASON = "no longer in the cache (deleted meanwhile, e.g. by a recreate of its dataset): no job queued"
+
+
+def _left(until: float) -> float:
+    """Seconds left before `until` (0: one try only)."""
+    return max(0.0, until - time.monotonic())
+
+
+def _refresh_dataset(
+    *,
+    dataset: str,
+    entries: list[CacheEntry],
+    step: ProcessingStep,
+    revision: str,
+    priority: Priority,
+    sizes: config_sizes.ConfigSizes,
+    lock_waits_end: float,
+) -> tuple[WaitingJobChanges, list[dict[str, Any]], list[CacheEntry]]:
+    """Under the dataset's lock: queue jobs for the entries still in the cache; (changes, jobs, entries gone).
+
+    The batch was read before the lock: an entry a recreate deleted since then gets no job (it
+    would be a job of the old cache beside the new `dataset-init`).
+    """
+    still_there = recount.existing_entry_ids(ids=[entry.id for entry in entries])
+    kept = [entry for entry in entries if entry.id in still_there]
+    gone = [entry for entry in entries if entry.id not in still_there]
+    documents = _job_documents(entries=kept, step=step, revision=revision, priority=priority, sizes=sizes)
+    changes = replace_waiting_jobs(
+        dataset=dataset, new_jobs=documents, waiting_jobs=[], deadline_seconds=_left(lock_waits_end)
+    )
+    return changes, documents, gone
+
+
 def _refresh_entries(*, entries: list[CacheEntry], kind: str, priority: Priority) -> _Tally:
     """Queue a job for each entry whose dataset the Hub supports; skip the others with the reason.
 
-    Per dataset, `jobs.services.replace_waiting_jobs` adds the jobs under the lock of every
-    unicity_id (the protocol of `add_waiting_job`, taken in one bulk write): a job already
-    waiting is counted, never duplicated, even when two runs of the filter race. A few commands
-    per dataset instead of a handful per entry. A waiting job below the asked priority is then
-    raised to it, as force-refresh does (one update for the batch).
+    Per dataset, under the dataset's lock, shared (a recreate of it at the same moment ends
+    first, and its deleted entries get no job), `jobs.services.replace_waiting_jobs` adds the jobs under the
+    lock of every unicity_id (the protocol of `add_waiting_job`, taken in one bulk write): a job
+    already waiting is counted, never duplicated, even when two runs of the filter race. A few
+    commands per dataset instead of a handful per entry. A waiting job below the asked priority
+    is then raised to it, as force-refresh does (one update for the batch).
+
+    The lock waits of the whole call end together, LOCK_DEADLINE_SECONDS after it starts
+    them: a dataset whose lock is held past that is skipped with the reason at its first try,
+    instead of each locked dataset waiting in turn.
     """
     step = known_step(kind)
     datasets = list(dict.fromkeys(entry.dataset for entry in entries))
@@ -195,18 +234,25 @@ def _refresh_entries(*, entries: list[CacheEntry], kind: str, priority: Priority
         else:
             by_dataset.setdefault(dataset, []).append(entry)
     keys: list[str] = []
+    lock_waits_end = time.monotonic() + LOCK_DEADLINE_SECONDS
     for dataset, dataset_entries in by_dataset.items():
-        revision = str(revisions[dataset])
-        documents = _job_documents(
-            entries=dataset_entries, step=step, revision=revision, priority=priority, sizes=sizes
-        )
         try:
-            changes = replace_waiting_jobs(dataset=dataset, new_jobs=documents, waiting_jobs=[])
-        except LockTimeoutError as error:  # a worker holds one of its locks past the deadline: this dataset only
+            with shared_dataset_lock(dataset=dataset, deadline_seconds=_left(lock_waits_end)):
+                changes, documents, gone = _refresh_dataset(
+                    dataset=dataset,
+                    entries=dataset_entries,
+                    step=step,
+                    revision=str(revisions[dataset]),
+                    priority=priority,
+                    sizes=sizes,
+                    lock_waits_end=lock_waits_end,
+                )
+        except LockTimeoutError as error:  # held past the call's lock waits: this dataset only
             tally.skipped.extend(
                 Skipped(*_artifact(entry), f"{error.error_code}: {error.message}") for entry in dataset_entries
             )
             continue
+        tally.skipped.extend(Skipped(*_artifact(entry), GONE_REASON) for entry in gone)
         tally.created_jobs += changes.created
         tally.already_waiting += changes.already_waiting
         keys.extend(str(document["unicity_id"]) for document in documents)
@@ -250,6 +296,7 @@ def bulk_refresh(
     parameters = {**entry_filter.as_parameters(), "cursor": cursor, "limit": limit, "priority": priority.value}
     with audited(actor=actor, action="bulk-refresh", parameters=parameters) as record:
         tally = _refresh_entries(entries=entries, kind=entry_filter.kind, priority=priority)
+        record.partial = bool(tally.skipped)
         record.result = {
             "matched": matched,
             "processed": len(entries),

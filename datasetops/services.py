@@ -8,24 +8,30 @@ least safe and completed by a retry:
    no query, Hub call or path is built from anything else), the parameters, then the Hub
    (support rules and current revision). A Hub timeout or error is a 500 and nothing is
    written; only the audit entry records the attempt (see `auditlog.services`).
-2. Adding a waiting job happens under the lock of its `unicity_id` (the `locks` protocol the
-   workers use to start a job): check for a waiting job with that unicity_id, then either
-   raise its priority or insert one. Concurrent calls, in any process, leave one waiting job.
-   The metric rows are incremented (as upstream, before the insert); if the insert fails
-   they are decremented back. The lock is released in `finally` (and expires after its ttl).
-3. Deleting waiting jobs and cache entries reads them in batches, groups them by metric row,
-   deletes each group by `_id` (and by the fields of its row, plus `status: waiting` for jobs,
-   so a job a worker started in between stays), then decrements the row by the count the
-   server reported: the rows follow exactly what was deleted. A retry deletes what is left.
-4. Recreate runs in this order: Hub, waiting jobs, cache entries, asset folders, then the
-   `dataset-init` job. Stopping half-way leaves a dataset with less cached data and no job:
-   what the viewer shows for a dataset not processed yet, never wrong data; running the same
-   recreate again finishes it (every step is idempotent). The job comes last so that no worker
+2. Every write to a dataset's jobs holds the dataset's lock (`jobs.locks.dataset_lock_key`):
+   alone for a recreate or a backfill, shared for force-refreshes and bulk refreshes (they may
+   run side by side, not beside a recreate). A refresh of a dataset that is being recreated
+   either ends before the recreate deletes anything or waits for its `dataset-init` job (a
+   couple of seconds at most, then LockTimeoutError: nothing was changed). Inside it, each job
+   is written under the lock of its `unicity_id`, the workers' lock to start a job
+   (`jobs.services`).
+3. Metric rows move by what the server says was written or deleted (`jobs.services`,
+   `cachereports.services`): never by what was counted before.
+4. Recreate takes every lock it needs before it deletes anything: the dataset's, those of the
+   dataset's waiting jobs (one of them held by a worker, which is starting it or running its
+   twin: LockTimeoutError, nothing was changed), and that of the `dataset-init` job it will
+   queue (unless one of that revision is running: then it queues none). Then, in this order:
+   waiting jobs, cache entries, asset folders, the `dataset-init` job. Each count is recorded
+   in the audit entry as it is done; an error half-way answers what was done, never "nothing
+   was changed". Stopping half-way leaves a dataset with less cached data and no job: what the
+   viewer shows for a dataset not processed yet, never wrong data; running the same recreate
+   again finishes it (every step is idempotent). The job comes last so that no worker
    computes from a cache that is about to be deleted.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,21 +45,32 @@ from foundation.core.dataset_names import check_dataset_name
 from foundation.core.errors import InvalidParameterError
 from foundation.core.identity import HubIdentity
 from foundation.core.processing_graph import ProcessingStep, processing_graph
+from foundation.core.words import plural
 from foundation.database import mongo
 from foundation.hub import dataset_support
 from foundation.hub.dataset_support import NotSupportedError
 from jobs import selectors as job_selectors
 from jobs.constants import DATASET_INIT_STEP, Priority, Status
 from jobs.difficulty import MAX_DIFFICULTY, force_refresh_difficulty
-from jobs.documents import job_document
-from jobs.locks import dataset_lock_key, held_lock
+from jobs.documents import job_document, unicity_id
+from jobs.locks import (
+    LockSet,
+    LockTimeoutError,
+    dataset_lock_key,
+    exclusive_dataset_lock,
+    lock_set,
+    shared_dataset_lock,
+    wait_for_shared_holders,
+)
 from jobs.parameters import DIFFICULTY_MESSAGE
 from jobs.serializers import job_dict
 from jobs.services import (
     WaitingJob,
     WaitingJobChanges,
+    add_job_unless_pending,
     add_waiting_job,
     delete_dataset_waiting_jobs,
+    lock_waiting_jobs_of_dataset,
     replace_waiting_jobs,
 )
 
@@ -127,21 +144,25 @@ def job_difficulty(*, request: ForceRefreshRequest) -> int:
 def force_refresh(*, request: ForceRefreshRequest, actor: HubIdentity) -> ForceRefreshOutcome:
     """Queue one job for the artifact at the Hub's revision (or raise the priority of the waiting one).
 
-    Raises a NotSupported error (501, nothing queued) or HubRequestError (500, nothing written).
+    Under the dataset's lock, shared (a recreate of the dataset at the same moment ends first;
+    other refreshes go on side by side), and the job's. Raises a NotSupported error (501,
+    nothing queued), HubRequestError (500, nothing written) or LockTimeoutError (500, nothing
+    written).
     """
     with audited(actor=actor, action="force-refresh", parameters=request.audit_parameters()) as record:
         revision = dataset_support.supported_revision(dataset=request.dataset)
         difficulty = job_difficulty(request=request)
-        waiting_job = add_waiting_job(
-            job_type=request.step.name,
-            dataset=request.dataset,
-            revision=revision,
-            config=request.config,
-            split=request.split,
-            priority=request.priority,
-            difficulty=difficulty,
-            difficulty_asked=request.difficulty is not None,
-        )
+        with shared_dataset_lock(dataset=request.dataset):
+            waiting_job = add_waiting_job(
+                job_type=request.step.name,
+                dataset=request.dataset,
+                revision=revision,
+                config=request.config,
+                split=request.split,
+                priority=request.priority,
+                difficulty=difficulty,
+                difficulty_asked=request.difficulty is not None,
+            )
         record.result = {
             "action": waiting_job.action,
             "job_id": waiting_job.job_id,
@@ -203,18 +224,74 @@ def _recreate_plan(*, dataset: str) -> RecreateOutcome:
     )
 
 
-def _remove_dataset(*, dataset: str, result: dict[str, Any]) -> None:
+def _take_locks_before_any_write(*, locks: LockSet, dataset: str, revision: str | None) -> None:
+    """The dataset's lock, then those of its waiting jobs and of the `dataset-init` job to queue (if any).
+
+    LockTimeoutError (nothing was changed) when one stays held. `dataset-init`'s is not taken
+    when a job of it at that revision is started: its worker holds that lock while it runs, and
+    no second one will be queued.
+    """
+    locks.take([dataset_lock_key(dataset)])
+    wait_for_shared_holders(dataset=dataset)
+    lock_waiting_jobs_of_dataset(dataset=dataset, locks=locks)
+    if revision is not None:
+        init_key = unicity_id(job_type=DATASET_INIT_STEP, dataset=dataset, revision=revision, config=None, split=None)
+        if job_selectors.started_job(unicity_id=init_key) is None:
+            locks.take([init_key])
+
+
+def _count_into(result: dict[str, Any], name: str) -> Callable[[int], None]:
+    """A callback adding each count to `result[name]` as soon as it is done (the audit entry's truth)."""
+
+    def add(count: int) -> None:
+        result[name] = result.get(name, 0) + count
+
+    return add
+
+
+def _remove_dataset(*, dataset: str, locks: LockSet, result: dict[str, Any]) -> None:
     """Delete waiting jobs, cache entries and asset folders, recording each count as it is done."""
-    result["deleted_jobs"] = delete_dataset_waiting_jobs(dataset=dataset)
-    result["deleted_cached_responses"] = cache_services.delete_dataset_cache_entries(dataset=dataset)
+    result["deleted_jobs"] = delete_dataset_waiting_jobs(
+        dataset=dataset, locks=locks, on_deleted=_count_into(result, "deleted_jobs")
+    )
+    locks.touch()
+    result["deleted_cached_responses"] = cache_services.delete_dataset_cache_entries(
+        dataset=dataset, on_deleted=_count_into(result, "deleted_cached_responses")
+    )
+    locks.touch()
     result["deleted_asset_folders"] = assets.delete_dataset_asset_folders(dataset=dataset)
+    locks.touch()
+
+
+def _stopped_half_way(error: LockTimeoutError, *, result: dict[str, Any]) -> LockTimeoutError:
+    """The error to answer when a lock was refused after the recreate started deleting: what it did."""
+    done = [
+        plural(result.get(name, 0), one, many)
+        for name, one, many in (
+            ("deleted_jobs", "waiting job", "waiting jobs"),
+            ("deleted_cached_responses", "cache entry", "cache entries"),
+            ("deleted_asset_folders", "asset folder", "asset folders"),
+        )
+    ]
+    if not any(result.get(name) for name in ("deleted_jobs", "deleted_cached_responses", "deleted_asset_folders")):
+        return error
+    return LockTimeoutError(
+        key=error.key,
+        waited_seconds=error.waited_seconds,
+        outcome=(
+            f"the recreate stopped there, after it deleted {done[0]}, {done[1]} and {done[2]};"
+            f" no {DATASET_INIT_STEP} job was queued. Run the recreate again to finish it."
+        ),
+    )
 
 
 def recreate_dataset(*, dataset: str, priority: Priority, actor: HubIdentity, dry_run: bool = False) -> RecreateOutcome:
     """Wipe a dataset (waiting jobs, cache entries, asset folders) and queue its `dataset-init` job.
 
-    The Hub is asked first: HubRequestError means nothing was changed. A NotSupported answer
-    removes the dataset and is returned in `not_supported` (no job created).
+    The Hub is asked first: HubRequestError means nothing was changed. Then every lock needed
+    is taken (LockTimeoutError: nothing was changed). A NotSupported answer removes the dataset
+    and is returned in `not_supported` (no job created). No `dataset-init` job is queued when
+    one of that revision is running (issue 22: the other services' planner would queue none).
     """
     check_dataset_name(dataset)
     assets.existing_dataset_asset_folders(dataset=dataset)  # refuses unsafe folders before any write
@@ -222,23 +299,32 @@ def recreate_dataset(*, dataset: str, priority: Priority, actor: HubIdentity, dr
         return _recreate_plan(dataset=dataset)
     parameters = {"dataset": dataset, "priority": priority.value}
     with audited(actor=actor, action="recreate-dataset", parameters=parameters) as record:
+        revision: str | None = None
+        refusal: NotSupportedError | None = None
         try:
             revision = dataset_support.supported_revision(dataset=dataset)
-        except NotSupportedError as refusal:
-            _remove_dataset(dataset=dataset, result=record.result)
-            record.not_supported = refusal
-            return RecreateOutcome(dataset=dataset, dry_run=False, not_supported=refusal, **record.result)
-        _remove_dataset(dataset=dataset, result=record.result)
-        init_step = processing_graph().steps_by_name[DATASET_INIT_STEP]
-        waiting_job = add_waiting_job(
-            job_type=init_step.name,
-            dataset=dataset,
-            revision=revision,
-            config=None,
-            split=None,
-            priority=priority,
-            difficulty=init_step.difficulty,
-        )
+        except NotSupportedError as error:
+            refusal = error
+        with lock_set() as locks:
+            _take_locks_before_any_write(locks=locks, dataset=dataset, revision=revision)
+            try:
+                _remove_dataset(dataset=dataset, locks=locks, result=record.result)
+                if revision is None:
+                    record.not_supported = refusal
+                    return RecreateOutcome(dataset=dataset, dry_run=False, not_supported=refusal, **record.result)
+                init_step = processing_graph().steps_by_name[DATASET_INIT_STEP]
+                waiting_job = add_job_unless_pending(
+                    locks=locks,
+                    job_type=init_step.name,
+                    dataset=dataset,
+                    revision=revision,
+                    config=None,
+                    split=None,
+                    priority=priority,
+                    difficulty=init_step.difficulty,
+                )
+            except LockTimeoutError as error:
+                raise _stopped_half_way(error, result=record.result) from None
         record.result |= {"revision": revision, "job_id": waiting_job.job_id, "job_action": waiting_job.action}
         return RecreateOutcome(
             dataset=dataset,
@@ -285,7 +371,7 @@ def backfill_dataset(*, dataset: str, priority: Priority, actor: HubIdentity) ->
     parameters = {"dataset": dataset, "priority": priority.value}
     with audited(actor=actor, action="dataset-backfill", parameters=parameters) as record:
         revision = dataset_support.supported_revision(dataset=dataset)
-        with held_lock(key=dataset_lock_key(dataset)):
+        with exclusive_dataset_lock(dataset=dataset):
             documents = selectors.dataset_documents(dataset=dataset, primary=True)
             plan = selectors.plan_from_documents(
                 dataset=dataset, revision=revision, documents=documents, priority=priority

@@ -156,6 +156,12 @@ def _recreate_action(request: HttpRequest) -> HttpResponse:
     if outcome.not_supported is not None:
         removed = _removed_words(outcome)
         messages.warning(request, f"{outcome.not_supported.message} The dataset was removed: {removed}; no job queued.")
+    elif outcome.waiting_job is not None and outcome.waiting_job.action == "already_started":
+        messages.success(
+            request,
+            f"Recreated {dataset}: {_removed_words(outcome)}; the {DATASET_INIT_STEP} job of revision"
+            f" {outcome.revision} is already running, so none was queued.",
+        )
     else:
         messages.success(
             request,

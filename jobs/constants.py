@@ -32,7 +32,7 @@ MEDIUM_MAX_DIFFICULTY = 70
 """A job of difficulty <= 70 (and > 40) runs on a medium worker; above, a heavy one."""
 
 
-def worker_size(difficulty: int) -> str:
+def worker_size(difficulty: float) -> str:
     """The `worker_size` of `workerTypeJobCounts` that a job of this difficulty counts in."""
     if difficulty <= LIGHT_MAX_DIFFICULTY:
         return "light"

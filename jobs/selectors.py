@@ -7,6 +7,7 @@ processing steps: jobs are fetched in one query and grouped in Python.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -499,6 +500,19 @@ def is_dataset_blocked(*, dataset: str, primary: bool = False) -> bool:
     return queue[mongo.DATASET_BLOCKAGES].find_one({"dataset": dataset}, {"_id": 1}) is not None
 
 
+def started_job(*, unicity_id: str) -> mongo.MongoDocument | None:
+    """A started job of this unicity_id, if any (index (unicity_id, status, -created_at); the primary)."""
+    jobs = mongo.queue_database()[mongo.JOBS]
+    return jobs.find_one({"unicity_id": unicity_id, "status": Status.STARTED.value})
+
+
+def waiting_unicity_ids_of_dataset(*, dataset: str) -> list[str]:
+    """The distinct unicity_ids of a dataset's waiting jobs: the locks a recreate takes (index (dataset, status))."""
+    jobs = mongo.queue_database()[mongo.JOBS]
+    keys = jobs.distinct("unicity_id", {"dataset": dataset, "status": Status.WAITING.value})
+    return sorted(str(key) for key in keys)
+
+
 def count_waiting_jobs_of_dataset(*, dataset: str) -> int:
     """How many waiting jobs a dataset has (what a recreate would delete; index dataset, status)."""
     return mongo.queue_database()[mongo.JOBS].count_documents({"dataset": dataset, "status": Status.WAITING.value})
@@ -518,3 +532,64 @@ def worker_size_rows(database: Database[mongo.MongoDocument] | None = None) -> l
     """The rows of `workerTypeJobCounts` (worker_size, jobs_count)."""
     queue = database if database is not None else mongo.queue_database_for_reports()
     return list(queue[mongo.WORKER_TYPE_JOB_COUNTS].find({}, {"_id": 0, "worker_size": 1, "jobs_count": 1}))
+
+
+MetricRowKey = tuple[tuple[str, Any], ...]
+
+
+def _blocked_datasets_on_primary() -> list[str]:
+    datasets = mongo.queue_database()[mongo.DATASET_BLOCKAGES].distinct("dataset")
+    return sorted(dataset for dataset in datasets if isinstance(dataset, str))
+
+
+def _jobs_by_type_and_status(match: dict[str, Any]) -> Counter[tuple[Any, Any]]:
+    groups = mongo.queue_database()[mongo.JOBS].aggregate(
+        [{"$match": match}, {"$group": {"_id": {"type": "$type", "status": "$status"}, "total": {"$sum": 1}}}]
+    )
+    counts: Counter[tuple[Any, Any]] = Counter()
+    for group in groups:
+        counts[group["_id"].get("type"), group["_id"].get("status")] += int(group["total"])
+    return counts
+
+
+def jobs_by_metric_row() -> dict[MetricRowKey, int]:
+    """Every job counted by its `jobTotalMetric` row, as the other services' queue-metrics collector counts them.
+
+    Their collector groups every job (whatever its status) by (type, status, dataset_status),
+    where `dataset_status` is "blocked" for a dataset of `datasetBlockages` and "normal"
+    otherwise. (Their writers only ever move "normal" rows; the collector puts a blocked
+    dataset's jobs apart.) Two aggregations (index (type, status)) and the blocked datasets, on
+    the primary.
+    """
+    blocked = _blocked_datasets_on_primary()
+    every = _jobs_by_type_and_status({})
+    of_blocked = _jobs_by_type_and_status({"dataset": {"$in": blocked}}) if blocked else Counter()
+    counts: dict[MetricRowKey, int] = {}
+    for (job_type, status), total in every.items():
+        blocked_total = of_blocked[job_type, status]
+        for dataset_status, count in (("normal", total - blocked_total), ("blocked", blocked_total)):
+            if count:
+                counts[(("job_type", job_type), ("status", status), ("dataset_status", dataset_status))] = count
+    return counts
+
+
+def jobs_by_worker_size() -> dict[MetricRowKey, int]:
+    """Jobs counted by `workerTypeJobCounts` row, as the other services' collector counts them.
+
+    Their collector counts every job (waiting and started alike) of a dataset that is not
+    blocked, with 0 < difficulty <= 100, by the size its difficulty falls in, and writes the
+    three sizes even at 0. (Their writers count waiting jobs only, difficulty 0 included: the
+    two disagree while jobs run, and the collector's word is the one kept.) One aggregation.
+    """
+    blocked = _blocked_datasets_on_primary()
+    match: dict[str, Any] = {"difficulty": {"$gt": 0, "$lte": 100}}
+    if blocked:
+        match["dataset"] = {"$nin": blocked}
+    groups = mongo.queue_database()[mongo.JOBS].aggregate(
+        [{"$match": match}, {"$group": {"_id": "$difficulty", "total": {"$sum": 1}}}]
+    )
+    counts = dict.fromkeys(WORKER_SIZES, 0)
+    for group in groups:
+        if isinstance(group["_id"], int | float):
+            counts[worker_size(group["_id"])] += int(group["total"])
+    return {(("worker_size", size),): count for size, count in counts.items()}

@@ -63,6 +63,10 @@ def database_down() -> str:
             "the indexes listed above (if any) were ensured; run it again when it answers.",
         ),
         (("seed_demo", "--if-empty", "--no-progress"), "nothing was changed."),
+        (
+            ("recount_metrics",),
+            "the rows counted before were set to their recount, the others are as they were.",
+        ),
     ],
 )
 def test_an_unavailable_database_is_one_line_and_status_1(
@@ -199,6 +203,7 @@ def test_the_command_list_is_found() -> None:
         "collect_counts",
         "ensure_indexes",
         "force_refresh",
+        "recount_metrics",
         "recreate_dataset",
         "seed_demo",
     } <= set(our_commands())

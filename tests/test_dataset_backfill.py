@@ -429,8 +429,9 @@ def test_plan_and_apply_cost_a_constant_number_of_commands(
 
     assert small_plan == big_plan == Counter({"find": 2})
     assert small_apply == big_apply
-    # audit entry (insert, update); dataset lock (update, update); entries, jobs (2 finds); the jobs'
-    # locks (update, update); still waiting, already waiting, blocked (3 finds); delete; insert;
+    # audit entry (insert, update); dataset lock (update, update) and no shared holder inside
+    # (find); entries, jobs (2 finds); the jobs' locks (update, update); one bulk delete of the
+    # waiting jobs, each only as read; already waiting, blocked (2 finds); insert;
     # jobTotalMetric and workerTypeJobCounts, down then up (4 updates)
     assert small_apply == Counter({"update": 9, "find": 5, "insert": 2, "delete": 1})
     # the plans repaired the same things (the big graph's extra steps depend on config names only)

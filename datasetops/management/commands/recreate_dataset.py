@@ -75,7 +75,9 @@ def _describe(outcome: RecreateOutcome) -> str:
     if outcome.not_supported is not None:
         return f"not supported ({outcome.not_supported.error_code}): {counts}, no job"
     create = "would create" if outcome.dry_run else "created"
-    if outcome.waiting_job is not None and outcome.waiting_job.action != "created":
+    if outcome.waiting_job is not None and outcome.waiting_job.action == "already_started":
+        create = "kept the started"
+    elif outcome.waiting_job is not None and outcome.waiting_job.action != "created":
         create = "kept the waiting"
     return f"{counts}; {create} a dataset-init job at revision {outcome.revision}"
 
