@@ -289,7 +289,11 @@ def test_readiness_and_json_routes_follow_the_database_down_and_back(start_serve
             deadline_seconds=15,
             what="readiness after the database restarted",
         )
-        assert server.get("/admin/pending-jobs").status_code == 200
+        wait_until(  # each worker's pool reconnects on its own first call (0.5 s bound each under load)
+            lambda: server.get("/admin/pending-jobs").status_code == 200,
+            deadline_seconds=15,
+            what="pending-jobs after the database restarted",
+        )
     finally:
         crash(database)
 

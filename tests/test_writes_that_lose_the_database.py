@@ -36,7 +36,7 @@ def proxy(mongo_server: Any, cache_db: Any, queue_db: Any, fake_hub: Any, tmp_pa
         assets_storage_root=tmp_path / "assets", cached_assets_storage_root=tmp_path / "cached", hf_timeout_seconds=10.0
     )
     with mongo_proxy(mongo_server.queue_url) as proxy:
-        set_config(cache_mongo_url=proxy.url, queue_mongo_url=proxy.url, mongo_timeout_seconds=1.0)
+        set_config(cache_mongo_url=proxy.url, queue_mongo_url=proxy.url, mongo_timeout_seconds=4.0)
         try:
             yield proxy
         finally:
