@@ -7,6 +7,7 @@ whatever the number of processing steps or cache entries. This face names them a
 
 from __future__ import annotations
 
+from cachereports.selectors.artifacts import cache_entries_of_kinds
 from cachereports.selectors.builder_names import (
     num_dataset_infos_by_builder_name,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "KindHealth",
     "builder_name_counts",
     "cache_entries_of_dataset_page",
+    "cache_entries_of_kinds",
     "cache_entries_page",
     "cache_entry_detail",
     "cache_errors",
