@@ -1,0 +1,115 @@
+"""The fleet: one thread per stand-in worker, until told to stop; a line per minute of what it did.
+
+Each thread steps its worker and sleeps until the worker's next `wake_at()` (or until the stop
+event). A database error is logged and the worker tries again a second later, as a restarted
+worker would. At the stop, a worker in the middle of a job leaves it started with
+`terminated_at` (as a worker sent SIGTERM), so the console sees it stale soon after.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pymongo.errors import PyMongoError
+
+from demo.fleet.settings import FleetSettings
+from demo.fleet.worker import StandInWorker, Step
+
+logger = logging.getLogger(__name__)
+
+REPORT_SECONDS = 60.0
+RETRY_AFTER_ERROR_SECONDS = 1.0
+
+
+@dataclass
+class FleetTally:
+    """What the fleet did since its last report (thread-safe)."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, worker: StandInWorker, step: Step) -> None:
+        with self.lock:
+            if step.action == "finished" and step.http_status is not None:
+                self.counts["finished"] += 1
+                self.counts["errors"] += step.http_status >= 400
+            elif step.action == "died":
+                self.counts["died"] += 1
+            self.counts["blocked"] += step.blocked
+
+    def take(self) -> Counter[str]:
+        with self.lock:
+            counts, self.counts = self.counts, Counter()
+        return counts
+
+
+def fleet_workers(settings: FleetSettings, *, seed: int) -> list[StandInWorker]:
+    """One worker per size of `settings.workers`, named `light-1`, `medium-1`..., each with its own random numbers."""
+    workers = []
+    numbers: Counter[str] = Counter()
+    for size in settings.workers.sizes():
+        numbers[size] += 1
+        name = f"{size}-{numbers[size]}"
+        workers.append(StandInWorker(name=name, size=size, settings=settings, rng=random.Random(f"{seed}:{name}")))
+    return workers
+
+
+def _work(worker: StandInWorker, stop: threading.Event, tally: FleetTally) -> None:
+    while not stop.is_set():
+        try:
+            step = worker.step()
+        except PyMongoError as error:
+            logger.warning("stand-in worker %s: %s; trying again", worker.name, error)
+            stop.wait(RETRY_AFTER_ERROR_SECONDS)
+            continue
+        tally.add(worker, step)
+        if step.action == "died" and step.job is not None:
+            logger.info(
+                "stand-in worker %s died holding %s: it stays started, without heartbeats",
+                worker.name,
+                step.job["unicity_id"],
+            )
+        if step.blocked and step.job is not None:
+            logger.info("dataset %s went over its compute budget: blocked", step.job["dataset"])
+        stop.wait(max(0.0, worker.wake_at() - worker.clock()))
+    try:
+        left = worker.stop()
+    except PyMongoError:
+        return
+    if left is not None:
+        logger.info("stand-in worker %s stopped: %s left started, terminated", worker.name, left["unicity_id"])
+
+
+def run_fleet(
+    settings: FleetSettings,
+    *,
+    seed: int,
+    stop: threading.Event,
+    report: Callable[[str], None],
+    report_seconds: float = REPORT_SECONDS,
+) -> None:
+    """Run the workers until `stop` is set; `report` gets a line per `report_seconds` of what they did."""
+    workers = fleet_workers(settings, seed=seed)
+    tally = FleetTally()
+    threads = [
+        threading.Thread(target=_work, args=(worker, stop, tally), name=f"stand-in-{worker.name}", daemon=True)
+        for worker in workers
+    ]
+    for thread in threads:
+        thread.start()
+    last = time.monotonic()
+    while not stop.wait(max(0.0, last + report_seconds - time.monotonic())):
+        last = time.monotonic()
+        counts = tally.take()
+        report(
+            f"stand-in workers, last {report_seconds:g} s: {counts['finished']} jobs finished"
+            f" ({counts['errors']} errors), {counts['died']} died, {counts['blocked']} datasets blocked"
+        )
+    for thread in threads:
+        thread.join(timeout=10)
