@@ -8,7 +8,6 @@ worker would. At the stop, a worker in the middle of a job leaves it started wit
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 import time
@@ -21,8 +20,6 @@ from pymongo.errors import PyMongoError
 from demo.fleet.settings import FleetSettings
 from demo.fleet.worker import StandInWorker, Step
 
-logger = logging.getLogger(__name__)
-
 REPORT_SECONDS = 60.0
 RETRY_AFTER_ERROR_SECONDS = 1.0
 
@@ -34,7 +31,7 @@ class FleetTally:
     counts: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, worker: StandInWorker, step: Step) -> None:
+    def add(self, step: Step) -> None:
         with self.lock:
             if step.action == "finished" and step.http_status is not None:
                 self.counts["finished"] += 1
@@ -60,30 +57,36 @@ def fleet_workers(settings: FleetSettings, *, seed: int) -> list[StandInWorker]:
     return workers
 
 
-def _work(worker: StandInWorker, stop: threading.Event, tally: FleetTally) -> None:
+def event_line(worker: StandInWorker, step: Step) -> str | None:
+    """The line worth showing for a step (a death, a blockage), None for the others."""
+    if step.job is None:
+        return None
+    if step.action == "died":
+        return f"stand-in worker {worker.name} died holding {step.job['unicity_id']}: started, no heartbeats from now"
+    if step.blocked:
+        return f"dataset {step.job['dataset']} went over its compute budget (7,200 s in an hour): blocked"
+    return None
+
+
+def _work(worker: StandInWorker, stop: threading.Event, tally: FleetTally, report: Callable[[str], None]) -> None:
     while not stop.is_set():
         try:
             step = worker.step()
         except PyMongoError as error:
-            logger.warning("stand-in worker %s: %s; trying again", worker.name, error)
+            report(f"stand-in worker {worker.name}: {type(error).__name__}: {error}; trying again")
             stop.wait(RETRY_AFTER_ERROR_SECONDS)
             continue
-        tally.add(worker, step)
-        if step.action == "died" and step.job is not None:
-            logger.info(
-                "stand-in worker %s died holding %s: it stays started, without heartbeats",
-                worker.name,
-                step.job["unicity_id"],
-            )
-        if step.blocked and step.job is not None:
-            logger.info("dataset %s went over its compute budget: blocked", step.job["dataset"])
+        tally.add(step)
+        line = event_line(worker, step)
+        if line is not None:
+            report(line)
         stop.wait(max(0.0, worker.wake_at() - worker.clock()))
     try:
         left = worker.stop()
     except PyMongoError:
         return
     if left is not None:
-        logger.info("stand-in worker %s stopped: %s left started, terminated", worker.name, left["unicity_id"])
+        report(f"stand-in worker {worker.name} stopped: {left['unicity_id']} left started, terminated")
 
 
 def run_fleet(
@@ -98,7 +101,7 @@ def run_fleet(
     workers = fleet_workers(settings, seed=seed)
     tally = FleetTally()
     threads = [
-        threading.Thread(target=_work, args=(worker, stop, tally), name=f"stand-in-{worker.name}", daemon=True)
+        threading.Thread(target=_work, args=(worker, stop, tally, report), name=f"stand-in-{worker.name}", daemon=True)
         for worker in workers
     ]
     for thread in threads:

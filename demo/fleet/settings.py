@@ -21,8 +21,8 @@ MAX_WORKERS = 50
 
 WORKERS_VARIABLE = "DEMO_WORKERS"
 FAILURE_RATE_VARIABLE = "DEMO_FAILURE_RATE"
-DEMO_STALE_JOB_SECONDS = 60
-"""The demo's ADMIN_STALE_JOB_SECONDS (300 by default): a worker that died shows within a minute."""
+DEMO_STALE_JOB_SECONDS = 30
+"""The demo's ADMIN_STALE_JOB_SECONDS (300 by default): 30 missed beats of 1 s, so a dead worker shows soon."""
 
 
 class FleetSettingsError(Exception):
@@ -73,13 +73,13 @@ class FleetSettings:
     """The seed of the demo world (`seed_demo --seed`): what a successful job writes comes from it."""
 
 
-def parse_worker_counts(value: str) -> WorkerCounts:
+def parse_worker_counts(value: str, *, name: str = WORKERS_VARIABLE) -> WorkerCounts:
     """`light,medium,heavy` counts, or a total dealt light, medium, heavy in turn; FleetSettingsError otherwise."""
     text = value.strip()
     parts = [part.strip() for part in text.split(",")]
     if len(parts) not in (1, 3) or not all(part.isascii() and part.isdigit() for part in parts):
         raise FleetSettingsError(
-            f"{WORKERS_VARIABLE}: expected a number of workers (e.g. 5) or light,medium,heavy counts"
+            f"{name}: expected a number of workers (e.g. 5) or light,medium,heavy counts"
             f" (e.g. 2,2,1), 0 for none; got {value!r}"
         )
     numbers = [int(part) for part in parts]
@@ -88,7 +88,7 @@ def parse_worker_counts(value: str) -> WorkerCounts:
         numbers = [len(range(index, total, len(WORKER_SIZES))) for index in range(len(WORKER_SIZES))]
     counts = WorkerCounts(*numbers)
     if counts.total > MAX_WORKERS:
-        raise FleetSettingsError(f"{WORKERS_VARIABLE}: at most {MAX_WORKERS} workers; got {value!r}")
+        raise FleetSettingsError(f"{name}: at most {MAX_WORKERS} workers; got {value!r}")
     return counts
 
 
