@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from cachereports.documents import cache_entry_document
@@ -125,11 +126,11 @@ def write_job_result(
 
     `failed_runs` is the previous entry's when it has the same `dataset_git_revision` (else 0),
     plus one on an error; `updated_at` is now; None fields are left out of the document (the
-    whole document is replaced, `_id` kept). The entry is replaced only if it still has the
-    `http_status` and `error_code` read (a new one is inserted, the unique index refusing a
-    second): the `cacheTotalMetric` rows then move by what was really written, the old row -1
-    and the new row +1 (nothing when both are the same row). A write that lost to another
-    writer of the same entry reads it again and is tried again.
+    whole document is replaced, `_id` kept). The `cacheTotalMetric` rows move by what was really
+    written: the replace hands back the entry as it was just before (one atomic command), whose
+    row gets -1, and the new one +1 (nothing when both are the same row); a new entry is
+    inserted, the unique index refusing a second. A write that lost to another writer of the
+    same entry (it was deleted, or created first) reads it again and is tried again.
     """
     entries = mongo.cache_database()[mongo.CACHED_RESPONSES]
     artifact = {"kind": kind, "dataset": dataset, "config": config, "split": split}
@@ -157,9 +158,11 @@ def write_job_result(
                 continue  # another writer created it first: read it, then replace it
             _move_cache_metric(old=None, new=document)
             return WrittenEntry(entry=document, created=True)
-        old_row = {"http_status": previous.get("http_status"), "error_code": previous.get("error_code")}
-        if entries.replace_one({"_id": previous["_id"], **old_row}, document).matched_count:
-            _move_cache_metric(old=previous, new=document)
+        replaced = entries.find_one_and_replace(
+            {"_id": previous["_id"]}, document, projection=_METRIC_FIELDS, return_document=ReturnDocument.BEFORE
+        )
+        if replaced is not None:  # else deleted meanwhile: read again, then insert
+            _move_cache_metric(old=replaced, new=document)
             return WrittenEntry(entry={"_id": previous["_id"], **document}, created=False)
     raise RuntimeError(f"could not write the {kind} entry of {dataset}: rewritten by others {WRITE_ATTEMPTS} times")
 
@@ -170,6 +173,9 @@ def _failed_runs(*, previous: dict[str, Any] | None, revision: str, failed: bool
     if previous is not None and previous.get("dataset_git_revision") == revision:
         runs = int(previous.get("failed_runs") or 0)
     return runs + 1 if failed else runs
+
+
+_METRIC_FIELDS = {"kind": 1, "http_status": 1, "error_code": 1}
 
 
 def _metric_row(entry: dict[str, Any]) -> tuple[Any, Any, Any]:

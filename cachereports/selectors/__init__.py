@@ -7,7 +7,7 @@ whatever the number of processing steps or cache entries. This face names them a
 
 from __future__ import annotations
 
-from cachereports.selectors.artifacts import cache_entries_of_kinds
+from cachereports.selectors.artifacts import DatasetArtifact, cache_entries_of_artifacts
 from cachereports.selectors.builder_names import (
     num_dataset_infos_by_builder_name,
 )
@@ -80,11 +80,12 @@ __all__ = [
     "CacheReportsPage",
     "ConfigSizes",
     "CopiedFrom",
+    "DatasetArtifact",
     "ErrorGroup",
     "KindHealth",
     "builder_name_counts",
+    "cache_entries_of_artifacts",
     "cache_entries_of_dataset_page",
-    "cache_entries_of_kinds",
     "cache_entries_page",
     "cache_entry_detail",
     "cache_errors",

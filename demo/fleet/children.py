@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from cachereports.constants import CONFIG_INFO_KIND, CONFIG_NAMES_KIND, SPLIT_NAMES_KIND
-from cachereports.selectors import ConfigSizes
+from cachereports.selectors import ConfigSizes, DatasetArtifact
 from datasetops.backfill import listed_names
 from demo.fleet.computation import LEVELS, artifact_at
 from foundation.core.processing_graph import ProcessingGraph, ProcessingStep
@@ -26,10 +26,15 @@ from jobs.constants import MIN_BYTES_FOR_BONUS_DIFFICULTY, Priority, Status
 from jobs.documents import job_document
 
 MAX_DIFFICULTY = 100
-NAME_KINDS = (CONFIG_NAMES_KIND, SPLIT_NAMES_KIND, CONFIG_INFO_KIND)
-"""The entries the children depend on: the name lists and the config sizes."""
-
 Artifact = tuple[str | None, str | None]
+
+
+def lists_and_sizes(job: Mapping[str, Any]) -> list[DatasetArtifact]:
+    """The entries the children of a job depend on: the config names, and its config's split names and size."""
+    config = job.get("config")
+    if not isinstance(config, str):
+        return [(CONFIG_NAMES_KIND, None, None)]
+    return [(CONFIG_NAMES_KIND, None, None), (SPLIT_NAMES_KIND, config, None), (CONFIG_INFO_KIND, config, None)]
 
 
 def _content(entries: Sequence[Mapping[str, Any]], kind: str, config: str | None) -> Mapping[str, Any]:

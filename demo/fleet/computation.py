@@ -14,6 +14,7 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from cachereports.selectors import DatasetArtifact
 from cachereports.services import JobResult
 from demo.world import Config, DatasetPlan, error_result, plan_of_dataset, step_errors, success_content
 from foundation.core.processing_graph import InputType, ProcessingGraph, ProcessingStep
@@ -30,17 +31,28 @@ def artifact_at(level: InputType, *, config: str | None, split: str | None) -> t
     return config, split
 
 
+def parent_artifacts(*, step: ProcessingStep, graph: ProcessingGraph, job: Mapping[str, Any]) -> list[DatasetArtifact]:
+    """The parent artifacts the job's artifact depends on: each parent step at the same or a coarser level, in order.
+
+    A finer parent (a dataset-level step gathering its configs) is not depended upon: it is
+    gathered, and its errors are not copied.
+    """
+    config, split = job.get("config"), job.get("split")
+    artifacts = []
+    for parent in step.triggered_by:
+        parent_step = graph.get(parent)
+        if parent_step is not None and LEVELS[parent_step.input_type] <= LEVELS[step.input_type]:
+            artifacts.append((parent, *artifact_at(parent_step.input_type, config=config, split=split)))
+    return artifacts
+
+
 def parent_error(
     *, step: ProcessingStep, graph: ProcessingGraph, job: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]
 ) -> Mapping[str, Any] | None:
-    """The first parent entry of the job's artifact (same or coarser level, parents in graph order) that is an error."""
-    config, split = job.get("config"), job.get("split")
+    """The first parent entry of the job's artifact (`parent_artifacts` order) that is an error."""
     by_key = {(entry.get("kind"), entry.get("config"), entry.get("split")): entry for entry in entries}
-    for parent in step.triggered_by:
-        parent_step = graph.get(parent)
-        if parent_step is None or LEVELS[parent_step.input_type] > LEVELS[step.input_type]:
-            continue  # a finer parent is gathered (fan-in), not depended upon
-        entry = by_key.get((parent, *artifact_at(parent_step.input_type, config=config, split=split)))
+    for key in parent_artifacts(step=step, graph=graph, job=job):
+        entry = by_key.get(key)
         if entry is not None and int(entry.get("http_status", 200)) >= 400:
             return entry
     return None

@@ -57,7 +57,7 @@ class FleetSettings:
     workers: WorkerCounts = field(default_factory=WorkerCounts)
     failure_rate: float = 0.1
     """The share of jobs whose step fails (with one of the step's error codes of the demo world)."""
-    death_rate: float = 0.03
+    death_rate: float = 0.05
     """The share of jobs whose worker "dies": the job stays started, without heartbeats (it turns stale)."""
     runaway_rate: float = 0.004
     """The share of jobs that stand for 2 to 3 hours of compute: their dataset goes over its budget."""

@@ -32,8 +32,8 @@ from typing import Any, Literal
 
 from cachereports import selectors as cache_selectors
 from cachereports import services as cache_services
-from demo.fleet.children import NAME_KINDS, children_jobs
-from demo.fleet.computation import job_result
+from demo.fleet.children import children_jobs, lists_and_sizes
+from demo.fleet.computation import job_result, parent_artifacts
 from demo.fleet.settings import FleetSettings
 from foundation.core.processing_graph import ProcessingGraph, processing_graph
 from foundation.database import mongo
@@ -171,8 +171,9 @@ class StandInWorker:
                 if current is None:
                     self.running = None
                     return Step("lost", job)  # requeued or deleted meanwhile: nothing is written
-                entries = cache_selectors.cache_entries_of_kinds(
-                    dataset=str(job["dataset"]), kinds=[*step.triggered_by, *NAME_KINDS]
+                entries = cache_selectors.cache_entries_of_artifacts(
+                    dataset=str(current["dataset"]),
+                    artifacts=[*parent_artifacts(step=step, graph=self.graph, job=current), *lists_and_sizes(current)],
                 )
                 result = job_result(
                     step=step,
