@@ -87,7 +87,7 @@ def test_a_bad_demo_failure_rate_is_named(value: str) -> None:
 def test_the_fleet_is_named_a_stand_in_in_the_start_up_lines() -> None:
     assert startup_line(FleetSettings()) == (
         "stand-in workers: 2 light, 2 medium, 1 heavy (not the dataset viewer's workers: demo/fleet;"
-        " jobs of 0.5-4 s, each second counted as 60 s of compute; 10% fail, 3% die mid-job;"
+        " jobs of 0.5-4 s, each second counted as 60 s of compute; 10% fail, 5% die mid-job;"
         " DEMO_WORKERS=0 turns them off)"
     )
 
