@@ -8,6 +8,7 @@ after each write the documents and the metric rows are read back from the server
 from __future__ import annotations
 
 import random
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from cachereports.services import JobResult, write_job_result
-from demo.fleet.runner import fleet_workers
+from demo.fleet.runner import FleetTally, fleet_workers, work_until_stopped
 from demo.fleet.settings import FleetSettings, WorkerCounts
 from demo.fleet.worker import StandInWorker
 from demo.world import error_result, plan_dataset, seed_world, step_errors, success_content
@@ -580,3 +581,20 @@ def test_after_hundreds_of_steps_of_a_fleet_the_metric_rows_equal_a_recount(cach
         config, split = cache_entry.get("config"), cache_entry.get("split")
         if config is None or config in {item.name for item in plan.configs}:
             assert cache_entry["content"] == success_content(plan, kind, config, split), cache_entry["kind"]
+
+
+def test_a_job_the_fleet_cannot_run_is_dropped_as_a_crash_and_the_worker_goes_on(cache_db: Any, queue_db: Any) -> None:
+    """A job of a step the graph lacks: the worker's thread reports it, leaves it started, and lives on."""
+    job = upstream_job(job_type="no-such-step", dataset=DATASET, difficulty=20)
+    arrange(cache_db, queue_db, jobs=[job])
+    worker = stand_in("light", clock=HandClock(), settings=FleetSettings(job_seconds=(0.0, 0.0), **_QUIET_RATES))
+    stop = threading.Event()
+    lines: list[str] = []
+
+    def report(line: str) -> None:
+        lines.append(line)
+        stop.set()  # one line is all this test waits for
+
+    work_until_stopped(worker, stop, FleetTally(), report)
+    assert lines == [f"stand-in worker light-1 crashed on {job['unicity_id']}: KeyError: 'no-such-step'"]
+    assert (worker.running, queue_db["jobsBlue"].find_one()["status"]) == (None, "started")

@@ -68,12 +68,21 @@ def event_line(worker: StandInWorker, step: Step) -> str | None:
     return None
 
 
-def _work(worker: StandInWorker, stop: threading.Event, tally: FleetTally, report: Callable[[str], None]) -> None:
+def work_until_stopped(
+    worker: StandInWorker, stop: threading.Event, tally: FleetTally, report: Callable[[str], None]
+) -> None:
+    """One worker's thread: step, report what is worth it, sleep until the next step is due; stop on `stop`."""
     while not stop.is_set():
         try:
             step = worker.step()
-        except PyMongoError as error:
+        except PyMongoError as error:  # the database, for a moment: the same step again
             report(f"stand-in worker {worker.name}: {type(error).__name__}: {error}; trying again")
+            stop.wait(RETRY_AFTER_ERROR_SECONDS)
+            continue
+        except Exception as error:  # a job it cannot run (say, of a step the graph lacks): dropped, as a crash
+            abandoned, worker.running = worker.running, None
+            what = abandoned.job.get("unicity_id") if abandoned is not None else "no job"
+            report(f"stand-in worker {worker.name} crashed on {what}: {type(error).__name__}: {error}")
             stop.wait(RETRY_AFTER_ERROR_SECONDS)
             continue
         tally.add(step)
@@ -101,7 +110,9 @@ def run_fleet(
     workers = fleet_workers(settings, seed=seed)
     tally = FleetTally()
     threads = [
-        threading.Thread(target=_work, args=(worker, stop, tally, report), name=f"stand-in-{worker.name}", daemon=True)
+        threading.Thread(
+            target=work_until_stopped, args=(worker, stop, tally, report), name=f"stand-in-{worker.name}", daemon=True
+        )
         for worker in workers
     ]
     for thread in threads:

@@ -63,6 +63,7 @@ class Command(AdminCommand):
         except FleetSettingsError as error:
             raise CommandError(str(error)) from None
         stop = threading.Event()
+        self.output_lock = threading.Lock()
 
         def on_signal(number: int, frame: FrameType | None) -> None:
             stop.set()
@@ -76,8 +77,9 @@ class Command(AdminCommand):
         run_fleet(settings, seed=seed, stop=stop, report=self._report)
 
     def _report(self, line: str) -> None:
-        self.stdout.write(line)
-        self.stdout.flush()
+        with self.output_lock:  # the workers' threads report at once
+            self.stdout.write(line)
+            self.stdout.flush()
 
 
 def _stop_without_parent(parent: int, stop: threading.Event) -> None:
