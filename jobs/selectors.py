@@ -593,3 +593,73 @@ def jobs_by_worker_size() -> dict[MetricRowKey, int]:
         if isinstance(group["_id"], int | float):
             counts[worker_size(group["_id"])] += int(group["total"])
     return {(("worker_size", size),): count for size, count in counts.items()}
+
+
+# --- The workers' pick (REFERENCE.md "The workers' side of the queue", step 1) ----------------
+
+_PICK_FIELDS = {field: 1 for field in ("type", "dataset", "revision", "config", "split", "unicity_id", "priority")}
+
+
+def difficulty_range(size: str) -> dict[str, int]:
+    """The `difficulty` condition of the jobs a worker of this size takes (light <= 40 < medium <= 70 < heavy)."""
+    return dict(_DIFFICULTY_OF_WORKER_SIZE[size])
+
+
+def _oldest_waiting(query: dict[str, Any]) -> mongo.MongoDocument | None:
+    jobs = mongo.queue_database()[mongo.JOBS].find(query, _PICK_FIELDS).sort([("created_at", 1), ("_id", 1)]).limit(1)
+    return next(iter(jobs), None)
+
+
+def next_waiting_job(*, size: str) -> mongo.MongoDocument | None:
+    """The job a worker of this size takes next, as the workers pick it; None when there is none.
+
+    For priority high, then normal, then low: the oldest waiting job within the size's
+    difficulty range whose dataset is not blocked, first among the namespaces with no started
+    job, else among the namespaces with the fewest started jobs (then the next fewest...), and
+    never a `unicity_id` that already has a started job. Read from the primary (a worker acts
+    on it at once). Commands: the blockages and the started jobs (two finds), then one find
+    per priority and namespace group tried; the first usually answers. `created_at` ties are
+    broken by `_id` (upstream leaves them to the server). Every started job counts in the
+    namespace counts, whatever its difficulty, as the contract words it (upstream counts the
+    started jobs of the same difficulty range only).
+    """
+    queue = mongo.queue_database()
+    blocked = [dataset for dataset in queue[mongo.DATASET_BLOCKAGES].distinct("dataset") if isinstance(dataset, str)]
+    started_by_namespace: dict[str, list[str]] = {}
+    for started in queue[mongo.JOBS].find({"status": Status.STARTED.value}, {"namespace": 1, "unicity_id": 1}):
+        started_by_namespace.setdefault(str(started.get("namespace")), []).append(str(started.get("unicity_id")))
+    for priority in reversed(Priority):
+        query: dict[str, Any] = {
+            "status": Status.WAITING.value,
+            "priority": priority.value,
+            "difficulty": difficulty_range(size),
+        }
+        if blocked:
+            query["dataset"] = {"$nin": blocked}
+        picked = _oldest_waiting_fairly(query=query, started_by_namespace=started_by_namespace)
+        if picked is not None:
+            return picked
+    return None
+
+
+def _oldest_waiting_fairly(
+    *, query: dict[str, Any], started_by_namespace: dict[str, list[str]]
+) -> mongo.MongoDocument | None:
+    """The oldest job of `query` in a namespace without a started job, else in the least busy namespaces."""
+    # a namespace without a started job holds no unicity_id with a started job
+    picked = _oldest_waiting({**query, "namespace": {"$nin": sorted(started_by_namespace)}})
+    by_count: dict[int, list[str]] = {}
+    for namespace, unicity_ids in started_by_namespace.items():
+        by_count.setdefault(len(unicity_ids), []).append(namespace)
+    for count in sorted(by_count):
+        if picked is not None:
+            break
+        namespaces = sorted(by_count[count])
+        busy = sorted({key for namespace in namespaces for key in started_by_namespace[namespace]})
+        picked = _oldest_waiting({**query, "namespace": {"$in": namespaces}, "unicity_id": {"$nin": busy}})
+    return picked
+
+
+def started_job_by_id(*, job_id: Any) -> mongo.MongoDocument | None:
+    """The job of this `_id` if it is still started (from the primary: a worker is about to finish it)."""
+    return mongo.queue_database()[mongo.JOBS].find_one({"_id": job_id, "status": Status.STARTED.value})
