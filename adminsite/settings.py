@@ -134,7 +134,7 @@ CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_CREDENTIALS = False
 CORS_URLS_REGEX = (
     r"^/admin/(pending-jobs|blocked-datasets|dataset-status|num-dataset-infos-by-builder-name|cache-errors"
-    r"|cache-reports/[^/]+|cache-reports-with-content/[^/]+|force-refresh/[^/]+|bulk-refresh|recreate-dataset"
+    r"|cache-reports/[^/]+|cache-reports-with-content/[^/]+|force-refresh/[^/]+|bulk-refresh|requeue-stale-jobs|recreate-dataset"
     r"|audit-log|dataset-backfill-plan|dataset-backfill)$"
 )
 CORS_EXPOSE_HEADERS = ["X-Error-Code", "X-Revision"]

@@ -93,32 +93,61 @@ def add_waiting_job(
     caller asked for this difficulty (`difficulty_asked`), its difficulty is set to it.
     """
     key = unicity_id(job_type=job_type, dataset=dataset, revision=revision, config=config, split=split)
-    jobs = mongo.queue_database()[mongo.JOBS]
     with held_lock(key=key):
-        waiting = list(jobs.find({"unicity_id": key, "status": Status.WAITING.value}).sort("created_at", -1).limit(1))
-        if waiting:
-            return _update_standing(
-                standing=waiting[0], priority=priority, difficulty=difficulty if difficulty_asked else None
-            )
-        document = job_document(
+        return add_waiting_job_holding_its_lock(
             job_type=job_type,
             dataset=dataset,
             revision=revision,
             config=config,
             split=split,
             priority=priority,
-            status=Status.WAITING,
             difficulty=difficulty,
-            created_at=mongo.utc_now(),
+            difficulty_asked=difficulty_asked,
         )
-        # rate-limited datasets do not count in `workerTypeJobCounts` (upstream `is_blocked`)
-        count_worker_size = not job_selectors.is_dataset_blocked(dataset=dataset, primary=True)
-        _increment_waiting_metrics(job_type=job_type, difficulty=difficulty, by=1, count_worker_size=count_worker_size)
-        try:
-            jobs.insert_one(document)
-        except Exception:
-            _undo_increment(job_type=job_type, difficulty=difficulty, count_worker_size=count_worker_size)
-            raise
+
+
+def add_waiting_job_holding_its_lock(
+    *,
+    job_type: str,
+    dataset: str,
+    revision: str,
+    config: str | None,
+    split: str | None,
+    priority: Priority,
+    difficulty: int,
+    difficulty_asked: bool = False,
+) -> WaitingJob:
+    """`add_waiting_job` for a caller that already holds the lock of the job's unicity_id.
+
+    A requeue of a stale job deletes the started job and queues its waiting one under one hold
+    of that lock (`jobs.requeue`); every other caller goes through `add_waiting_job`.
+    """
+    key = unicity_id(job_type=job_type, dataset=dataset, revision=revision, config=config, split=split)
+    jobs = mongo.queue_database()[mongo.JOBS]
+    waiting = list(jobs.find({"unicity_id": key, "status": Status.WAITING.value}).sort("created_at", -1).limit(1))
+    if waiting:
+        return _update_standing(
+            standing=waiting[0], priority=priority, difficulty=difficulty if difficulty_asked else None
+        )
+    document = job_document(
+        job_type=job_type,
+        dataset=dataset,
+        revision=revision,
+        config=config,
+        split=split,
+        priority=priority,
+        status=Status.WAITING,
+        difficulty=difficulty,
+        created_at=mongo.utc_now(),
+    )
+    # rate-limited datasets do not count in `workerTypeJobCounts` (upstream `is_blocked`)
+    count_worker_size = not job_selectors.is_dataset_blocked(dataset=dataset, primary=True)
+    _increment_waiting_metrics(job_type=job_type, difficulty=difficulty, by=1, count_worker_size=count_worker_size)
+    try:
+        jobs.insert_one(document)
+    except Exception:
+        _undo_increment(job_type=job_type, difficulty=difficulty, count_worker_size=count_worker_size)
+        raise
     return WaitingJob(job_id=str(document["_id"]), job=job_row(document), action="created")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -23,6 +25,7 @@ from foundation.web.console import (
 )
 from jobs import selectors
 from jobs.constants import PENDING_STATUSES, Priority
+from jobs.filters import filter_parameters
 
 JOBS_PAGE_SIZE = 50
 MAX_PAGE = 100_000
@@ -39,7 +42,11 @@ def _namespace_parameter(request: HttpRequest) -> str | None:
 @page_login_required
 @console_page
 def jobs_list(request: HttpRequest) -> HttpResponse:
-    """GET /admin/jobs?type=&status=&priority=&dataset=&namespace=&worker_size=&stale=&sort=&page="""
+    """GET /admin/jobs?type=&status=&priority=&dataset=&namespace=&worker_size=&stale=&sort=&page=
+
+    The page of jobs, their count, their blockages and the filter's stale jobs by type and worker
+    size: four commands. Stale jobs can be requeued from here (`bulkops.requeue_views`).
+    """
     priorities = [priority.value for priority in reversed(Priority)]
     stale = choice_parameter(request, "stale", ("0", "1")) == "1"
     filters = selectors.JobFilters(
@@ -56,11 +63,14 @@ def jobs_list(request: HttpRequest) -> HttpResponse:
     jobs_page = selectors.jobs_page(filters=filters, sort=sort, page=page, page_size=JOBS_PAGE_SIZE)
     if jobs_page.page > jobs_page.num_pages:
         return _last_jobs_page(request, jobs_page)
+    stale_summary = selectors.stale_jobs_summary(filters=filters)
     return render_page(
         request,
         "pages/jobs.html",
         {
             "jobs_page": jobs_page,
+            "stale_summary": stale_summary,
+            "stale_filter_query": _stale_filter_query(filters),
             "filters": filters,
             "sort": sort,
             "job_types": processing_graph().names,
@@ -70,6 +80,11 @@ def jobs_list(request: HttpRequest) -> HttpResponse:
             "stale_job_seconds": settings.ADMIN.stale_job_seconds,
         },
     )
+
+
+def _stale_filter_query(filters: selectors.JobFilters) -> str:
+    """The filters a requeue of the page's stale jobs takes (status aside: stale jobs are started)."""
+    return urlencode(filter_parameters(filters))
 
 
 def _last_jobs_page(request: HttpRequest, jobs_page: selectors.JobsPage) -> HttpResponse:
