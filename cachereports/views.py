@@ -10,6 +10,7 @@ from foundation.auth.authentication import page_login_required
 from foundation.core.errors import InvalidParameterError
 from foundation.core.processing_graph import processing_graph
 from foundation.web.console import console_page, integer_parameter, render_page, text_parameter
+from foundation.web.live import reused_while_polled
 
 
 @page_login_required
@@ -70,11 +71,8 @@ def cache_entry(request: HttpRequest, entry_id: str) -> HttpResponse:
 def errors_page(request: HttpRequest) -> HttpResponse:
     """GET /admin/errors?kind=: root errors grouped by kind, error code and exception, largest first."""
     kind = text_parameter(request, "kind")
-    return render_page(
-        request,
-        "pages/errors.html",
-        {"kind": kind, "errors": selectors.cache_errors(kind=kind), "steps": list(processing_graph())},
-    )
+    errors = reused_while_polled(request, lambda: {"errors": selectors.cache_errors(kind=kind)})
+    return render_page(request, "pages/errors.html", {"kind": kind, **errors, "steps": list(processing_graph())})
 
 
 @page_login_required

@@ -35,6 +35,7 @@ from foundation.web.console import (
     redirect_page,
     render_page,
 )
+from foundation.web.live import reused_while_polled
 from jobs import selectors as job_selectors
 from jobs.constants import DATASET_INIT_STEP, Priority
 from jobs.rows import Job
@@ -46,7 +47,11 @@ def dataset_page(request: HttpRequest) -> HttpResponse:
     """GET /admin/dataset?dataset=: every step of the dataset, with what is broken or missing."""
     dataset = dataset_filter_parameter(request)
     errors_only = choice_parameter(request, "errors", ("0", "1")) == "1"
-    overview = selectors.dataset_overview(dataset=dataset) if dataset is not None else None
+    overview = (
+        reused_while_polled(request, lambda: {"overview": selectors.dataset_overview(dataset=dataset)})["overview"]
+        if dataset is not None
+        else None
+    )
     priorities = [priority.value for priority in Priority]  # of the force-refresh forms, lowest (default) first
     return render_page(
         request,

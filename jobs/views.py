@@ -23,6 +23,7 @@ from foundation.web.console import (
     redirect_page,
     render_page,
 )
+from foundation.web.live import is_poll, reused_while_polled
 from jobs import selectors
 from jobs.constants import PENDING_STATUSES, Priority
 from jobs.filters import filter_parameters
@@ -60,16 +61,21 @@ def jobs_list(request: HttpRequest) -> HttpResponse:
     )
     sort = choice_parameter(request, "sort", list(selectors.JOB_SORTS)) or DEFAULT_SORT
     page = integer_parameter(request, "page", minimum=1, maximum=MAX_PAGE) or 1
-    jobs_page = selectors.jobs_page(filters=filters, sort=sort, page=page, page_size=JOBS_PAGE_SIZE)
-    if jobs_page.page > jobs_page.num_pages:
+    data = reused_while_polled(
+        request,
+        lambda: {
+            "jobs_page": selectors.jobs_page(filters=filters, sort=sort, page=page, page_size=JOBS_PAGE_SIZE),
+            "stale_summary": selectors.stale_jobs_summary(filters=filters),
+        },
+    )
+    jobs_page = data["jobs_page"]
+    if jobs_page.page > jobs_page.num_pages and not is_poll(request):  # a poll keeps its page, emptied
         return _last_jobs_page(request, jobs_page)
-    stale_summary = selectors.stale_jobs_summary(filters=filters)
     return render_page(
         request,
         "pages/jobs.html",
         {
-            "jobs_page": jobs_page,
-            "stale_summary": stale_summary,
+            **data,
             "stale_filter_query": _stale_filter_query(filters),
             "filters": filters,
             "sort": sort,

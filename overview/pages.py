@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 
 from cachereports import selectors as cache_selectors
 from foundation.auth.authentication import page_login_required
 from foundation.web.console import console_page, render_page
 from foundation.web.graph_drawing import graph_drawing
+from foundation.web.live import reused_while_polled
 from jobs import selectors as job_selectors
 
 TOP_ROOT_ERRORS = 10
@@ -24,20 +27,21 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     finds them a minute old), and builder-name counts are shown only when this process has
     counted them, else loaded apart (/admin/builder-names).
     """
+    return render_page(request, "pages/dashboard.html", reused_while_polled(request, _dashboard_context))
+
+
+def _dashboard_context() -> dict[str, Any]:
+    """The dashboard's data: reused by its polls for the interval (foundation.web.live)."""
     root_errors = cache_selectors.cache_errors_reused()
-    return render_page(
-        request,
-        "pages/dashboard.html",
-        {
-            "queue": job_selectors.queue_summary(),
-            "stale_jobs": job_selectors.count_stale_jobs(),
-            "cache": cache_selectors.cache_health(),
-            "root_errors": root_errors,
-            "top_root_errors": root_errors.errors[:TOP_ROOT_ERRORS],
-            "builder_names": cache_selectors.recent_builder_name_counts(),
-            "blocked": job_selectors.blocked_datasets_report(),
-        },
-    )
+    return {
+        "queue": job_selectors.queue_summary(),
+        "stale_jobs": job_selectors.count_stale_jobs(),
+        "cache": cache_selectors.cache_health(),
+        "root_errors": root_errors,
+        "top_root_errors": root_errors.errors[:TOP_ROOT_ERRORS],
+        "builder_names": cache_selectors.recent_builder_name_counts(),
+        "blocked": job_selectors.blocked_datasets_report(),
+    }
 
 
 @page_login_required

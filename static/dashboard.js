@@ -1,11 +1,7 @@
-// The dashboard's auto-refresh switch (a file of its own: the pages allow no inline script).
+// The dashboard's builder-name counts (a file of its own: the pages allow no inline script).
+// They read every dataset-info entry: loaded apart, their table swapped in. The counts and
+// tables around them are kept current by static/live.js.
 (function () {
-  var box = document.getElementById("auto-refresh"), key = "console-auto-refresh", timer = null;
-  function schedule() { clearTimeout(timer); if (box.checked) { timer = setTimeout(function () { location.reload(); }, 15000); } }
-  box.checked = localStorage.getItem(key) === "1";
-  box.addEventListener("change", function () { localStorage.setItem(key, box.checked ? "1" : "0"); schedule(); });
-  schedule();
-  // Builder-name counts read every dataset-info entry: loaded apart, their table swapped in.
   var slot = document.getElementById("builder-names-slot");
   if (slot) {
     fetch(slot.dataset.src, {credentials: "same-origin"})

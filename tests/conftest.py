@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.cache import caches
 from pymongo import monitoring
 from pymongo.database import Database
 
@@ -22,13 +23,15 @@ from cachereports import selectors as cache_selectors
 from cachereports.selectors import reused_counts as reused_count_selectors
 from demo.embedded_mongo import EmbeddedMongo
 from foundation.database import mongo
+from foundation.web import live
 
 # Importing the served app (adminsite.asgi) warms nothing up here: tests that want it call warm_up.
 reused_count_selectors.WARM_UP_AT_WORKER_START = False
 
-# Fixtures of the authentication tests: `whoami` (fake Hub whoami-v2), `auth_on`, `clock`;
+# Fixtures of the authentication tests: `whoami` (fake Hub whoami-v2), `auth_on`, `clock`; of the browser
+# tests: `console_url`, `page` (headless Chromium), `screenshots`;
 # `response.context` for the Jinja2 pages.
-pytest_plugins = ["tests.support.auth_support", "tests.support.template_contexts"]
+pytest_plugins = ["tests.support.auth_support", "tests.support.template_contexts", "tests.support.browser"]
 
 
 class CommandRecorder(monitoring.CommandListener):
@@ -108,6 +111,12 @@ def reused_counts(databases: None) -> Iterator[None]:
     yield
     assert cache_selectors.wait_for_reused_counts(timeout_seconds=30), "a background count outlived its test"
     cache_selectors.forget_reused_counts()
+
+
+@pytest.fixture(autouse=True)
+def live_data() -> None:
+    """Each test starts with no polled data kept for the interval (foundation/web/live.py)."""
+    caches[live.LIVE_CACHE].clear()
 
 
 @pytest.fixture

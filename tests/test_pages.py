@@ -613,7 +613,7 @@ def test_dataset_page_shows_each_step_with_what_is_broken_outdated_or_missing(
     assert "5 ok 1 error 38 missing 1 outdated · 1 pending job" in text
     assert "fr 500 DatasetGenerationError An error occurred while generating the dataset rev-1" in text
     assert html.count('<span class="badge missing">missing</span>') == 38
-    assert '<a href="/admin/jobs?dataset=acme/reviews">1 pending job</a>' in html
+    assert '<a href="/admin/jobs?dataset=acme/reviews" data-live="jobs">1 pending job</a>' in html
     # "1h ago" stays on one line; the full revision is in the cell (cut by CSS) and its title
     assert re.search(r'<td class="nowrap" title="\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ">1h[ 0-9ms]* ago</td>', html)
     assert '<code class="ellipsis" title="rev-1">rev-1</code>' in html

@@ -25,7 +25,10 @@ from jobs.documents import job_document
 from jobs.locks import held_lock
 from tests.test_pages import mongo_commands, text_of
 
-NOW = datetime.now(UTC).replace(microsecond=0)
+
+def now() -> datetime:
+    """The time of the call (a test may run minutes after this module was imported)."""
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def started(
@@ -38,7 +41,8 @@ def started(
     priority: str = "normal",
     difficulty: int = 70,
 ) -> dict[str, Any]:
-    """A started job as a worker leaves it; `beat`/`terminated`: how long ago (None: never)."""
+    """A started job as a worker leaves it; `beat`/`terminated`: how long ago (None: never), from now."""
+    moment = now()
     document = job_document(
         job_type=job_type,
         dataset=dataset,
@@ -48,12 +52,12 @@ def started(
         priority=priority,
         status="started",
         difficulty=difficulty,
-        created_at=NOW - timedelta(hours=2),
-        started_at=NOW - timedelta(hours=1),
-        last_heartbeat=None if beat is None else NOW - beat,
+        created_at=moment - timedelta(hours=2),
+        started_at=moment - timedelta(hours=1),
+        last_heartbeat=None if beat is None else moment - beat,
     )
     if terminated is not None:
-        document["terminated_at"] = NOW - terminated
+        document["terminated_at"] = moment - terminated
     return document
 
 
@@ -63,7 +67,7 @@ def seed(queue_db: Any, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for job in jobs:
         queue_db["jobTotalMetric"].update_one(
             {"job_type": job["type"], "status": job["status"], "dataset_status": "normal"},
-            {"$inc": {"total": 1}, "$setOnInsert": {"created_at": NOW}},
+            {"$inc": {"total": 1}, "$setOnInsert": {"created_at": now()}},
             upsert=True,
         )
     return list(queue_db["jobsBlue"].find({}).sort("_id", 1))
@@ -139,8 +143,8 @@ def test_a_requeue_deletes_the_stale_job_and_queues_one_for_the_same_artifact(cl
             started("org/sigterm", beat=timedelta(seconds=5), terminated=timedelta(minutes=6), priority="high"),
         ],
     )
-    queue_db["workerTypeJobCounts"].insert_one({"worker_size": "medium", "jobs_count": 4, "created_at": NOW})
-    queue_db["datasetBlockages"].insert_one({"dataset": "org/sigterm", "blocked_at": NOW})
+    queue_db["workerTypeJobCounts"].insert_one({"worker_size": "medium", "jobs_count": 4, "created_at": now()})
+    queue_db["datasetBlockages"].insert_one({"dataset": "org/sigterm", "blocked_at": now()})
 
     response = post(client, dry_run="false")
 
@@ -213,7 +217,7 @@ def test_a_waiting_job_of_the_same_artifact_is_not_duplicated_and_gets_the_highe
     client: Client, queue_db: Any
 ) -> None:
     stale = started("org/a", priority="high")
-    standing = {**stale, "status": "waiting", "priority": "low", "created_at": NOW}
+    standing = {**stale, "status": "waiting", "priority": "low", "created_at": now()}
     del standing["started_at"], standing["last_heartbeat"]
     stale_job, standing_job = seed(queue_db, [stale, standing])
 
@@ -267,7 +271,7 @@ def test_a_job_whose_lock_a_worker_holds_is_left_alone_and_the_others_go_on(
 ) -> None:
     locked, _free = seed(queue_db, [started("org/locked"), started("org/free")])
     queue_db["locks"].insert_one(
-        {"_id": locked["unicity_id"], "owner": "a-worker-job-id", "ttl": 600, "created_at": NOW, "updated_at": NOW}
+        {"_id": locked["unicity_id"], "owner": "a-worker-job-id", "ttl": 600, "created_at": now(), "updated_at": now()}
     )
     monkeypatch.setattr(requeue, "LOCK_WAIT_SECONDS", 0.05)
 
@@ -373,7 +377,7 @@ def test_the_command_lists_in_a_dry_run_then_requeues_every_batch(queue_db: Any)
 
 def test_the_command_says_which_jobs_were_locked_and_exits_2(queue_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     (job,) = seed(queue_db, [started("org/a")])
-    queue_db["locks"].insert_one({"_id": job["unicity_id"], "owner": "w", "ttl": 600, "updated_at": NOW})
+    queue_db["locks"].insert_one({"_id": job["unicity_id"], "owner": "w", "ttl": 600, "updated_at": now()})
     monkeypatch.setattr(requeue, "LOCK_WAIT_SECONDS", 0.05)
 
     output, status, error = run_command()
@@ -516,12 +520,12 @@ def test_a_dataset_page_marks_its_stale_jobs(client: Client, queue_db: Any) -> N
 
 
 def test_blocked_is_in_the_navigation_and_a_blocked_badge_leads_to_its_row(client: Client, queue_db: Any) -> None:
-    queue_db["datasetBlockages"].insert_one({"dataset": "org/a", "blocked_at": NOW - timedelta(minutes=5)})
+    queue_db["datasetBlockages"].insert_one({"dataset": "org/a", "blocked_at": now() - timedelta(minutes=5)})
     queue_db["pastJobs"].insert_many(
         [
-            {"dataset": "org/a", "duration": 3000, "finished_at": NOW - timedelta(minutes=10)},
-            {"dataset": "org/a", "duration": 4500.5, "finished_at": NOW - timedelta(minutes=20)},
-            {"dataset": "org/a", "duration": 9999, "finished_at": NOW - timedelta(hours=2)},  # out of the hour
+            {"dataset": "org/a", "duration": 3000, "finished_at": now() - timedelta(minutes=10)},
+            {"dataset": "org/a", "duration": 4500.5, "finished_at": now() - timedelta(minutes=20)},
+            {"dataset": "org/a", "duration": 9999, "finished_at": now() - timedelta(hours=2)},  # out of the hour
         ]
     )
     seed(queue_db, [started("org/a")])

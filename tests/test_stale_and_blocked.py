@@ -82,7 +82,10 @@ def listed_datasets(response: Any) -> list[str]:
 def test_stale_jobs_are_counted_on_the_dashboard(client: Client, queue_with_stale_jobs: Any) -> None:
     response = client.get("/admin/")
     assert response.context["stale_jobs"] == 2
-    assert '<a id="queue-stale" href="/admin/jobs?stale=1"><strong>2</strong> stale</a>' in response.content.decode()
+    assert (
+        '<a id="queue-stale" href="/admin/jobs?stale=1&amp;status=started&amp;sort=last_heartbeat" data-live="stale">'
+        "<strong>2</strong> stale</a>"
+    ) in response.content.decode()
     assert "1 waiting · 4 started · 2 stale" in text_of(response)
 
 
@@ -231,7 +234,7 @@ def test_the_dashboard_shows_the_blocked_datasets_with_their_compute_time(
     response = client.get("/admin/")
     html = response.content.decode()
     assert [row.dataset for row in response.context["blocked"].datasets] == ["spam/flood", "spam/old"]
-    assert '<a href="/admin/blocked">Blocked datasets (2)</a>' in html
+    assert '<a href="/admin/blocked" data-live="blocked">Blocked datasets (2)</a>' in html
     assert (
         '<td class="num error"><meter min="0" max="7200" high="6480.0" value="8000"'
         ' title="8000 s of the 7200 s budget"></meter> 8000 s (111%)</td>'
