@@ -242,6 +242,35 @@ def add_job_unless_pending(
     )
 
 
+def add_waiting_job_holding_its_lock(
+    *,
+    job_type: str,
+    dataset: str,
+    revision: str,
+    config: str | None,
+    split: str | None,
+    priority: Priority,
+    difficulty: int,
+) -> WaitingJob:
+    """`add_waiting_job` for a caller that already holds the lock of the job's unicity_id.
+
+    A requeue of a stale job deletes the started job and queues its waiting one under one hold
+    of that lock (`jobs.requeue`); every other caller goes through `add_waiting_job`.
+    """
+    key = unicity_id(job_type=job_type, dataset=dataset, revision=revision, config=config, split=split)
+    return _stand_or_add(
+        key=key,
+        job_type=job_type,
+        dataset=dataset,
+        revision=revision,
+        config=config,
+        split=split,
+        priority=priority,
+        difficulty=difficulty,
+        difficulty_asked=False,
+    )
+
+
 def _stand_or_add(
     *,
     key: str,
