@@ -37,6 +37,8 @@ engine: $(ENGINE)
 # later starts load the saved one (remove .data/mongo to seed another size).
 DEMO_CACHE_ENTRIES ?= 100000
 DEMO_JOBS ?= 10000
+# The demo's stand-in workers (demo/fleet, embedded engine only): DEMO_WORKERS=2,2,1 (light,
+# medium,heavy; or a total such as 5; 0 for none) and DEMO_FAILURE_RATE=0.1, read by scripts/run.py.
 
 run: install engine
 	ADMIN_UVICORN_NUM_WORKERS=$${ADMIN_UVICORN_NUM_WORKERS:-2} DEMO_CACHE_ENTRIES=$(DEMO_CACHE_ENTRIES) \

@@ -122,6 +122,10 @@ SESSION_COOKIE_AGE = 12 * 3600
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 
+# The live pages' polled data is reused per interval in this process's memory
+# (foundation/web/live.py): N tabs polling a page cost one set of database commands per interval.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "console"}}
+
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # WhiteNoise serves the static files from the app itself, straight from the finders

@@ -8,6 +8,7 @@ from django.views.generic import RedirectView
 from auditlog import apis as audit_apis
 from auditlog import views as audit_views
 from bulkops import apis as bulk_apis
+from bulkops import requeue_views
 from bulkops import views as bulk_views
 from cachereports import apis as cache_apis
 from cachereports import views as cache_views
@@ -40,6 +41,8 @@ urlpatterns = [
     path("admin/", pages.dashboard, name="console-dashboard"),
     path("admin/jobs", job_views.jobs_list, name="console-jobs"),
     path("admin/blocked", job_views.blocked_datasets, name="console-blocked"),
+    path("admin/jobs/requeue", requeue_views.requeue_job_action, name="console-requeue-job"),
+    path("admin/jobs/requeue-stale", requeue_views.requeue_stale_jobs_page, name="console-requeue-stale"),
     path("admin/cache", cache_views.cache_list, name="console-cache"),
     path("admin/errors", cache_views.errors_page, name="console-errors"),
     path("admin/bulk", bulk_views.bulk_refresh_page, name="console-bulk-refresh"),
@@ -53,6 +56,7 @@ urlpatterns = [
     path("admin/audit", audit_views.audit_log, name="console-audit"),
     path("admin/force-refresh/<str:job_type>", dataset_apis.ForceRefreshApi.as_view()),
     path("admin/bulk-refresh", bulk_apis.BulkRefreshApi.as_view()),
+    path("admin/requeue-stale-jobs", bulk_apis.RequeueStaleJobsApi.as_view()),
     path("admin/recreate-dataset", dataset_apis.RecreateDatasetApi.as_view()),
     path("admin/dataset-backfill-plan", dataset_apis.DatasetBackfillPlanApi.as_view()),
     path("admin/dataset-backfill", dataset_apis.DatasetBackfillApi.as_view()),

@@ -14,6 +14,7 @@ from rest_framework import serializers
 from bulkops.services import DEFAULT_LIMIT, MAX_LIMIT
 from cachereports.filters import CacheEntryFilterParameters
 from foundation.web.parameters import FlagParameter, IntegerParameter, ObjectIdParameter
+from jobs.filters import StaleJobFilterParameters
 from jobs.parameters import PriorityParameter
 
 
@@ -46,3 +47,11 @@ class BulkRefreshPageParameters(BulkRefreshParameters):
     keeps_blank = frozenset()  # a page: a blank select is the default
     dry_run = FlagParameter(default=False)
     done = ShownCountParameter()
+
+
+class RequeueStaleJobsParameters(StaleJobFilterParameters):
+    """POST /admin/requeue-stale-jobs: the jobs page's filters, then the batch; a dry run unless `dry_run` is false."""
+
+    limit = IntegerParameter(minimum=1, maximum=MAX_LIMIT, default=DEFAULT_LIMIT)
+    dry_run = FlagParameter(default=True)
+    cursor = ObjectIdParameter()

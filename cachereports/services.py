@@ -1,4 +1,4 @@
-"""Writes to the cache database: deleting a dataset's cache entries with their metric rows, their recount.
+"""Writes to the cache database: a job's result into its entry, deleting a dataset's entries, their recount.
 
 `cacheTotalMetric` counts entries by (kind, http_status, error_code); upstream decrements the
 row of each entry it deletes (`simple_cache.delete_dataset_responses`). We move the rows by what
@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from pymongo.errors import ConnectionFailure
+from pymongo import ReturnDocument
+from pymongo.errors import ConnectionFailure, DuplicateKeyError
 
+from cachereports.documents import cache_entry_document
 from cachereports.selectors import recount
 from foundation.database import metric_rows, mongo
 from foundation.database.metric_rows import Recount, RowMoves, apply_or_settle_later, settle_later
@@ -138,4 +141,113 @@ def recount_cache_metric(*, dry_run: bool) -> Recount:
         field="total",
         recount=recount.cache_entries_by_metric_row,
         dry_run=dry_run,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# A job's result into its cache entry (the workers' finish, REFERENCE.md step 4)
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobResult:
+    """What a job computed for its artifact: the fields of the cache entry that come from the job's output."""
+
+    http_status: int
+    error_code: str | None
+    content: dict[str, Any]
+    details: dict[str, Any] | None
+    progress: float | None
+
+
+@dataclass(frozen=True)
+class WrittenEntry:
+    """The entry as written, and whether it was new (no entry of that artifact before)."""
+
+    entry: dict[str, Any]
+    created: bool
+
+
+WRITE_ATTEMPTS = 3
+"""A write that lost to a concurrent writer of the same entry is read and tried again, this many times in all."""
+
+
+def write_job_result(
+    *,
+    kind: str,
+    dataset: str,
+    config: str | None,
+    split: str | None,
+    revision: str,
+    job_runner_version: int,
+    result: JobResult,
+    duration: float | None,
+) -> WrittenEntry:
+    """Upsert a job's result into the entry of (kind, dataset, config, split), as the workers write it.
+
+    `failed_runs` is the previous entry's when it has the same `dataset_git_revision` (else 0),
+    plus one on an error; `updated_at` is now; None fields are left out of the document (the
+    whole document is replaced, `_id` kept). The `cacheTotalMetric` rows move by what was really
+    written: the replace hands back the entry as it was just before (one atomic command), whose
+    row gets -1, and the new one +1 (nothing when both are the same row); a new entry is
+    inserted, the unique index refusing a second. A write that lost to another writer of the
+    same entry (it was deleted, or created first) reads it again and is tried again.
+    """
+    entries = mongo.cache_database()[mongo.CACHED_RESPONSES]
+    artifact = {"kind": kind, "dataset": dataset, "config": config, "split": split}
+    for _ in range(WRITE_ATTEMPTS):
+        previous = entries.find_one(artifact, {"content": 0})
+        document = cache_entry_document(
+            kind=kind,
+            dataset=dataset,
+            config=config,
+            split=split,
+            http_status=result.http_status,
+            error_code=result.error_code,
+            content=result.content,
+            dataset_git_revision=revision,
+            progress=result.progress,
+            job_runner_version=job_runner_version,
+            failed_runs=_failed_runs(previous=previous, revision=revision, failed=result.http_status >= 400),
+            details=result.details,
+            duration=duration,
+        )
+        if previous is None:
+            try:
+                entries.insert_one(document)
+            except DuplicateKeyError:
+                continue  # another writer created it first: read it, then replace it
+            _move_cache_metric(old=None, new=document)
+            return WrittenEntry(entry=document, created=True)
+        replaced = entries.find_one_and_replace(
+            {"_id": previous["_id"]}, document, projection=_METRIC_FIELDS, return_document=ReturnDocument.BEFORE
+        )
+        if replaced is not None:  # else deleted meanwhile: read again, then insert
+            _move_cache_metric(old=replaced, new=document)
+            return WrittenEntry(entry={"_id": previous["_id"], **document}, created=False)
+    raise RuntimeError(f"could not write the {kind} entry of {dataset}: rewritten by others {WRITE_ATTEMPTS} times")
+
+
+def _failed_runs(*, previous: dict[str, Any] | None, revision: str, failed: bool) -> int:
+    """The previous entry's `failed_runs` at the same revision (else 0), plus one on an error."""
+    runs = 0
+    if previous is not None and previous.get("dataset_git_revision") == revision:
+        runs = int(previous.get("failed_runs") or 0)
+    return runs + 1 if failed else runs
+
+
+_METRIC_FIELDS = {"kind": 1, "http_status": 1, "error_code": 1}
+
+
+def _move_cache_metric(*, old: dict[str, Any] | None, new: dict[str, Any]) -> None:
+    """The old entry's row -1, the new one's +1, in one bulk write; nothing when they are the same row."""
+    moves: dict[MetricRow, int] = {_metric_row(new): 1}
+    if old is not None:
+        moves[_metric_row(old)] = moves.get(_metric_row(old), 0) - 1
+    rows = [
+        ({"kind": kind, "http_status": http_status, "error_code": error_code}, by)
+        for (kind, http_status, error_code), by in moves.items()
+        if by
+    ]
+    metric_rows.increment_rows(
+        mongo.cache_database()[mongo.CACHE_TOTAL_METRIC], rows=rows, field="total", now=mongo.utc_now()
     )

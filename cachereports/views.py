@@ -10,6 +10,7 @@ from cachereports.selectors import entries, error_groups
 from foundation.auth.authentication import page_login_required
 from foundation.core.processing_graph import processing_graph
 from foundation.web.console import console_page, render_page
+from foundation.web.live import reused_while_polled
 from foundation.web.parameters import validated
 
 
@@ -67,8 +68,5 @@ def errors_page(request: HttpRequest) -> HttpResponse:
     """GET /admin/errors?kind=: root errors grouped by kind, error code and exception, largest first."""
     step = validated(CacheErrorsParameters, request.GET.dict())["kind"]
     kind = step.name if step is not None else None
-    return render_page(
-        request,
-        "pages/errors.html",
-        {"kind": kind, "errors": error_groups.cache_errors(kind=kind), "steps": list(processing_graph())},
-    )
+    errors = reused_while_polled(request, lambda: {"errors": error_groups.cache_errors(kind=kind)})
+    return render_page(request, "pages/errors.html", {"kind": kind, **errors, "steps": list(processing_graph())})

@@ -191,6 +191,8 @@ class DatasetOverview:
     """The backfill plan at the cache's revision (`revision`); None when no revision is known or it is refused."""
     incoherence: IncoherentCacheError | None = None
     """Why the plan is refused: the entries do not match the name lists (recreate repairs it)."""
+    stale_job_ids: frozenset[str] = frozenset()
+    """The ids of its stale jobs (started, and quiet for longer than ADMIN_STALE_JOB_SECONDS)."""
 
     @property
     def plan_words(self) -> str:
@@ -353,7 +355,13 @@ def dataset_overview(*, dataset: str) -> DatasetOverview:
         root_errors=[RootErrorRow(root_error, _entry_id(entries.get(root_error.key))) for root_error in roots],
         plan=plan,
         incoherence=incoherence,
+        stale_job_ids=_stale_job_ids(documents.pending_jobs),
     )
+
+
+def _stale_job_ids(pending_jobs: list[dict[str, Any]]) -> frozenset[str]:
+    before = job_selectors.stale_before()
+    return frozenset(str(job["_id"]) for job in pending_jobs if job_selectors.is_stale(job, before))
 
 
 def _entry_id(entry: dict[str, Any] | Any) -> str | None:

@@ -39,6 +39,7 @@ from foundation.web.console import (
     redirect_page,
     render_page,
 )
+from foundation.web.live import reused_while_polled
 from foundation.web.parameters import form_values, validated
 from jobs import selectors as job_selectors
 from jobs.constants import DATASET_INIT_STEP, Priority
@@ -51,7 +52,11 @@ def dataset_page(request: HttpRequest) -> HttpResponse:
     """GET /admin/dataset?dataset=: every step of the dataset, with what is broken or missing."""
     parameters = validated(DatasetPageParameters, request.GET.dict())
     dataset, errors_only = parameters["dataset"], parameters["errors"] == "1"
-    overview = selectors.dataset_overview(dataset=dataset) if dataset is not None else None
+    overview = (
+        reused_while_polled(request, lambda: {"overview": selectors.dataset_overview(dataset=dataset)})["overview"]
+        if dataset is not None
+        else None
+    )
     priorities = [priority.value for priority in Priority]  # of the force-refresh forms, lowest (default) first
     return render_page(
         request,

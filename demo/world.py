@@ -239,6 +239,24 @@ def plan_dataset(index: int, seed: int) -> DatasetPlan:
     )
 
 
+def plan_of_dataset(name: str, seed: int) -> DatasetPlan | None:
+    """The plan of a dataset of the world of `seed` from its name alone; None for a name the world never draws.
+
+    A name is `base` (index < 30) or `base-k` (index 30 k + the base's position), under the
+    namespace drawn for that index: the index is read back from the name, then drawn again.
+    """
+    repo = name.rpartition("/")[2]
+    base, _, suffix = repo.rpartition("-")
+    if repo in _BASE_NAMES:
+        index = _BASE_NAMES.index(repo)
+    elif base in _BASE_NAMES and suffix.isascii() and suffix.isdigit() and int(suffix) >= 1:
+        index = _BASE_NAMES.index(base) + len(_BASE_NAMES) * int(suffix)
+    else:
+        return None
+    plan = plan_dataset(index, seed)
+    return plan if plan.name == name else None
+
+
 # --- which cache entries a dataset has ----------------------------------------------------------
 
 Artifact = tuple[ProcessingStep, str | None, str | None]
@@ -452,7 +470,13 @@ def success_content(plan: DatasetPlan, step: ProcessingStep, config: str | None,
 # --- one cache entry ----------------------------------------------------------------------------
 
 
-def _error_fields(error: ErrorKind, copied_from: dict[str, Any] | None, rng: random.Random) -> dict[str, Any]:
+def step_errors(step: str) -> tuple[ErrorKind, ...]:
+    """The errors a step of the demo world fails with: its own codes, else UnexpectedError."""
+    return _ERRORS.get(step, (_UNEXPECTED,))
+
+
+def error_result(error: ErrorKind, copied_from: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`http_status`, `error_code`, `content` and `details` of an error entry, as a worker writes them."""
     details: dict[str, Any] = {
         "error": error.message,
         "cause_exception": error.cause_exception,
@@ -470,8 +494,11 @@ def _error_fields(error: ErrorKind, copied_from: dict[str, Any] | None, rng: ran
         "error_code": error.error_code,
         "content": {"error": error.message},
         "details": details,
-        "failed_runs": rng.choice((0, 0, 1, 2, 3)),
     }
+
+
+def _error_fields(error: ErrorKind, copied_from: dict[str, Any] | None, rng: random.Random) -> dict[str, Any]:
+    return {**error_result(error, copied_from), "failed_runs": rng.choice((0, 0, 1, 2, 3))}
 
 
 _AGGREGATES_OF_CONFIGS = (

@@ -54,3 +54,6 @@ PAST_JOBS_WINDOW_SECONDS = 3600
 """The workers weigh a dataset's compute time over the last hour of `pastJobs`..."""
 DATASET_BLOCKAGE_THRESHOLD_SECONDS = 2 * 3600
 """...and block it when its jobs used more than this in that hour (2 worker-hours)."""
+
+PAST_JOB_MIN_SECONDS = 30
+"""A finished job is recorded in `pastJobs` only when it ran at least this long (shorter ones weigh nothing)."""

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from bson import ObjectId
 from django.conf import settings
 from pymongo.database import Database
 
@@ -50,6 +51,7 @@ _JOB_FIELDS = {
         "created_at",
         "started_at",
         "last_heartbeat",
+        "terminated_at",
     )
 }
 
@@ -229,9 +231,11 @@ def stale_before() -> datetime:
 
 
 def stale_condition(before: datetime) -> dict[str, Any]:
-    """Started jobs whose `last_heartbeat` (or `started_at` when they never beat) is older than `before`,
-    or whose `terminated_at` is, whatever their heartbeats (REFERENCE.md: the workers' executors
-    look for both, "missing heartbeats" and "terminated")."""
+    """Started jobs that went quiet before `before`: the two kinds the workers' executors look for.
+
+    "Missing heartbeats": its `last_heartbeat`, or `started_at` when it never beat, is older.
+    "Terminated": its worker was sent SIGTERM (`terminated_at`) before then, whatever its beats.
+    """
     return {
         "status": Status.STARTED.value,
         "$or": [
@@ -242,12 +246,21 @@ def stale_condition(before: datetime) -> dict[str, Any]:
     }
 
 
-def is_stale(job: dict[str, Any], before: datetime) -> bool:
-    """`stale_condition` for one job read already (with its `terminated_at`)."""
+def _moment(value: object) -> datetime | None:
+    return value if isinstance(value, datetime) else None
+
+
+def quiet_since(job: Mapping[str, Any]) -> datetime | None:
+    """When a started job was last heard of: its last heartbeat, else its start."""
+    return _moment(job.get("last_heartbeat")) or _moment(job.get("started_at"))
+
+
+def is_stale(job: Mapping[str, Any], before: datetime) -> bool:
+    """`stale_condition` for one job read already (a document, or a row's `_asdict()`)."""
     if job.get("status") != Status.STARTED.value:
         return False
-    moments = (job.get("last_heartbeat") or job.get("started_at"), job.get("terminated_at"))
-    return any(isinstance(moment, datetime) and moment < before for moment in moments)
+    quiet, terminated = quiet_since(job), _moment(job.get("terminated_at"))
+    return (quiet is not None and quiet < before) or (terminated is not None and terminated < before)
 
 
 def oldest_waiting_job_created_at() -> datetime | None:
@@ -291,8 +304,11 @@ JOB_SORTS: dict[str, list[tuple[str, int]]] = {
     "-created_at": [("created_at", -1), ("_id", -1)],
     "difficulty": [("difficulty", 1), ("created_at", 1), ("_id", 1)],
     "-difficulty": [("difficulty", -1), ("created_at", 1), ("_id", 1)],
+    "last_heartbeat": [("last_heartbeat", 1), ("started_at", 1), ("_id", 1)],
+    "-last_heartbeat": [("last_heartbeat", -1), ("started_at", -1), ("_id", -1)],
 }
-"""The orders of the job list: by age (oldest first by default) or difficulty; `_id` breaks ties."""
+"""The orders of the job list: by age (oldest first by default), difficulty or last heartbeat (the
+quietest first: jobs that never beat, by start, then the oldest beats); `_id` breaks ties."""
 
 
 @dataclass(frozen=True)
@@ -593,3 +609,137 @@ def jobs_by_worker_size() -> dict[MetricRowKey, int]:
         if isinstance(group["_id"], int | float):
             counts[worker_size(group["_id"])] += int(group["total"])
     return {(("worker_size", size),): count for size, count in counts.items()}
+
+
+# --- The workers' pick (REFERENCE.md "The workers' side of the queue", step 1) ----------------
+
+_PICK_FIELDS = {field: 1 for field in ("type", "dataset", "revision", "config", "split", "unicity_id", "priority")}
+
+
+def difficulty_range(size: str) -> dict[str, int]:
+    """The `difficulty` condition of the jobs a worker of this size takes (light <= 40 < medium <= 70 < heavy)."""
+    return dict(_DIFFICULTY_OF_WORKER_SIZE[size])
+
+
+def _oldest_waiting(query: dict[str, Any]) -> mongo.MongoDocument | None:
+    jobs = mongo.queue_database()[mongo.JOBS].find(query, _PICK_FIELDS).sort([("created_at", 1), ("_id", 1)]).limit(1)
+    return next(iter(jobs), None)
+
+
+def next_waiting_job(*, size: str) -> mongo.MongoDocument | None:
+    """The job a worker of this size takes next, as the workers pick it; None when there is none.
+
+    For priority high, then normal, then low: the oldest waiting job within the size's
+    difficulty range whose dataset is not blocked, first among the namespaces with no started
+    job, else among the namespaces with the fewest started jobs (then the next fewest...), and
+    never a `unicity_id` that already has a started job. Read from the primary (a worker acts
+    on it at once). Commands: the blockages and the started jobs (two finds), then one find
+    per priority and namespace group tried; the first usually answers. `created_at` ties are
+    broken by `_id` (upstream leaves them to the server). Every started job counts in the
+    namespace counts, whatever its difficulty, as the contract words it (upstream counts the
+    started jobs of the same difficulty range only).
+    """
+    queue = mongo.queue_database()
+    blocked = [dataset for dataset in queue[mongo.DATASET_BLOCKAGES].distinct("dataset") if isinstance(dataset, str)]
+    started_by_namespace: dict[str, list[str]] = {}
+    for started in queue[mongo.JOBS].find({"status": Status.STARTED.value}, {"namespace": 1, "unicity_id": 1}):
+        started_by_namespace.setdefault(str(started.get("namespace")), []).append(str(started.get("unicity_id")))
+    for priority in reversed(Priority):
+        query: dict[str, Any] = {
+            "status": Status.WAITING.value,
+            "priority": priority.value,
+            "difficulty": difficulty_range(size),
+        }
+        if blocked:
+            query["dataset"] = {"$nin": blocked}
+        picked = _oldest_waiting_fairly(query=query, started_by_namespace=started_by_namespace)
+        if picked is not None:
+            return picked
+    return None
+
+
+def _oldest_waiting_fairly(
+    *, query: dict[str, Any], started_by_namespace: dict[str, list[str]]
+) -> mongo.MongoDocument | None:
+    """The oldest job of `query` in a namespace without a started job, else in the least busy namespaces."""
+    # a namespace without a started job holds no unicity_id with a started job
+    picked = _oldest_waiting({**query, "namespace": {"$nin": sorted(started_by_namespace)}})
+    by_count: dict[int, list[str]] = {}
+    for namespace, unicity_ids in started_by_namespace.items():
+        by_count.setdefault(len(unicity_ids), []).append(namespace)
+    for count in sorted(by_count):
+        if picked is not None:
+            break
+        namespaces = sorted(by_count[count])
+        busy = sorted({key for namespace in namespaces for key in started_by_namespace[namespace]})
+        picked = _oldest_waiting({**query, "namespace": {"$in": namespaces}, "unicity_id": {"$nin": busy}})
+    return picked
+
+
+def started_job_by_id(*, job_id: Any) -> mongo.MongoDocument | None:
+    """The job of this `_id` if it is still started (from the primary: a worker is about to finish it)."""
+    return mongo.queue_database()[mongo.JOBS].find_one({"_id": job_id, "status": Status.STARTED.value})
+
+
+# --- Stale jobs by worker size and type, and the batches a requeue works on -----------------
+
+
+@dataclass(frozen=True)
+class StaleJobsSummary:
+    """The stale jobs of a filter by job type then worker size (only types that have some)."""
+
+    by_type: dict[str, dict[str, int]]
+    by_worker_size: dict[str, int]
+    total: int
+    stale_before: datetime
+
+
+def stale_jobs_summary(*, filters: JobFilters) -> StaleJobsSummary:
+    """The stale jobs among the filter's, counted by (type, difficulty) in one `$group` (index status, type).
+
+    Started jobs are as many as the workers at most, so the pass stays small whatever the queue.
+    """
+    before = filters.stale_before or stale_before()
+    groups = mongo.queue_database_for_reports()[mongo.JOBS].aggregate(
+        [
+            {"$match": replace(filters, stale_before=before).query()},
+            {"$group": {"_id": {"type": "$type", "difficulty": "$difficulty"}, "count": {"$sum": 1}}},
+        ]
+    )
+    by_type: dict[str, dict[str, int]] = {}
+    by_worker_size = dict.fromkeys(WORKER_SIZES, 0)
+    for group in groups:
+        key, count = group["_id"], int(group["count"])
+        difficulty = key.get("difficulty")
+        size = worker_size(int(difficulty)) if isinstance(difficulty, int | float) else worker_size(0)
+        by_type.setdefault(str(key.get("type")), dict.fromkeys(WORKER_SIZES, 0))[size] += count
+        by_worker_size[size] += count
+    return StaleJobsSummary(
+        by_type=dict(sorted(by_type.items())),
+        by_worker_size=by_worker_size,
+        total=sum(by_worker_size.values()),
+        stale_before=before,
+    )
+
+
+def count_matching_jobs(*, filters: JobFilters) -> int:
+    """How many pending jobs match (one count on the indexes of `JobFilters.query`), read on the primary."""
+    return mongo.queue_database()[mongo.JOBS].count_documents(filters.query())
+
+
+def matching_jobs_after(*, filters: JobFilters, after: ObjectId | None, limit: int) -> list[mongo.MongoDocument]:
+    """The next `limit` matching jobs after `_id` `after`, in `_id` order, as stored (primary).
+
+    A requeue reads its batch here: with `stale_before` set, the started jobs only, which are
+    as many as the workers at most, so sorting them by `_id` stays small.
+    """
+    query = filters.query()
+    if after is not None:
+        query["_id"] = {"$gt": after}
+    jobs = mongo.queue_database()[mongo.JOBS].find(query, _JOB_FIELDS).sort("_id", 1).limit(limit)
+    return list(jobs)
+
+
+def pending_job(*, job_id: ObjectId) -> mongo.MongoDocument | None:
+    """One job by `_id`, as stored, read on the primary (a write decides on it)."""
+    return mongo.queue_database()[mongo.JOBS].find_one({"_id": job_id}, _JOB_FIELDS)

@@ -26,8 +26,10 @@ The operations on a whole dataset (force-refresh, recreate, backfill) that call 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Literal
 
@@ -36,9 +38,18 @@ from pymongo.errors import BulkWriteError, ConnectionFailure
 from foundation.database import metric_rows, mongo
 from foundation.database.metric_rows import Recount, RowMoves, apply_or_settle_later, settle_later
 from jobs import selectors as job_selectors
-from jobs.constants import DATASET_STATUS_NORMAL, Priority, Status, worker_size
+from jobs.constants import (
+    DATASET_BLOCKAGE_THRESHOLD_SECONDS,
+    DATASET_STATUS_NORMAL,
+    PAST_JOB_MIN_SECONDS,
+    PAST_JOBS_WINDOW_SECONDS,
+    PENDING_STATUSES,
+    Priority,
+    Status,
+    worker_size,
+)
 from jobs.documents import job_document, unicity_id
-from jobs.locks import LockSet, held_lock, held_locks
+from jobs.locks import LockSet, dataset_lock_key, held_lock, held_locks
 from jobs.rows import Job, job_row
 
 logger = logging.getLogger(__name__)
@@ -231,6 +242,35 @@ def add_job_unless_pending(
     )
 
 
+def add_waiting_job_holding_its_lock(
+    *,
+    job_type: str,
+    dataset: str,
+    revision: str,
+    config: str | None,
+    split: str | None,
+    priority: Priority,
+    difficulty: int,
+) -> WaitingJob:
+    """`add_waiting_job` for a caller that already holds the lock of the job's unicity_id.
+
+    A requeue of a stale job deletes the started job and queues its waiting one under one hold
+    of that lock (`jobs.requeue`); every other caller goes through `add_waiting_job`.
+    """
+    key = unicity_id(job_type=job_type, dataset=dataset, revision=revision, config=config, split=split)
+    return _stand_or_add(
+        key=key,
+        job_type=job_type,
+        dataset=dataset,
+        revision=revision,
+        config=config,
+        split=split,
+        priority=priority,
+        difficulty=difficulty,
+        difficulty_asked=False,
+    )
+
+
 def _stand_or_add(
     *,
     key: str,
@@ -389,15 +429,19 @@ class WaitingJobChanges:
     already_waiting: int
 
 
-def _insert_new(*, dataset: str, new_jobs: Sequence[dict[str, Any]]) -> tuple[int, int]:
-    """Insert the new jobs whose unicity_id has no waiting job yet; (inserted, already waiting)."""
+def _insert_new(
+    *, dataset: str, new_jobs: Sequence[dict[str, Any]], standing_statuses: Sequence[str] = (Status.WAITING.value,)
+) -> tuple[int, int]:
+    """Insert the new jobs whose unicity_id has no job of `standing_statuses` yet; (inserted, already there)."""
     jobs = mongo.queue_database()[mongo.JOBS]
     keys = list(dict.fromkeys(str(job["unicity_id"]) for job in new_jobs))
     if not keys:
         return 0, 0
     standing = {
         str(job.get("unicity_id"))
-        for job in jobs.find({"unicity_id": {"$in": keys}, "status": Status.WAITING.value}, {"unicity_id": 1})
+        for job in jobs.find(
+            {"unicity_id": {"$in": keys}, "status": {"$in": list(standing_statuses)}}, {"unicity_id": 1}
+        )
     }
     unique = {str(job["unicity_id"]): job for job in new_jobs}
     documents = [job for key, job in unique.items() if key not in standing]
@@ -480,3 +524,169 @@ def recount_job_metrics(*, dry_run: bool) -> Recount:
         dry_run=dry_run,
     )
     return totals + sizes
+
+
+# The workers' side of the queue: start, heartbeat, finish (REFERENCE.md, steps 2 to 4)
+#
+# The demo's stand-in workers (`demo/fleet/`) write the queue through these, and the console's
+# own operations on started jobs (the requeue of a stale one) meet the same rules: the lock of
+# the unicity_id first, and metric rows that move with what the server reports.
+
+WORKER_LOCK_DEADLINE_SECONDS = 2.0
+"""How long a worker waits for a lock (upstream: 20 tries 0.1 s apart, then LockTimeoutError)."""
+
+
+def start_newest_waiting_job(*, unicity: str) -> dict[str, Any] | None:
+    """Start the newest waiting job of this unicity_id and delete the other waiting ones; the started job.
+
+    The workers' start, under the lock of the unicity_id (LockTimeoutError after
+    WORKER_LOCK_DEADLINE_SECONDS, nothing written): None when a job of that unicity_id is
+    already started or none is waiting. The job is started only if it is still waiting
+    (`status` started, `started_at` now); then `jobTotalMetric` moves from waiting to started
+    and its `workerTypeJobCounts` row loses it; the other waiting jobs are deleted with their rows.
+    """
+    jobs = mongo.queue_database()[mongo.JOBS]
+    with held_lock(key=unicity, deadline_seconds=WORKER_LOCK_DEADLINE_SECONDS):
+        pending = list(
+            jobs.find({"unicity_id": unicity, "status": {"$in": list(PENDING_STATUSES)}}).sort(
+                [("created_at", -1), ("_id", -1)]
+            )
+        )
+        if not pending or any(job.get("status") == Status.STARTED.value for job in pending):
+            return None
+        newest, others = pending[0], pending[1:]
+        now = mongo.utc_now()
+        started = jobs.update_one(
+            {"_id": newest["_id"], "status": Status.WAITING.value},
+            {"$set": {"status": Status.STARTED.value, "started_at": now}},
+        ).modified_count
+        if not started:
+            return None
+        _move_to_started(job_type=str(newest["type"]), difficulty=int(newest.get("difficulty", 0)))
+        _delete_waiting(others, what="the other waiting jobs of a started job")
+    return {**newest, "status": Status.STARTED.value, "started_at": now}
+
+
+def _move_to_started(*, job_type: str, difficulty: int) -> None:
+    """`jobTotalMetric` waiting -1 and started +1 (one bulk write), `workerTypeJobCounts` -1 for its size."""
+    queue = mongo.queue_database()
+    now = mongo.utc_now()
+    rows = [
+        ({"job_type": job_type, "status": status.value, "dataset_status": DATASET_STATUS_NORMAL}, by)
+        for status, by in ((Status.WAITING, -1), (Status.STARTED, 1))
+    ]
+    metric_rows.increment_rows(queue[mongo.JOB_TOTAL_METRIC], rows=rows, field="total", now=now)
+    metric_rows.increment_row(
+        queue[mongo.WORKER_TYPE_JOB_COUNTS],
+        row={"worker_size": worker_size(difficulty)},
+        field="jobs_count",
+        by=-1,
+        now=now,
+    )
+
+
+def beat(*, job_id: Any) -> bool:
+    """`last_heartbeat` = now on a started job (no metric moves); False when it is no longer started."""
+    beaten = mongo.queue_database()[mongo.JOBS].update_one(
+        {"_id": job_id, "status": Status.STARTED.value}, {"$set": {"last_heartbeat": mongo.utc_now()}}
+    )
+    return beaten.matched_count == 1
+
+
+def mark_terminated(*, job_ids: Sequence[Any]) -> int:
+    """`terminated_at` = now on these started jobs: their worker was sent SIGTERM (stale once that is old)."""
+    if not job_ids:
+        return 0
+    return (
+        mongo.queue_database()[mongo.JOBS]
+        .update_many(
+            {"_id": {"$in": list(job_ids)}, "status": Status.STARTED.value},
+            {"$set": {"terminated_at": mongo.utc_now()}},
+        )
+        .modified_count
+    )
+
+
+def delete_finished_job(*, job: Mapping[str, Any]) -> bool:
+    """Delete a started job whose result is written, with its `jobTotalMetric` row (started -1).
+
+    False (and no row moved) when the job was no longer started: someone else removed it.
+    """
+    deleted = (
+        mongo.queue_database()[mongo.JOBS].delete_one({"_id": job["_id"], "status": Status.STARTED.value}).deleted_count
+    )
+    if deleted:
+        metric_rows.increment_row(
+            mongo.queue_database()[mongo.JOB_TOTAL_METRIC],
+            row={"job_type": str(job["type"]), "status": Status.STARTED.value, "dataset_status": DATASET_STATUS_NORMAL},
+            field="total",
+            by=-deleted,
+            now=mongo.utc_now(),
+        )
+    return bool(deleted)
+
+
+def record_past_job(*, dataset: str, duration_seconds: float, finished_at: datetime) -> bool:
+    """Record a finished job's compute time in `pastJobs` when it ran at least 30 s (as the workers do).
+
+    The document is upstream's: `dataset`, `duration` (whole seconds), `finished_at`; their TTL
+    index drops it after an hour. False when the job was too short to be recorded.
+    """
+    if duration_seconds < PAST_JOB_MIN_SECONDS:
+        return False
+    mongo.queue_database()[mongo.PAST_JOBS].insert_one(
+        {"dataset": dataset, "duration": int(duration_seconds), "finished_at": mongo.bson_date(finished_at)}
+    )
+    return True
+
+
+def block_dataset_over_budget(*, dataset: str) -> bool:
+    """Block the dataset when its `pastJobs` of the last hour add up to more than 7,200 s; True if blocked now.
+
+    A dataset already blocked is left as it is. Blocking inserts `{dataset, blocked_at}` into
+    `datasetBlockages` and takes the dataset's waiting jobs out of `workerTypeJobCounts` (the
+    rows count the waiting jobs of datasets that are not blocked, as an insert counts them):
+    upstream decrements the rows of every pending job of the dataset there, started ones too,
+    which those rows no longer counted. Under the console's lock of the dataset, so that two
+    workers finishing at once block it once.
+    """
+    since = mongo.utc_now() - timedelta(seconds=PAST_JOBS_WINDOW_SECONDS)
+    queue = mongo.queue_database()
+    groups = queue[mongo.PAST_JOBS].aggregate(
+        [
+            {"$match": {"dataset": dataset, "finished_at": {"$gt": since}}},
+            {"$group": {"_id": None, "seconds": {"$sum": "$duration"}}},
+        ]
+    )
+    seconds = sum(int(group.get("seconds") or 0) for group in groups)
+    if seconds <= DATASET_BLOCKAGE_THRESHOLD_SECONDS:
+        return False
+    with held_lock(key=dataset_lock_key(dataset), deadline_seconds=WORKER_LOCK_DEADLINE_SECONDS):
+        if job_selectors.is_dataset_blocked(dataset=dataset, primary=True):
+            return False
+        queue[mongo.DATASET_BLOCKAGES].insert_one({"dataset": dataset, "blocked_at": mongo.utc_now()})
+        waiting = queue[mongo.JOBS].find({"dataset": dataset, "status": Status.WAITING.value}, {"difficulty": 1})
+        by_size = Counter(worker_size(int(job.get("difficulty", 0))) for job in waiting)
+        metric_rows.increment_rows(
+            queue[mongo.WORKER_TYPE_JOB_COUNTS],
+            rows=[({"worker_size": size}, -count) for size, count in sorted(by_size.items())],
+            field="jobs_count",
+            now=mongo.utc_now(),
+        )
+    return True
+
+
+def add_jobs_unless_pending(*, dataset: str, new_jobs: Sequence[dict[str, Any]]) -> int:
+    """Queue these job documents of one dataset, each unless a job of its unicity_id is pending; the count added.
+
+    The workers' children of a finished job: "unless a pending job for that artifact and
+    revision exists" (waiting or started). Under the locks of every unicity_id (one bulk write,
+    LockTimeoutError after WORKER_LOCK_DEADLINE_SECONDS, nothing written), with the metric rows
+    of `replace_waiting_jobs`.
+    """
+    if not new_jobs:
+        return 0
+    keys = [str(job["unicity_id"]) for job in new_jobs]
+    with held_locks(keys=keys, deadline_seconds=WORKER_LOCK_DEADLINE_SECONDS):
+        created, _ = _insert_new(dataset=dataset, new_jobs=new_jobs, standing_statuses=PENDING_STATUSES)
+    return created

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 
 from cachereports.selectors import health
 from foundation.auth.authentication import page_login_required
 from foundation.web.console import console_page, render_page
 from foundation.web.graph_drawing import graph_drawing
+from foundation.web.live import reused_while_polled
 from jobs import selectors as job_selectors
 from overview.counts import latest_counts
 
@@ -23,20 +26,21 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     A constant few commands, none over all the cache entries: the root-error groups and the
     builder names are those `manage.py collect_counts` wrote last (one find), shown with their age.
     """
+    return render_page(request, "pages/dashboard.html", reused_while_polled(request, _dashboard_context))
+
+
+def _dashboard_context() -> dict[str, Any]:
+    """The dashboard's data: reused by its polls for the interval (foundation.web.live)."""
     counts = latest_counts()
-    return render_page(
-        request,
-        "pages/dashboard.html",
-        {
-            "queue": job_selectors.queue_summary(),
-            "stale_jobs": job_selectors.count_stale_jobs(),
-            "cache": health.cache_health(),
-            "root_errors": counts.root_errors,
-            "top_root_errors": counts.root_errors.errors[:TOP_ROOT_ERRORS] if counts.root_errors else [],
-            "builder_names": counts.builder_names,
-            "blocked": job_selectors.blocked_datasets_report(),
-        },
-    )
+    return {
+        "queue": job_selectors.queue_summary(),
+        "stale_jobs": job_selectors.count_stale_jobs(),
+        "cache": health.cache_health(),
+        "root_errors": counts.root_errors,
+        "top_root_errors": counts.root_errors.errors[:TOP_ROOT_ERRORS] if counts.root_errors else [],
+        "builder_names": counts.builder_names,
+        "blocked": job_selectors.blocked_datasets_report(),
+    }
 
 
 @page_login_required

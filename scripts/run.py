@@ -20,11 +20,19 @@ Beside the server, in every case, the collector runs a round every ADMIN_ACTIVIT
 (`manage.py collect_counts --every`, named in the start-up lines): the dashboard's costly counts
 and the activity samples, which a deployment gets from its scheduled job instead.
 
-SIGTERM (make forwards it) or Ctrl-C stops the server (whose supervisor stops its workers) and
-the collector, then the engine: nothing is left running and the port is free. Killed outright
-(SIGKILL), this script cannot stop them: every child is started with Linux's parent-death signal
-(`demo/parent_death.py`): the kernel sends each one SIGTERM then. This script asks the same of
-`make`, so that a `make` killed outright stops it the ordinary way.
+On the embedded engine, a fleet of stand-in workers (`demo/fleet/`, one process) takes the
+demo's jobs as the dataset viewer's workers would, so that the queue drains and the cache
+moves: DEMO_WORKERS sets it (`2,2,1` light, medium, heavy by default; a total such as `5`;
+`0` for none), DEMO_FAILURE_RATE the share of jobs that fail (0.1). Unless
+ADMIN_STALE_JOB_SECONDS is set, the demo's console calls a job stale after 30 s without a
+heartbeat (300 by default), so that the workers that die show within a minute.
+DEMO_DATA_DIR is where the engine saves the world (default .data/mongo; the bench uses a fresh one).
+
+SIGTERM (make forwards it) or Ctrl-C stops the server (whose supervisor stops its workers), the
+collector and the fleet, then the engine: nothing is left running and the port is free. Killed
+outright (SIGKILL), this script cannot stop them: every child is started with Linux's
+parent-death signal (`demo/parent_death.py`): the kernel sends each one SIGTERM then. This
+script asks the same of `make`, so that a `make` killed outright stops it the ordinary way.
 """
 
 from __future__ import annotations
@@ -32,12 +40,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from demo.embedded_mongo import EmbeddedMongo, running_mongo, stop_on_sigterm, stop_process  # noqa: E402
+from demo.fleet.process import FleetProcess, lower_stale_threshold, startup_line  # noqa: E402
+from demo.fleet.settings import FleetSettingsError, fleet_settings_from  # noqa: E402
 from demo.parent_death import command_dying_with_parent, die_with_parent  # noqa: E402
 from demo.stand_in_hub import StandInHub, demo_world_revisions  # noqa: E402
 from foundation.core.config import checked_config  # noqa: E402
@@ -109,6 +120,12 @@ def serve(environ: dict[str, str]) -> int:
         stop_process(collector, grace_seconds=10)  # a round writes whole documents: stopping loses none
 
 
+def demo_data_dir(environ: dict[str, str]) -> Path:
+    """Where the embedded engine saves the demo world: DEMO_DATA_DIR, else .data/mongo."""
+    given = environ.get("DEMO_DATA_DIR", "").strip()
+    return Path(given) if given else ROOT / ".data" / "mongo"
+
+
 def main() -> int:
     stop_on_sigterm()
     die_with_parent()
@@ -116,33 +133,40 @@ def main() -> int:
     # the workers share their request metrics there, so /admin/metrics counts all of them
     environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(ROOT / ".data" / "prometheus"))
     if environ.get("CACHE_MONGO_URL") or environ.get("QUEUE_MONGO_URL"):
-        return serve(environ)
+        return serve(environ)  # a real MongoDB: no demo world, no stand-in Hub, no stand-in workers
     try:
         cache_entries = demo_size(environ, "DEMO_CACHE_ENTRIES", DEMO_CACHE_ENTRIES)
         jobs = demo_size(environ, "DEMO_JOBS", DEMO_JOBS)
-    except DemoSizeError as error:
+        fleet = fleet_settings_from(environ)
+    except (DemoSizeError, FleetSettingsError) as error:
         print(error, file=sys.stderr)
         return 1
-    data_dir = Path(environ.get("DEMO_DATA_DIR") or ROOT / ".data" / "mongo")
+    data_dir = demo_data_dir(environ)
     with running_mongo(data_dir, dies_with_parent=True) as server:
         print(f"embedded mongo-java-server on {server.url} (data in {data_dir})", flush=True)
         environ["CACHE_MONGO_URL"] = environ["QUEUE_MONGO_URL"] = server.url
         manage("ensure_indexes", environ=environ)
         # on first start only: a world the size of the 300 ms target, or DEMO_CACHE_ENTRIES / DEMO_JOBS
         seed_once(server, cache_entries=cache_entries, jobs=jobs, environ=environ)
-        if environ.get("COMMON_HF_ENDPOINT"):
-            return serve(environ)
-        config = checked_config(environ)
-        revisions = demo_world_revisions(
-            server.url, cache_database=config.cache_mongo_database, queue_database=config.queue_mongo_database
-        )
-        with StandInHub(revisions, organization=config.hf_organization) as hub:
-            print(
-                f"stand-in Hub on {hub.url} (loopback, ours: knows the demo datasets only; "
-                "set COMMON_HF_ENDPOINT to use a real Hub)",
-                flush=True,
-            )
-            environ["COMMON_HF_ENDPOINT"] = hub.url
+        with ExitStack() as stack:
+            if not environ.get("COMMON_HF_ENDPOINT"):
+                config = checked_config(environ)
+                revisions = demo_world_revisions(
+                    server.url, cache_database=config.cache_mongo_database, queue_database=config.queue_mongo_database
+                )
+                hub = stack.enter_context(StandInHub(revisions, organization=config.hf_organization))
+                print(
+                    f"stand-in Hub on {hub.url} (loopback, ours: knows the demo datasets only; "
+                    "set COMMON_HF_ENDPOINT to use a real Hub)",
+                    flush=True,
+                )
+                environ["COMMON_HF_ENDPOINT"] = hub.url
+            if fleet.workers.total:
+                print(startup_line(fleet), flush=True)
+                print(lower_stale_threshold(environ), flush=True)
+                stack.enter_context(FleetProcess(fleet, environ=environ))
+            else:
+                print("stand-in workers: none (DEMO_WORKERS=0): the demo's queue stays as it is", flush=True)
             return serve(environ)
 
 

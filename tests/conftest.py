@@ -15,16 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.cache import caches
 from pymongo import monitoring
 from pymongo.database import Database
 
 from demo.embedded_mongo import EmbeddedMongo
 from foundation.database import mongo
+from foundation.web import live
 from tests.support import query_audit
 
-# Fixtures of the authentication tests: `whoami` (fake Hub whoami-v2), `auth_on`, `clock`;
+# Fixtures of the authentication tests: `whoami` (fake Hub whoami-v2), `auth_on`, `clock`; of the browser
+# tests: `console_url`, `page` (headless Chromium), `screenshots`;
 # `response.context` for the Jinja2 pages.
-pytest_plugins = ["tests.support.auth_support", "tests.support.template_contexts"]
+pytest_plugins = ["tests.support.auth_support", "tests.support.template_contexts", "tests.support.browser"]
 
 
 class CommandRecorder(monitoring.CommandListener):
@@ -110,6 +113,12 @@ def databases(settings: Any, mongo_server: MongoServer) -> Iterator[None]:
     yield
     mongo.client_for(mongo_server.cache_url).drop_database(f"test_cache_{worker}_{number}")
     mongo.client_for(mongo_server.queue_url).drop_database(f"test_queue_{worker}_{number}")
+
+
+@pytest.fixture(autouse=True)
+def live_data() -> None:
+    """Each test starts with no polled data kept for the interval (foundation/web/live.py)."""
+    caches[live.LIVE_CACHE].clear()
 
 
 @pytest.fixture

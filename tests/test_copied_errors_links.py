@@ -182,7 +182,7 @@ def test_the_count_is_of_the_filter_not_of_the_page(client: Client, cache_db: An
 
 
 def rows_of(html: str) -> list[tuple[str, str, str]]:
-    return re.findall(r'<tr class="\w+" data-step="([^"]*)" data-config="([^"]*)" data-split="([^"]*)">', html)
+    return re.findall(r'<tr class="\w+" data-step="([^"]*)" data-config="([^"]*)" data-split="([^"]*)"[^>]*>', html)
 
 
 def test_the_error_badge_opens_the_errors_only_view(client: Client, cache_db: Any, queue_db: Any) -> None:
@@ -190,7 +190,7 @@ def test_the_error_badge_opens_the_errors_only_view(client: Client, cache_db: An
     whole = client.get("/admin/dataset?dataset=acme/reviews").content.decode()
     assert (
         '<a id="errors-only-link" href="/admin/dataset?dataset=acme/reviews&amp;errors=1">'
-        '<span class="badge error">1 error</span></a>'
+        '<span class="badge error" data-live="errors">1 error</span></a>'
     ) in whole
     assert len(rows_of(whole)) > 10
 
@@ -201,7 +201,7 @@ def test_the_error_badge_opens_the_errors_only_view(client: Client, cache_db: An
     assert "Errors only: 1 of" in text_of(response)
     assert '<a id="all-rows-link" href="/admin/dataset?dataset=acme/reviews">show every row</a>' in html
     # the counts stay those of the whole dataset
-    assert '<span class="badge ok">' in html and "5 ok" in text_of(response)
+    assert '<span class="badge ok" data-live="ok">' in html and "5 ok" in text_of(response)
 
 
 def test_errors_only_of_a_dataset_without_error(client: Client, cache_db: Any) -> None:

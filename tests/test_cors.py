@@ -20,7 +20,6 @@ from django.urls import URLPattern, get_resolver
 from rest_framework.views import APIView
 
 from tests.support.auth_support import FakeWhoami, whoami_answer
-from tests.test_pages_browser import console_url, page  # noqa: F401 (the fixtures)
 
 ORIGIN = "http://127.0.0.1:1"
 TOKEN = "hf_operator_0123456789abcdef"
@@ -103,7 +102,7 @@ async function attempt(path, options) {
 
 
 @pytest.fixture
-def elsewhere(console_url: str) -> Iterator[str]:  # noqa: F811
+def elsewhere(console_url: str) -> Iterator[str]:
     """A page on another loopback port: another origin, the same site."""
     body = (ATTACK % (console_url, TOKEN)).encode()
 
@@ -131,8 +130,8 @@ def elsewhere(console_url: str) -> Iterator[str]:  # noqa: F811
 
 @pytest.mark.browser
 def test_a_page_on_another_origin_cannot_read_the_console_with_the_operators_session(
-    page: Any,  # noqa: F811
-    console_url: str,  # noqa: F811
+    page: Any,
+    console_url: str,
     elsewhere: str,
     auth_on: FakeWhoami,
 ) -> None:

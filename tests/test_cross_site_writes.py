@@ -20,7 +20,6 @@ from django.test import Client
 from foundation.core.config import default_allowed_hosts, load_config
 from tests.support.auth_support import FakeWhoami, whoami_answer
 from tests.support.write_helpers import serve_dataset
-from tests.test_pages_browser import console_url, page  # noqa: F401 (the fixtures)
 
 DATASET = "org/ds"
 REFUSED_MESSAGE = "A write from a page of another site is refused."
@@ -222,7 +221,7 @@ ATTACK = """<!doctype html><title>elsewhere</title>
 
 
 @pytest.fixture
-def attacker(console_url: str) -> Iterator[str]:  # noqa: F811
+def attacker(console_url: str) -> Iterator[str]:
     """A page on another origin that posts to the console as soon as it loads."""
     body = (ATTACK % (console_url, DATASET, console_url, DATASET)).encode()
 
@@ -250,8 +249,8 @@ def attacker(console_url: str) -> Iterator[str]:  # noqa: F811
 
 @pytest.mark.browser
 def test_a_page_of_another_site_cannot_write_through_the_operators_browser(
-    page: Any,  # noqa: F811
-    console_url: str,  # noqa: F811
+    page: Any,
+    console_url: str,
     attacker: str,
     fake_hub: Any,
     queue_db: Any,

@@ -49,7 +49,7 @@ def entry_ids(cache_db: Any) -> dict[tuple[str, str | None, str | None], str]:
 
 def row_html(html: str, step: str, config: str = "", split: str = "") -> str:
     match = re.search(
-        rf'<tr class="\w+" data-step="{step}" data-config="{config}" data-split="{split}">(.*?)</tr>', html, re.S
+        rf'<tr class="\w+" data-step="{step}" data-config="{config}" data-split="{split}"[^>]*>(.*?)</tr>', html, re.S
     )
     assert match is not None, step
     return match.group(1)

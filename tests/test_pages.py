@@ -340,8 +340,10 @@ def test_jobs_are_filtered_by_every_filter(client: Client, queue_db, db_commands
         response = client.get("/admin/jobs", filters)
         assert response.status_code == 200
         page = response.context["jobs_page"]
-        # the page, its count, and the blockages of its datasets (none to look up on an empty page)
-        assert sorted(mongo_commands(db_commands)) == ["aggregate", "find", "find"][: 3 if page.jobs else 2]
+        # the page, its count, its stale jobs by type and size, and the blockages of its datasets (none to
+        # look up on an empty page)
+        expected = ["aggregate", "aggregate", "find", "find"] if page.jobs else ["aggregate", "aggregate", "find"]
+        assert sorted(mongo_commands(db_commands)) == expected
         assert page.total == len(page.jobs)
         return sorted((job["type"], job["dataset"]) for job in page.jobs)
 
@@ -613,7 +615,7 @@ def test_dataset_page_shows_each_step_with_what_is_broken_outdated_or_missing(
     assert "5 ok 1 error 38 missing 1 outdated · 1 pending job" in text
     assert "fr 500 DatasetGenerationError An error occurred while generating the dataset rev-1" in text
     assert html.count('<span class="badge missing">missing</span>') == 38
-    assert '<a href="/admin/jobs?dataset=acme/reviews">1 pending job</a>' in html
+    assert '<a href="/admin/jobs?dataset=acme/reviews" data-live="jobs">1 pending job</a>' in html
     # "1h ago" stays on one line; the full revision is in the cell (cut by CSS) and its title
     assert re.search(r'<td class="nowrap" title="\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ">1h[ 0-9ms]* ago</td>', html)
     assert '<code class="ellipsis" title="rev-1">rev-1</code>' in html

@@ -82,7 +82,10 @@ def listed_datasets(response: Any) -> list[str]:
 def test_stale_jobs_are_counted_on_the_dashboard(client: Client, queue_with_stale_jobs: Any) -> None:
     response = client.get("/admin/")
     assert response.context["stale_jobs"] == 2
-    assert '<a id="queue-stale" href="/admin/jobs?stale=1"><strong>2</strong> stale</a>' in response.content.decode()
+    assert (
+        '<a id="queue-stale" href="/admin/jobs?stale=1&amp;status=started&amp;sort=last_heartbeat" data-live="stale">'
+        "<strong>2</strong> stale</a>"
+    ) in response.content.decode()
     assert "1 waiting · 4 started · 2 stale" in text_of(response)
 
 
@@ -93,9 +96,10 @@ def test_the_jobs_page_lists_the_stale_jobs_with_their_last_heartbeat(
     response = client.get("/admin/jobs?stale=1")
     assert response.status_code == 200
     assert sorted(listed_datasets(response)) == ["org/lost-beat", "org/never-beat"]
-    assert sorted(mongo_commands(db_commands)) == ["aggregate", "find", "find"]  # page, count, blockages
+    # the page, its count, the blockages of its datasets, its stale jobs by type and worker size
+    assert sorted(mongo_commands(db_commands)) == ["aggregate", "aggregate", "find", "find"]
     html = response.content.decode()
-    assert "<strong>2</strong> pending jobs" in html
+    assert '<strong data-live="jobs-total">2</strong> pending jobs' in html
     beat = queue_with_stale_jobs["org/lost-beat"]
     assert re.search(
         rf'<td class="nowrap stale" title="{utc(beat)}">10m( \d+s)? ago <span class="badge stale">stale</span></td>',
@@ -117,7 +121,7 @@ def test_every_job_shows_its_last_heartbeat_and_only_stale_ones_are_marked(
         "org/waiting",
     ]
     html = response.content.decode()
-    assert "<th>last heartbeat</th>" in html
+    assert '<th><a href="?sort=last_heartbeat">last heartbeat</a></th>' in html
     assert html.count('<span class="badge stale">stale</span>') == 2
     beat = queue_with_stale_jobs["org/alive"]
     assert re.search(rf'<td class="nowrap" title="{utc(beat)}">4\ds ago</td>', html)
@@ -173,7 +177,8 @@ def test_jobs_of_blocked_datasets_are_marked(client: Client, queue_db: Any, queu
     assert html.count('class="badge blocked"') == 1
     assert (
         '<a href="/admin/dataset?dataset=org/alive">org/alive</a>'
-        ' <a class="badge blocked" href="/admin/blocked" title="rate-limited: in datasetBlockages">blocked</a>'
+        ' <a class="badge blocked" href="/admin/blocked#blocked-org/alive" title="rate-limited: in datasetBlockages">'
+        "blocked</a>"
     ) in html
 
 
@@ -232,8 +237,12 @@ def test_the_blocked_page_says_why_each_dataset_is_blocked_and_until_when(
     assert f'<td class="nowrap" title="{utc(flood + timedelta(hours=6))}">in 5h 29m' in html or (
         f'<td class="nowrap" title="{utc(flood + timedelta(hours=6))}">in 5h 30m' in html
     )
-    assert '<td class="num error">8000 s (111%)</td>' in html
-    assert '<td class="num">600 s (8%)</td>' in html
+    assert (
+        '<td class="num error"><meter min="0" max="7200" high="6480.0" value="8000"'
+        ' title="8000 s of the 7200 s budget"></meter> 8000 s (111%)</td>'
+    ) in html
+    assert '<td class="num"><meter min="0" max="7200" high="6480.0" value="600"' in html
+    assert '<tr id="blocked-spam/old" ' in html  # a blocked badge's link leads to its row
     assert '<a href="/admin/dataset?dataset=spam/flood">spam/flood</a>' in html
 
 
@@ -243,8 +252,11 @@ def test_the_dashboard_shows_the_blocked_datasets_with_their_compute_time(
     response = client.get("/admin/")
     html = response.content.decode()
     assert [row.dataset for row in response.context["blocked"].datasets] == ["spam/flood", "spam/old"]
-    assert '<a href="/admin/blocked">Blocked datasets (2)</a>' in html
-    assert '<td class="num error">8000 s (111%)</td>' in html
+    assert '<a href="/admin/blocked" data-live="blocked">Blocked datasets (2)</a>' in html
+    assert (
+        '<td class="num error"><meter min="0" max="7200" high="6480.0" value="8000"'
+        ' title="8000 s of the 7200 s budget"></meter> 8000 s (111%)</td>'
+    ) in html
 
 
 def test_no_blocked_dataset(client: Client, queue_db: Any, db_commands: Any) -> None:

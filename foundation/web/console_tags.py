@@ -6,6 +6,7 @@ every page, and the security headers hash the inlined stylesheet with `inlined_s
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from functools import cache
@@ -99,3 +100,13 @@ def or_dash(value: object) -> object:
 def get_item(mapping: Any, key: Any) -> Any:
     """`mapping[key]` in a template (for dicts keyed by numbers or dashed names)."""
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+def dom_id(prefix: str, *parts: object) -> str:
+    """A stable HTML id for a thing named by several values (a step, a config, a split), whatever they hold.
+
+    Names may hold spaces or quotes; a short digest of them does not, and stays the same from one
+    render to the next, which is what lets a live swap keep an element (`hx-preserve`) by its id.
+    """
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+    return f"{prefix}-{digest}"

@@ -38,7 +38,7 @@ from jinja2.bccache import Bucket
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from foundation.web import console_tags
+from foundation.web import console_tags, live
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +144,9 @@ def environment(**options: Any) -> Environment:
         querystring=querystring,
         query_string=query_string,
         console_stylesheet=console_tags.console_stylesheet,
+        dom_id=console_tags.dom_id,
+        is_live_poll=live.is_poll,
+        live_seconds=live.LIVE_SECONDS,
     )
     env.filters.update(
         utc=console_tags.utc,
