@@ -92,7 +92,7 @@ def test_before_any_round_the_pages_say_the_counts_are_not_made_yet_and_how_to_m
     assert "The root-error groups are counted apart from the pages, by manage.py collect_counts" in text
     assert "Datasets by builder name are counted apart from the pages" in text
     assert "Run python manage.py collect_counts once, and schedule it" in text
-    assert 'id="top-errors"' not in dashboard.content.decode()
+    assert 'id="top-root-errors"' not in dashboard.content.decode()  # no table of counts never made
     page = client.get("/admin/builder-names")
     assert page.status_code == 200
     assert "have not been counted yet in these databases. Run python manage.py collect_counts once" in text_of(page)

@@ -26,9 +26,17 @@ from foundation.core.commands import AdminCommand
 
 PARENT_CHECK_SECONDS = 1.0
 
+EXIT_STATUSES = "exit status: 0 stopped (SIGTERM, Ctrl-C or its parent gone), 1 bad options or a database error"
+
 
 class Command(AdminCommand):
-    help = "Run the demo's stand-in workers (not the dataset viewer's) on the configured databases until stopped."
+    help = (
+        "Run the demo's stand-in workers (not the dataset viewer's) on the configured databases until stopped."
+        f" {EXIT_STATUSES}."
+    )
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        return super().create_parser(prog_name, subcommand, epilog=EXIT_STATUSES, **kwargs)
 
     def add_arguments(self, parser: CommandParser) -> None:
         defaults = FleetSettings()
