@@ -73,3 +73,39 @@ def test_the_page_and_the_api_read_the_same_job_rows_and_only_the_api_writes_jso
 def test_a_job_document_gives_the_dict_of_its_row(document: dict[str, Any]) -> None:
     """pending-jobs writes job documents without building rows: the same dict as through a row."""
     assert job_document_dict(document) == job_dict(job_row(document))
+
+
+def test_a_job_dict_is_the_contract_s_shape_written_out() -> None:
+    """The expected dict is written out here, not computed by the code under test (REFERENCE.md's job dict)."""
+    document = {
+        "_id": "6745f1c2a9b8c7d6e5f4a3b2",
+        "type": "split-first-rows",
+        "dataset": DATASET,
+        "revision": "3e4f",
+        "config": "default",
+        "split": "train",
+        "unicity_id": "split-first-rows,org/ds,3e4f,default,train",
+        "namespace": "org",
+        "priority": "high",
+        "status": "started",
+        "difficulty": 70.0,
+        "created_at": datetime(2026, 12, 1, 19, 11, 38, 507000, tzinfo=UTC),
+        "started_at": datetime(2026, 12, 1, 19, 12, tzinfo=UTC),
+    }
+    expected = {
+        "type": "split-first-rows",
+        "dataset": DATASET,
+        "revision": "3e4f",
+        "config": "default",
+        "split": "train",
+        "unicity_id": "split-first-rows,org/ds,3e4f,default,train",
+        "namespace": "org",
+        "priority": "high",
+        "status": "started",
+        "difficulty": 70,
+        "created_at": "2026-12-01T19:11:38.507000",
+        "started_at": "2026-12-01T19:12:00",
+        "last_heartbeat": None,
+    }
+    assert job_dict(job_row(document)) == expected
+    assert job_document_dict(document) == expected
