@@ -62,7 +62,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.gzip.GZipMiddleware",
-    "foundation.web.static_files.StaticFilesMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "foundation.web.json_answers.JsonAnswersMiddleware",
     "foundation.web.security_headers.ContentSecurityPolicyMiddleware",
     "foundation.web.security_headers.SecureCookiesMiddleware",
@@ -70,9 +70,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "foundation.web.body_limit.BodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "foundation.web.lazy_messages.LazyMessageMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "overview.request_metrics.PrometheusAfterMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "adminsite.urls"
