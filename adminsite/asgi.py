@@ -1,123 +1,57 @@
-"""The ASGI application served by uvicorn (`adminsite.asgi:application`)."""
+"""The application uvicorn serves (`adminsite.asgi:application`): Django's own WSGI handler.
+
+a2wsgi runs each request through Django's WSGI handler in a thread of its pool (every view of
+the console is sync: pymongo is). In front of it, the liveness probe is answered on the event
+loop, without waiting for a thread.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import os
-from typing import IO
+from typing import cast
 
-import django
-from django import db
-from django.conf import settings
-from django.core import signals
-from django.core.cache import close_caches
-from django.core.exceptions import RequestAborted
-from django.core.handlers.asgi import ASGIHandler, get_script_prefix
-from django.core.handlers.base import BaseHandler
-from django.http import HttpResponseBase
-from django.urls import get_resolver, set_script_prefix
+from a2wsgi import WSGIMiddleware
+from a2wsgi.asgi_typing import ASGIApp, Receive, Scope, Send
+from a2wsgi.wsgi_typing import WSGIApp
+from django.core.wsgi import get_wsgi_application
+from django.urls import resolve
 
-from foundation.web.event_loop import paths_answered_on_the_event_loop
 from foundation.web.jinja_environment import load_every_page_template
-from foundation.web.request_bodies import BoundedBodies, Receive, Scope, Send
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminsite.settings")
 
+LIVENESS_PATHS = frozenset({"/healthcheck", "/admin/healthcheck"})
+LIVENESS_HEADERS = [
+    (b"content-type", b"text/plain; charset=utf-8"),
+    (b"content-length", b"2"),
+    (b"cache-control", b"no-store"),
+]
 
-class OneHopASGIHandler(ASGIHandler):
-    """Django's ASGI handler, but each request goes from the event loop to a thread once, or never.
 
-    Under ASGI, Django builds an async middleware chain: every middleware that is sync only,
-    every `process_view` and every sync view is then entered through its own `sync_to_async`
-    (or left through `async_to_sync`), and each request gets a thread of its own: 18 switches
-    and 2 new threads for `/healthcheck` (5.3 ms in-process). Every middleware and view of the
-    console is sync (pymongo is) and it has no SQL connection to keep per thread, so the
-    chain is built sync, as under WSGI, and one call in a pooled thread does the request's
-    sync work (the request_started signal, the request, the chain and the view); the loop
-    reads the body, sends the answer and closes it (the request_finished signal: no I/O).
-    The hop is the event loop's own `run_in_executor` in a copy of the request's context:
-    asgiref's `sync_to_async` costs twice as much per call for what it adds (running async
-    code back on the loop), which the sync chain never asks for.
+class LivenessFirst:
+    """Answers a GET or HEAD of the liveness probe itself; passes every other request to `app`.
 
-    A view marked `answers_on_the_event_loop` (`foundation.web.event_loop`: no I/O, a few
-    microseconds of work, such as the liveness probe) is served on the loop itself, with no hop:
-    it still answers when every thread of the pool waits on a slow MongoDB, and it costs a
-    third less. Only routes without path parameters can be marked (looked up by exact path).
-    Django's watch for a client disconnect is dropped: it cannot stop a sync view anyway.
+    When every thread of the pool waits on a slow MongoDB, a probe that needed a thread would
+    wait too, and the pod be killed for being busy. The answer is `overview.health.healthcheck`'s
+    (`ok`, `no-store`); that view still answers the other methods (a JSON 405) and the test
+    client. A probe answered here is in neither the request log nor the request metrics.
     """
 
-    chunk_size = 1 << 22
-    """Bytes per body message: Django's 64 KB cut a 4 MB pending-jobs answer into 64 sends, each
-    through uvicorn's flow control (its write buffer's high-water mark is 64 KB); 4 MB keeps an
-    answer of that size in one. Django also reads files in blocks of this size."""
-
-    def __init__(self) -> None:
-        BaseHandler.__init__(self)
-        self.load_middleware(is_async=False)
-        self.paths_answered_on_the_loop = paths_answered_on_the_event_loop(get_resolver())
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
-        try:
-            body_file = await self.read_body(receive)
-        except RequestAborted:
+        if scope["type"] == "http" and scope["path"] in LIVENESS_PATHS and scope["method"] in ("GET", "HEAD"):
+            await send({"type": "http.response.start", "status": 200, "headers": LIVENESS_HEADERS})
+            await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else b"ok"})
             return
-        try:
-            if scope["path"] in self.paths_answered_on_the_loop:
-                response = self._respond(scope, body_file)
-            else:
-                loop = asyncio.get_running_loop()
-                context = contextvars.copy_context()
-                response = await loop.run_in_executor(None, context.run, self._respond, scope, body_file)
-            await self.send_response(response, send)
-            response.close()
-        finally:
-            body_file.close()
-
-    def _respond(self, scope: Scope, body_file: IO[bytes]) -> HttpResponseBase:
-        set_script_prefix(get_script_prefix(scope))
-        signals.request_started.send(sender=self.__class__, scope=scope)
-        request, error_response = self.create_request(scope, body_file)
-        if request is None:
-            assert error_response is not None  # Django's pair: a request or the error answer
-            return error_response
-        response = self.get_response(request)
-        response._handler_class = self.__class__  # type: ignore[attr-defined]  # as Django's handler does
-        return response
+        await self.app(scope, receive, send)
 
 
-_NO_DATABASE = "django.db.backends.dummy"
-"""The engine Django puts in place when DATABASES is empty."""
-_CACHES_WITHOUT_CONNECTIONS = {
-    "django.core.cache.backends.locmem.LocMemCache",
-    "django.core.cache.backends.dummy.DummyCache",
-}
-"""Cache backends whose `close()`, called after every request, does nothing."""
+# Django's handler returns the response, which WSGI servers iterate for its bytes
+application = LivenessFirst(WSGIMiddleware(cast(WSGIApp, get_wsgi_application())))
 
-
-def _drop_per_request_upkeep_of_absent_backends() -> None:
-    """Disconnect Django's per-request upkeep of SQL connections and caches the console does not have.
-
-    With `DATABASES = {}` Django still keeps a dummy connection, and every request started and
-    finished walks it (reset_queries, close_old_connections); every finished request also closes
-    every cache, a no-op for the in-memory one: together a fifth of the sync work of
-    `/healthcheck`. Each stays connected when a real SQL database or cache server is configured.
-    """
-    if all(connection.settings_dict["ENGINE"] == _NO_DATABASE for connection in db.connections.all()):
-        signals.request_started.disconnect(db.reset_queries)
-        signals.request_started.disconnect(db.close_old_connections)
-        signals.request_finished.disconnect(db.close_old_connections)
-    if all(cache["BACKEND"] in _CACHES_WITHOUT_CONNECTIONS for cache in settings.CACHES.values()):
-        signals.request_finished.disconnect(close_caches)
-
-
-django.setup(set_prefix=False)
-# Bodies over their limit are refused before Django reads (and spools) them whole.
-application = BoundedBodies(OneHopASGIHandler())
-# Django's per-request upkeep of SQL connections and caches the console does not have, dropped.
-_drop_per_request_upkeep_of_absent_backends()
-# Every page's templates, compiled before the first request of this worker (the URL configuration
-# and the views are imported by the handler itself).
+# What each worker does once, before its first request: import the URL configuration (and
+# with it every view), and compile every page's templates.
+resolve("/healthcheck")
 load_every_page_template()

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from foundation.core.config import AdminConfig, checked_config, stop_on_config_error
 from foundation.core.secret_key import stable_secret_key
-from foundation.web.request_bodies import MAX_BODY_BYTES
 
 
 def _load() -> AdminConfig:
@@ -61,21 +60,23 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # serving and observability (README "Running in production"): metrics first and last,
-    # then the request log, CORS, gzip, static files and the JSON answer guarantees
+    # then the request log, CORS, gzip, static files and the JSON answer guarantees; the body
+    # limit before any view or CSRF check reads a body
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "foundation.web.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "foundation.web.cross_site.ReadsOnlyCorsMiddleware",
     "django.middleware.gzip.GZipMiddleware",
-    "foundation.web.static_files.StaticFilesMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "foundation.web.json_answers.JsonAnswersMiddleware",
     "foundation.web.security_headers.ContentSecurityPolicyMiddleware",
     "foundation.web.security_headers.SecureCookiesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "foundation.web.body_limit.BodyLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "foundation.web.cross_site.CrossSiteWritesMiddleware",
-    "foundation.web.lazy_messages.LazyMessageMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "overview.metric_labels.PrometheusAfterMiddleware",
 ]
@@ -116,10 +117,11 @@ LOGIN_URL = "/admin/login"
 LOGIN_REDIRECT_URL = "/admin/"
 SESSION_COOKIE_AGE = 12 * 3600
 
-# Request bodies: the ASGI application refuses one over MAX_BODY_BYTES before reading it
-# (foundation/web/request_bodies.py); Django's own limit is the same, for the test client and
-# WSGI. More than 1,000 fields is a 422 (foundation/web/error_answers.py).
-DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+# Request bodies: 1 MiB at most, far above any form or JSON body of the console (a few hundred
+# bytes). Django refuses a larger one from its Content-Length before reading it, for every body
+# (foundation/web/body_limit.py): a 413. More than 1,000 fields is a 422
+# (foundation/web/error_answers.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 
 # The live pages' polled data is reused per interval in this process's memory

@@ -1,5 +1,7 @@
 """Liveness: answers `ok` without touching a database, so a slow MongoDB never kills the pod.
 
+Under uvicorn, a GET or HEAD of the probe is answered the same way before Django, without
+waiting for a thread (`adminsite.asgi.LivenessFirst`); this view answers the other methods.
 Readiness (/admin/readiness) is the one that asks the databases.
 """
 
@@ -12,10 +14,8 @@ from django.views.decorators.csrf import csrf_exempt
 from foundation.core.errors import DatabaseUnavailableError
 from foundation.database.probes import ping_databases
 from foundation.web.error_answers import json_error, json_safe_methods_only
-from foundation.web.event_loop import answers_on_the_event_loop
 
 
-@answers_on_the_event_loop  # no I/O: it answers even when every thread waits on MongoDB
 @csrf_exempt
 @json_safe_methods_only
 def healthcheck(request: HttpRequest) -> HttpResponse:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from overview import request_metrics
+from django_prometheus.middleware import PrometheusAfterMiddleware as DjangoPrometheusAfterMiddleware
 
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "OPTIONS", "CONNECT", "PATCH"})
 """The methods django-prometheus names as they are (its `_method`)."""
@@ -34,5 +34,5 @@ class ClosedLabelValues:
         return super().label_metric(metric, request, response, **labels)  # type: ignore[misc]  # the mixed-in middleware's
 
 
-class PrometheusAfterMiddleware(ClosedLabelValues, request_metrics.PrometheusAfterMiddleware):
+class PrometheusAfterMiddleware(ClosedLabelValues, DjangoPrometheusAfterMiddleware):  # type: ignore[misc]  # untyped library
     """django-prometheus's after-middleware (put it last), labels closed."""

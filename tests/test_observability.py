@@ -179,7 +179,7 @@ def test_static_files_are_served_by_the_app_without_collectstatic(client: Client
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/css")
     expected = Path(rest_framework.__file__).parent / "static" / "rest_framework" / "css" / "bootstrap.min.css"
-    assert response.content == expected.read_bytes()
+    assert response.getvalue() == expected.read_bytes()
 
 
 # logs

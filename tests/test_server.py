@@ -204,41 +204,6 @@ def test_two_workers_report_summed_request_counts_and_the_database_gauges_once(
     assert '"GET /admin/blocked-datasets HTTP/1.1"' not in output
 
 
-def listening_sockets(port: int) -> int:
-    """The TCP sockets listening on 127.0.0.1:port (Linux's /proc/net/tcp: state 0A is LISTEN)."""
-    local = f"0100007F:{port:04X}"
-    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
-    return sum(1 for row in rows if row.split()[1] == local and row.split()[3] == "0A")
-
-
-def test_a_burst_of_connections_is_spread_over_both_workers(start_server, settings, mongo_server, tmp_path):
-    """16 keep-alive connections opened together are served by both workers, not all by the first awake.
-
-    Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads the new
-    connections: all 16 on one worker has a chance of 2**-15. With one shared socket, the worker
-    that wakes first often accepts the whole burst (this test failed 1 run in 3 with it).
-    """
-    server = start_server(
-        cache_url=mongo_server.cache_url,
-        queue_url=mongo_server.queue_url,
-        cache_database=settings.ADMIN.cache_mongo_database,
-        queue_database=settings.ADMIN.queue_mongo_database,
-    )
-    host, port = server.url.removeprefix("http://").split(":")
-    # the server answers once one worker listens; the second may still be starting
-    wait_until(lambda: listening_sockets(int(port)) == 2, deadline_seconds=START_DEADLINE_SECONDS, what="2 workers")
-    connections = [socket.create_connection((host, int(port)), timeout=10) for _ in range(16)]
-    try:
-        for connection in connections:
-            connection.sendall(f"GET /admin/readiness HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
-        for connection in connections:
-            assert connection.recv(4096).startswith(b"HTTP/1.1 200 OK")
-    finally:
-        for connection in connections:
-            connection.close()
-    assert len(workers_that_served(tmp_path / "prometheus", "overview.health.readiness")) == 2
-
-
 def crash(database: EmbeddedMongo) -> None:
     """Kill the database at once (a clean stop waits seconds for the server's connections)."""
     if database.process is not None and database.process.poll() is None:
@@ -319,7 +284,7 @@ def test_a_bad_port_stops_start_up_with_a_message_naming_the_variable(port, mess
 
 @pytest.mark.parametrize("reuse_port", [False, True], ids=["another program", "another server of ours"])
 def test_a_port_already_listened_on_stops_start_up(reuse_port: bool) -> None:
-    """Even a socket that also sets SO_REUSEPORT (an orphaned worker of ours) must not share the port."""
+    """Even a socket that sets SO_REUSEPORT must not share the port (uvicorn's socket does not set it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         if reuse_port:
             taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)

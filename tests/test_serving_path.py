@@ -1,10 +1,10 @@
-"""What a request costs on its way through uvicorn and Django, before any view work.
+"""The way a request is served: uvicorn, the liveness answer in front, Django's WSGI handler.
 
 - The listening socket that `python -m adminsite.server` shares between its workers must make
   asyncio set TCP_NODELAY on every accepted connection: without it, keep-alive requests wait
-  ~40 ms each for the client's delayed ACK.
-- The middleware chain and the view run in one thread, entered once from the event loop; the
-  liveness probe, which does no I/O, is answered on the loop itself.
+  ~40 ms each for the client's delayed ACK (uvicorn issue #3149).
+- The liveness probe is answered before the thread pool of the WSGI application: it answers
+  while every thread waits on a slow MongoDB.
 """
 
 from __future__ import annotations
@@ -12,23 +12,16 @@ from __future__ import annotations
 import asyncio
 import importlib
 import socket
-import threading
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
-from django import db
-from django.core import signals
-from django.core.cache import close_caches
-from django.http import HttpResponse
 from django.template import engines
 from django.template.backends.jinja2 import Jinja2
 
 from adminsite import asgi
-from adminsite.asgi import OneHopASGIHandler, application
+from adminsite.asgi import LivenessFirst, application
 from adminsite.server import TcpConfig
-from jobs import apis as json_apis
 
 
 async def nodelay_of_accepted_connection(listening: socket.socket) -> int:
@@ -57,12 +50,13 @@ def test_the_socket_shared_by_the_workers_gets_tcp_nodelay_on_accepted_connectio
     assert asyncio.run(nodelay_of_accepted_connection(in_worker)) == 1
 
 
-async def get(path: str) -> tuple[int, bytes]:
+async def call(app: Any, method: str, path: str) -> tuple[int, dict[bytes, bytes], bytes]:
+    """One request through an ASGI application: its status, headers and body."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "GET",
+        "method": method,
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
@@ -73,7 +67,7 @@ async def get(path: str) -> tuple[int, bytes]:
         "server": ("127.0.0.1", 8000),
     }
     messages = [{"type": "http.request", "body": b"", "more_body": False}]
-    status: list[int] = []
+    start: list[Mapping[str, Any]] = []
     body: list[bytes] = []
 
     async def receive() -> dict[str, Any]:
@@ -84,83 +78,47 @@ async def get(path: str) -> tuple[int, bytes]:
 
     async def send(message: Mapping[str, Any]) -> None:
         if message["type"] == "http.response.start":
-            status.append(message["status"])
+            start.append(message)
         else:
             body.append(message.get("body", b""))
 
-    await application(scope, receive, send)
-    return status[0], b"".join(body)
+    await app(scope, receive, send)
+    return start[0]["status"], dict(start[0]["headers"]), b"".join(body)
 
 
-def test_a_request_enters_a_thread_from_the_event_loop_once(monkeypatch: Any) -> None:
-    """The request_started signal, the whole middleware chain and the view run in one pooled thread."""
-    threads: dict[str, set[int]] = {"loop": set(), "request started": set(), "view": set()}
-    view = json_apis.BlockedDatasetsApi.get
+def test_the_liveness_probe_answers_while_the_application_behind_it_waits() -> None:
+    """GET and HEAD of /healthcheck never reach the WSGI application, whose threads may all wait on MongoDB."""
+    behind: list[str] = []
 
-    def recording_view(self: Any, request: Any) -> Any:
-        threads["view"].add(threading.get_ident())
-        return view(self, request)
+    async def stuck(scope: Any, receive: Any, send: Any) -> None:
+        behind.append(scope["path"])
+        await asyncio.Event().wait()
 
-    def on_request_started(**kwargs: Any) -> None:
-        threads["request started"].add(threading.get_ident())
+    async def scenario() -> list[tuple[int, dict[bytes, bytes], bytes]]:
+        app = LivenessFirst(stuck)
+        probes = [call(app, "GET", "/healthcheck"), call(app, "GET", "/admin/healthcheck")]
+        answers = [await asyncio.wait_for(probe, timeout=10) for probe in probes]
+        answers.append(await asyncio.wait_for(call(app, "HEAD", "/healthcheck"), timeout=10))
+        for method, path in (("POST", "/healthcheck"), ("GET", "/admin/readiness")):
+            waiting = asyncio.ensure_future(call(app, method, path))
+            await asyncio.sleep(0)  # let it reach the application (it never answers)
+            waiting.cancel()
+        return answers
 
-    monkeypatch.setattr(json_apis.BlockedDatasetsApi, "get", recording_view)
-    signals.request_started.connect(on_request_started)
-    hops: list[Any] = []
-    run_in_executor = asyncio.BaseEventLoop.run_in_executor
-
-    def counted(self: Any, executor: Any, function: Any, *args: Any) -> Any:
-        hops.append(args[0] if args else function)
-        return run_in_executor(self, executor, function, *args)
-
-    monkeypatch.setattr(asyncio.BaseEventLoop, "run_in_executor", counted)
-
-    async def on_the_loop() -> tuple[int, bytes]:
-        threads["loop"].add(threading.get_ident())
-        return await get("/admin/blocked-datasets")
-
-    try:
-        status, _ = asyncio.run(on_the_loop())
-    finally:
-        signals.request_started.disconnect(on_request_started)
-    assert status in (200, 503)  # 503 when no MongoDB answers: the chain ran either way
-    assert len(hops) == 1
-    assert threads["request started"] == threads["view"]
-    assert len(threads["view"]) == 1 and threads["view"] != threads["loop"]
+    answers = asyncio.run(scenario())
+    assert [(status, body) for status, _, body in answers] == [(200, b"ok"), (200, b"ok"), (200, b"")]
+    assert {headers[b"cache-control"] for _, headers, _ in answers} == {b"no-store"}
+    assert {headers[b"content-type"] for _, headers, _ in answers} == {b"text/plain; charset=utf-8"}
+    assert behind == ["/healthcheck", "/admin/readiness"]  # another method, another path: the application's
 
 
-def test_the_liveness_probe_answers_while_every_thread_of_the_pool_waits() -> None:
-    """/healthcheck is served on the event loop: a pool stuck on a slow MongoDB does not kill the pod."""
-
-    async def scenario() -> tuple[int, bytes]:
-        loop = asyncio.get_running_loop()
-        stuck = threading.Event()
-        pool = ThreadPoolExecutor(max_workers=2)
-        loop.set_default_executor(pool)
-        waiting = [loop.run_in_executor(None, stuck.wait) for _ in range(2)]
-        try:
-            return await asyncio.wait_for(get("/healthcheck"), timeout=10)
-        finally:
-            stuck.set()
-            await asyncio.gather(*waiting)
-
-    assert asyncio.run(scenario()) == (200, b"ok")
-
-
-def test_only_the_views_marked_for_it_are_served_on_the_event_loop() -> None:
-    handler = application.app
-    assert isinstance(handler, OneHopASGIHandler)
-    assert handler.paths_answered_on_the_loop == frozenset({"/healthcheck", "/admin/healthcheck"})
-
-
-def test_without_a_sql_database_nor_a_cache_server_no_request_walks_django_connections() -> None:
-    """The served app drops Django's SQL upkeep (Django's test client connects it again per request)."""
-    importlib.reload(asgi)  # the served app, imported as a worker imports it
-    started = [receiver() for _, receiver, _ in signals.request_started.receivers]
-    finished = [receiver() for _, receiver, _ in signals.request_finished.receivers]
-    assert db.reset_queries not in started and db.close_old_connections not in started
-    assert db.close_old_connections not in finished
-    assert close_caches not in finished  # the in-memory cache has nothing to close
+def test_the_served_application_gives_django_s_answers() -> None:
+    """Through a2wsgi and Django's WSGI handler: the probe's 405 to a POST is the view's JSON answer."""
+    status, headers, body = asyncio.run(call(application, "POST", "/healthcheck"))
+    assert (status, headers[b"x-error-code"]) == (405, b"MethodNotAllowed")
+    assert body == b'{"error": "Method \\"POST\\" not allowed."}'
+    status, headers, body = asyncio.run(call(application, "GET", "/admin/no-such-route"))
+    assert (status, headers[b"cache-control"], body) == (404, b"no-store", b'{"error": "Not found."}')
 
 
 def test_every_page_template_is_compiled_before_the_first_request(monkeypatch: Any) -> None:
@@ -178,17 +136,3 @@ def test_every_page_template_is_compiled_before_the_first_request(monkeypatch: A
     monkeypatch.setattr(engine.env.loader, "get_source", no_source)
     for name in names:
         engine.env.get_template(name)
-
-
-def test_an_answer_of_a_few_megabytes_leaves_in_one_body_message() -> None:
-    """Not in Django's 64 KB chunks: each is a send through uvicorn's flow control (64 KB high-water)."""
-    messages: list[Mapping[str, Any]] = []
-
-    async def send(message: Mapping[str, Any]) -> None:
-        messages.append(message)
-
-    body = b"x" * 4_000_000  # about a 10k-job pending-jobs answer
-    asyncio.run(OneHopASGIHandler().send_response(HttpResponse(body), send))
-    bodies = [message for message in messages if message["type"] == "http.response.body"]
-    assert [len(message["body"]) for message in bodies] == [len(body)]
-    assert bodies[0]["more_body"] is False

@@ -97,6 +97,12 @@ class MethodNotAllowedError(AdminError):
 
 
 class RequestBodyTooLargeError(AdminError):
-    """The request body is over its limit: refused before it is read (foundation.web.request_bodies)."""
+    """The request body is over Django's DATA_UPLOAD_MAX_MEMORY_SIZE: refused before it is read."""
 
     status_code = 413
+
+
+class LengthRequiredError(AdminError):
+    """A request body without a Content-Length (chunked), which a WSGI application cannot read: 411."""
+
+    status_code = 411
