@@ -46,7 +46,7 @@ def raw_exchange(server: RunningServer, head: str, body: bytes = b"") -> bytes:
 def test_a_200_mb_post_is_refused_before_its_body_is_sent(server: RunningServer) -> None:
     answer = raw_exchange(
         server,
-        "POST /admin/recreate-dataset?dataset=org/ds HTTP/1.1\r\nHost: x\r\n"
+        "POST /admin/recreate-dataset?dataset=org/ds HTTP/1.1\r\nHost: localhost\r\n"
         f"Content-Type: application/json\r\nContent-Length: {200 * 1024 * 1024}\r\n\r\n",
     )
     head, _, body = answer.partition(b"\r\n\r\n")
