@@ -52,6 +52,10 @@ from cachereports.selectors.reports import (
     cache_reports_page,
     count_cache_entries_of_dataset,
 )
+from cachereports.selectors.written import (
+    WrittenEntries,
+    cache_entries_written,
+)
 
 __all__ = [
     "SAMPLE_DATASETS",
@@ -66,8 +70,10 @@ __all__ = [
     "CopiedFrom",
     "ErrorGroup",
     "KindHealth",
+    "WrittenEntries",
     "cache_entries_of_dataset_page",
     "cache_entries_page",
+    "cache_entries_written",
     "cache_entry_detail",
     "cache_errors",
     "cache_health",
