@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from overview.charts import (
     Bar,
     Frame,
@@ -24,7 +26,7 @@ def words(value: float) -> str:
     return f"{value:g} jobs"
 
 
-def series(name: str, values: list[float | None]) -> Series:
+def series(name: str, values: Sequence[float | None]) -> Series:
     return Series(name=name, label=name, values=values, hrefs=[f"/list/{name}/{index}" for index in range(len(values))])
 
 
@@ -72,7 +74,8 @@ def test_a_line_chart_breaks_its_line_where_a_slot_has_no_value() -> None:
 
 
 def test_a_chart_of_zeros_or_of_nothing_is_empty() -> None:
-    for values in ([0.0, 0.0], [None, None]):
+    nothing: list[list[float | None]] = [[0.0, 0.0], [None, None]]
+    for values in nothing:
         chart = line_chart(
             series=[series("stale", values)], slot_titles=["a", "b"], x_labels=[None, None], describe=words
         )
