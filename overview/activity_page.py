@@ -467,3 +467,45 @@ def activity_page(request: HttpRequest) -> HttpResponse:
             "interval_words": interval_words(activity.timeline.interval_seconds),
         },
     )
+
+
+# --- the dashboard's sparklines: the same series over the last hour -------------------------
+
+SPARKLINE_WINDOW = WINDOWS[0]
+
+
+@dataclass(frozen=True)
+class SparklineTile:
+    id: str
+    title: str
+    latest: str
+    href: str
+    """The chart on the activity page."""
+    sparkline: charts.Sparkline
+
+
+@dataclass(frozen=True)
+class DashboardActivity:
+    tiles: list[SparklineTile]
+    samples: int
+    href: str
+
+
+def dashboard_activity(*, now: datetime) -> DashboardActivity:
+    """The charts of the last hour as sparklines, each leading to its chart: the page's two commands."""
+    activity = read_activity(SPARKLINE_WINDOW, now=now)
+    page = activity.links.query(activity.links.activity, window=SPARKLINE_WINDOW.name)
+    return DashboardActivity(
+        tiles=[
+            SparklineTile(
+                id=panel.id,
+                title=panel.title,
+                latest=panel.latest,
+                href=f"{page}#{panel.id}",
+                sparkline=charts.sparkline(panel.trend),
+            )
+            for panel in activity.panels
+        ],
+        samples=activity.samples,
+        href=page,
+    )

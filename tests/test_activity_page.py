@@ -354,3 +354,63 @@ def test_a_bad_window_or_interval_is_a_422_page(client: Client, query: dict[str,
     assert response.status_code == 422
     assert response["X-Error-Code"] == "InvalidParameter"
     assert message in text_of(response)
+
+
+def test_the_dashboard_draws_the_same_series_as_sparklines_leading_to_their_charts(
+    client: Client, cache_db: Any, queue_db: Any
+) -> None:
+    seed_activity(cache_db, queue_db)
+
+    html = client.get("/admin/").content.decode()
+
+    tiles = re.findall(
+        r'<a class="sparkline-tile" id="spark-([a-z-]+)" href="([^"]+)">\s*<span class="sparkline-title">([^<]+)</span>'
+        r'.*?<span class="sparkline-latest">([^<]+)</span>',
+        html,
+        flags=re.DOTALL,
+    )
+    assert [(name, unescape(href), title, latest) for name, href, title, latest in tiles] == [
+        (
+            "queue-by-status",
+            "/admin/activity?window=hour#queue-by-status",
+            "Queue depth by status",
+            "last sample: waiting 5, started 3",
+        ),
+        (
+            "waiting-by-worker-size",
+            "/admin/activity?window=hour#waiting-by-worker-size",
+            "Waiting jobs by worker size",
+            "last sample: light 1, medium 4, heavy 0",
+        ),
+        (
+            "jobs-finished",
+            "/admin/activity?window=hour#jobs-finished",
+            "Jobs finished per interval",
+            "5 jobs in the window",
+        ),
+        (
+            "entries-written",
+            "/admin/activity?window=hour#entries-written",
+            "Cache entries written per interval",
+            "successes 2, errors 3 in the window",
+        ),
+        (
+            "oldest-waiting",
+            "/admin/activity?window=hour#oldest-waiting",
+            "Age of the oldest waiting job",
+            "last sample: 30m 1s",
+        ),
+        ("stale-jobs", "/admin/activity?window=hour#stale-jobs", "Stale jobs", "last sample: 2"),
+        ("blocked-datasets", "/admin/activity?window=hour#blocked-datasets", "Blocked datasets", "last sample: 2"),
+    ]
+    # the waiting line: 9, 7, a gap at 11:59, then 5 (of 9, the top of both lines); its last point marked
+    assert (
+        '<g class="series-waiting"><path d="M149.2,3 L151.8,8.8 M157,14.6"/><circle cx="157.0" cy="14.6" r="2"/></g>'
+        in html
+    )
+    assert '<a href="/admin/activity?window=hour">Activity, last hour</a>' in html
+
+
+def test_the_dashboard_of_an_empty_world_says_where_samples_come_from(client: Client) -> None:
+    text = text_of(client.get("/admin/"))
+    assert "No activity sample in the last hour: the queue over time comes from manage.py collect_counts" in text

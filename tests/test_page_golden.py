@@ -4,8 +4,8 @@ The fixtures were rendered by the Django-template pages before the move to Jinja
 must keep giving the same HTML, byte for byte (the dashboard's was rendered again, by Jinja2,
 when it gained the age of its root-error groups: only that line changed; the dashboard's and the
 builder names' again when their counts came from `collect_counts`; every page's when the
-navigation gained Activity). Only the CSRF tokens (random on every render)
-are replaced by a placeholder. To render them again after a deliberate change of a page:
+navigation gained Activity, and the dashboard's with its sparklines). Only the CSRF tokens
+(random on every render) are replaced by a placeholder. To render them again after a deliberate change of a page:
 `GOLDEN_PAGES_UPDATE=1 .venv/bin/python -m pytest tests/test_page_golden.py`, then review
 the diff of tests/golden_pages/.
 """
