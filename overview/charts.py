@@ -318,7 +318,7 @@ def stacked_bar_chart(
 
 
 def sparkline(
-    series: Sequence[tuple[str, Sequence[float | None]]], *, width: int = 160, height: int = 32, margin: float = 3
+    series: Sequence[tuple[str, Sequence[float | None]]], *, width: int = 140, height: int = 32, margin: float = 3
 ) -> Sparkline:
     """Each (name, values) as a small line, all scaled from 0 to their common maximum (flat at the bottom when
     all are 0); the slots span the width whatever their number."""

@@ -405,7 +405,7 @@ def test_the_dashboard_draws_the_same_series_as_sparklines_leading_to_their_char
     ]
     # the waiting line: 9, 7, a gap at 11:59, then 5 (of 9, the top of both lines); its last point marked
     assert (
-        '<g class="series-waiting"><path d="M149.2,3 L151.8,8.8 M157,14.6"/><circle cx="157.0" cy="14.6" r="2"/></g>'
+        '<g class="series-waiting"><path d="M130.2,3 L132.5,8.8 M137,14.6"/><circle cx="137.0" cy="14.6" r="2"/></g>'
         in html
     )
     assert '<a href="/admin/activity?window=hour">Activity, last hour</a>' in html
