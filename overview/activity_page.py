@@ -1,7 +1,7 @@
 """The activity page (/admin/activity) and the dashboard's sparklines: the queue and the work done over time.
 
-Two commands whatever the window: the activity samples of the window (one find on `_id`,
-`overview.activity.activity_samples`) and the cache entries written in it (one aggregation
+Two commands whatever the window: the last activity sample of each interval of the window (one
+aggregation on `_id`, `overview.activity.last_samples_by_interval`) and the cache entries written in it (one aggregation
 through index `kind_updated`, `cachereports.selectors.cache_entries_written`). The rows are
 folded into slots (`overview.activity_series`), the slots into series with a link per point,
 the series into SVG geometry (`overview.charts`), which the templates draw.
@@ -33,7 +33,7 @@ from foundation.database import mongo
 from foundation.web.console import choice_parameter, console_page, render_page, text_parameter
 from jobs.selectors import WORKER_SIZES
 from overview import charts
-from overview.activity import ActivitySample, activity_samples
+from overview.activity import ActivitySample, last_samples_by_interval
 from overview.activity_series import (
     DEFAULT_WINDOW,
     WINDOW_NAMES,
@@ -412,16 +412,17 @@ class Activity:
 def read_activity(window: ActivityWindow, *, now: datetime) -> Activity:
     """The two reads of a window (samples, entries written) folded into its slots and charts."""
     line = timeline(window, now=now, sample_seconds=settings.ADMIN.activity_sample_seconds)
-    samples = activity_samples(since=line.since, until=line.until)
+    sampled = last_samples_by_interval(since=line.since, until=line.until, interval_seconds=line.interval_seconds)
     written = cache_selectors.cache_entries_written(
         since=line.since, until=line.until, interval_seconds=line.interval_seconds
     )
+    samples = [interval.last for interval in sampled]
     slots = slots_of(line, samples=samples, written=written)
     links = links_of(window)
     return Activity(
         timeline=line,
         slots=slots,
-        samples=len(samples),
+        samples=sum(interval.count for interval in sampled),
         last_taken_at=samples[-1].taken_at if samples else None,
         panels=activity_panels(slots, links),
         links=links,

@@ -16,12 +16,13 @@ from django.core.management import call_command
 from django.test import Client
 
 from foundation.database import mongo
+from overview.activity import last_samples_by_interval
 from tests.support.page_data import insert_cache_entry
 from tests.test_pages import text_of
 
 NOW = datetime(2024, 6, 1, 12, 0, 30, tzinfo=UTC)
 """Half a minute into the interval of 12:00: the last hour's intervals run from 11:01 to 12:01."""
-PAGE_COMMANDS = [("find", "adminActivitySamples"), ("aggregate", "cachedResponsesBlue")]
+PAGE_COMMANDS = [("aggregate", "adminActivitySamples"), ("aggregate", "cachedResponsesBlue")]
 
 
 @pytest.fixture(autouse=True)
@@ -312,6 +313,22 @@ def test_the_page_costs_two_commands_whatever_the_window_and_the_size(
         db_commands.collections.clear()
         assert client.get("/admin/activity", {"window": window}).status_code == 200
         assert db_commands.collections == small[window] == PAGE_COMMANDS
+
+
+def test_each_interval_gets_its_last_sample_and_how_many_were_taken_in_it(queue_db: Any) -> None:
+    """One aggregation: the window's samples grouped by interval on the server, the last of each."""
+    samples = [
+        sample_document(at(11, minute), waiting=minute, started=0, by_size=(0, 0, 0), oldest=None, stale=0, blocked=0)
+        for minute in (44, 45, 46, 59)
+    ]
+    queue_db["adminActivitySamples"].insert_many(samples)
+
+    intervals = last_samples_by_interval(since=at(11, 45), until=at(12, 15), interval_seconds=900)
+
+    assert [(interval.interval_start, interval.last.interval_start, interval.count) for interval in intervals] == [
+        (at(11, 45), at(11, 59), 3),  # 11:44 is before the window
+    ]
+    assert intervals[0].last.jobs_by_status == {"waiting": 59, "started": 0}
 
 
 def test_an_empty_world_says_there_is_no_sample_yet_and_how_to_take_them(client: Client) -> None:
