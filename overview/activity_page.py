@@ -1,8 +1,9 @@
 """The activity page (/admin/activity) and the dashboard's sparklines: the queue and the work done over time.
 
 Two commands whatever the window: the last activity sample of each interval of the window (one
-aggregation on `_id`, `overview.activity.last_samples_by_interval`) and the cache entries written in it (one aggregation
-through index `kind_updated`, `cachereports.selectors.cache_entries_written`). The rows are
+aggregation on `_id`, `overview.activity.last_samples_by_interval`) and the cache entries
+written in it (one aggregation through index `kind_updated`,
+`cachereports.selectors.cache_entries_written`). The rows are
 folded into slots (`overview.activity_series`), the slots into series with a link per point,
 the series into SVG geometry (`overview.charts`), which the templates draw.
 
