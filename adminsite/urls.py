@@ -17,7 +17,7 @@ from datasetops import views as dataset_views
 from foundation.auth import login_views
 from jobs import apis as job_apis
 from jobs import views as job_views
-from overview import health, metrics, pages
+from overview import activity_page, health, metrics, pages
 
 to_dashboard = RedirectView.as_view(url="/admin/", permanent=False, http_method_names=["get", "head"])
 
@@ -49,6 +49,7 @@ urlpatterns = [
     path("admin/cache/<str:entry_id>", cache_views.cache_entry, name="console-cache-entry"),
     path("admin/dataset", dataset_views.dataset_page, name="console-dataset"),
     path("admin/graph", pages.graph, name="console-graph"),
+    path("admin/activity", activity_page.activity_page, name="console-activity"),
     path("admin/builder-names", pages.builder_names, name="console-builder-names"),
     path("admin/dataset/force-refresh", dataset_views.force_refresh_action, name="console-force-refresh"),
     path("admin/dataset/recreate", dataset_views.recreate_dataset_page, name="console-recreate"),

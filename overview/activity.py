@@ -1,9 +1,10 @@
 """Activity over time: one sample of the queue and the cache per interval (collection `adminActivitySamples`, ours).
 
 The collector (`overview.collector`) takes a sample at each interval of
-ADMIN_ACTIVITY_SAMPLE_SECONDS; the activity page reads the samples of a window
-(`activity_samples`). A sample reads only the metric rows the workers keep and counts that an
-index answers, never the jobs or entries one by one:
+ADMIN_ACTIVITY_SAMPLE_SECONDS; the activity page reads the last sample of each of its intervals
+(`last_samples_by_interval`; `activity_samples` reads every sample of a window). A sample reads
+only the metric rows the workers keep and counts that an index answers, never the jobs or
+entries one by one:
 - queue depth by status: `jobTotalMetric` (summed over job types and dataset statuses);
 - waiting jobs by worker size: `workerTypeJobCounts` (the workers count only the waiting jobs
   of datasets that are not blocked: the rows have no started count);
@@ -116,6 +117,47 @@ def activity_samples(*, since: datetime, until: datetime | None = None) -> list[
         window["$lt"] = until
     found = mongo.queue_database_for_reports()[mongo.ADMIN_ACTIVITY_SAMPLES].find({"_id": window}).sort("_id", 1)
     return [_sample(document) for document in found.batch_size(mongo.WHOLE_RESULT_BATCH_SIZE)]
+
+
+@dataclass(frozen=True)
+class IntervalSamples:
+    """The last sample taken in one interval of a window, and how many were taken in it."""
+
+    interval_start: datetime
+    last: ActivitySample
+    count: int
+
+
+def last_samples_by_interval(*, since: datetime, until: datetime, interval_seconds: int) -> list[IntervalSamples]:
+    """The last sample of each interval (of `interval_seconds` from `since`) in [since, until), oldest first.
+
+    One aggregation: the window's samples by `_id` (in order), grouped by interval on the server
+    with `$last`; a week of samples taken every minute (10,080) comes back as its 168 hours, not
+    as 10,080 documents to decode.
+    """
+    found = mongo.queue_database_for_reports()[mongo.ADMIN_ACTIVITY_SAMPLES].aggregate(
+        [
+            {"$match": {"_id": {"$gte": since, "$lt": until}}},
+            {"$sort": {"_id": 1}},
+            {
+                "$group": {
+                    "_id": {"$floor": {"$divide": [{"$subtract": ["$_id", since]}, interval_seconds * 1000]}},
+                    "last": {"$last": "$$ROOT"},
+                    "count": {"$sum": 1},
+                }
+            },
+            {"$sort": {"_id": 1}},
+        ],
+        batchSize=mongo.WHOLE_RESULT_BATCH_SIZE,
+    )
+    return [
+        IntervalSamples(
+            interval_start=since + timedelta(seconds=int(group["_id"]) * interval_seconds),
+            last=_sample(group["last"]),
+            count=int(group["count"]),
+        )
+        for group in found
+    ]
 
 
 def activity_samples_of_the_last(seconds: float, *, now: datetime | None = None) -> list[ActivitySample]:

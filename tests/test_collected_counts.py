@@ -84,9 +84,10 @@ def test_before_any_round_the_pages_say_the_counts_are_not_made_yet_and_how_to_m
     db_commands.collections.clear()
     dashboard = client.get("/admin/")
     assert dashboard.status_code == 200
-    # no page reads the cache entries: the metric rows only
+    # no page reads all the cache entries: the metric rows, and the sparklines' entries written in the last hour
     assert [target for target in db_commands.collections if target[1] in CACHE_COLLECTIONS] == [
-        ("find", "cacheTotalMetric")
+        ("find", "cacheTotalMetric"),
+        ("aggregate", "cachedResponsesBlue"),
     ]
     text = text_of(dashboard)
     assert "The root-error groups are counted apart from the pages, by manage.py collect_counts" in text
@@ -146,7 +147,8 @@ def test_the_pages_show_the_last_counts_and_how_old_they_are(
     db_commands.collections.clear()
     dashboard = client.get("/admin/")
     assert [target for target in db_commands.collections if target[1] in CACHE_COLLECTIONS] == [
-        ("find", "cacheTotalMetric")
+        ("find", "cacheTotalMetric"),
+        ("aggregate", "cachedResponsesBlue"),  # the sparklines' entries written in the last hour
     ]
     assert ("find", mongo.ADMIN_COUNTS) in db_commands.collections
     html = dashboard.content.decode()

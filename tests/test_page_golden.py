@@ -3,8 +3,9 @@
 The fixtures were rendered by the Django-template pages before the move to Jinja2: the pages
 must keep giving the same HTML, byte for byte (the dashboard's was rendered again, by Jinja2,
 when it gained the age of its root-error groups: only that line changed; the dashboard's and the
-builder names' again when their counts came from `collect_counts`). Only the CSRF tokens (random on every render)
-are replaced by a placeholder. To render them again after a deliberate change of a page:
+builder names' again when their counts came from `collect_counts`; every page's when the
+navigation gained Activity, and the dashboard's with its sparklines). Only the CSRF tokens
+(random on every render) are replaced by a placeholder. To render them again after a deliberate change of a page:
 `GOLDEN_PAGES_UPDATE=1 .venv/bin/python -m pytest tests/test_page_golden.py`, then review
 the diff of tests/golden_pages/.
 """
@@ -210,6 +211,7 @@ def test_the_pages_of_the_console_keep_their_html(client: Client, cache_db: Any,
     check("dataset_ask", client.get("/admin/dataset"))
     check("graph", client.get("/admin/graph"))
     check("builder_names", client.get("/admin/builder-names"))
+    check("activity", client.get("/admin/activity"))
     check("recreate", client.get("/admin/dataset/recreate", {"dataset": dataset}))
     audit = client.get("/admin/audit")
     check("audit", audit)

@@ -140,11 +140,13 @@ def test_dashboard_counts_the_queue_and_the_cache(client: Client, cache_db, queu
     db_commands.collections.clear()
     response = client.get("/admin/")
     assert response.status_code == 200
-    assert len(mongo_commands(db_commands)) <= 7  # constant: not one per step
-    # the cache health is read from the metric rows, never the entries (the collector counted
-    # the root errors and builder names: tests/test_collected_counts.py)
+    assert len(mongo_commands(db_commands)) <= 9  # constant: not one per step
+    # the cache health is read from the metric rows, never all the entries (the collector counted
+    # the root errors and builder names: tests/test_collected_counts.py); the sparklines count the
+    # entries written in the last hour (tests/test_activity_page.py)
     assert [target for target in db_commands.collections if target[1] in CACHE_COLLECTIONS] == [
         ("find", "cacheTotalMetric"),
+        ("aggregate", "cachedResponsesBlue"),
     ]
 
     queue = response.context["queue"]
@@ -239,6 +241,7 @@ def test_dashboard_shows_the_numbers_of_the_metric_rows(client: Client, cache_db
     assert response.status_code == 200
     assert [target for target in db_commands.collections if target[1] in CACHE_COLLECTIONS] == [
         ("find", "cacheTotalMetric"),
+        ("aggregate", "cachedResponsesBlue"),  # the sparklines' entries written in the last hour
     ]
     cache = response.context["cache"]
     assert cache.total == 1234 + 7 + 3 + 5
@@ -309,10 +312,12 @@ def test_dashboard_costs_the_same_few_commands_whatever_the_size_of_the_database
     large = dashboard_commands(client, db_commands)
 
     assert large == small
-    assert len(large) <= 7
+    assert len(large) <= 9
     assert ("find", "cacheTotalMetric") in large
-    assert ("find", "adminCounts") in large  # the collector's counts: never the entries themselves
-    assert not any(target[1] == "cachedResponsesBlue" for target in large)
+    assert ("find", "adminCounts") in large  # the collector's counts: never all the entries themselves
+    # only the sparklines' aggregation of the last hour's entries written (index kind_updated)
+    assert [target for target in large if target[1] == "cachedResponsesBlue"] == [("aggregate", "cachedResponsesBlue")]
+    assert ("aggregate", "adminActivitySamples") in large
 
 
 def test_dashboard_of_empty_databases(client: Client) -> None:

@@ -11,11 +11,14 @@ work tree.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from random import Random
 from typing import Any
 
 from django.core.management import call_command
 
+from overview.activity import interval_start
 from tests.support.auth_support import ORG, FakeWhoami, whoami_answer
 from tests.support.browser import BROWSER_TESTS, assert_fits_the_window
 from tests.support.page_data import ago, insert_cache_entry, insert_job, seed_broken_dataset
@@ -352,3 +355,130 @@ def test_a_maintainer_goes_from_the_root_error_banner_to_apply_plan(
     assert page.locator('tr[data-step="dataset-info"] .badge.plan').inner_text() == "empty · in process"
     assert page.locator('tr[data-step="dataset-info"] span.badge.waiting').inner_text() == "waiting · normal"
     assert (screenshots / "backfill.png").stat().st_size > 10_000
+
+
+# --- The activity page: charts of the queue and the work done, in both color schemes ------
+
+
+def seed_a_busy_hour(cache_db: Any, queue_db: Any) -> None:
+    """An hour of samples (one a minute, as collect_counts takes them) of a queue that drains, and the cache
+    entries its jobs wrote, successes and errors, minute by minute."""
+    randomness = Random(18)
+    this_minute = interval_start(datetime.now(UTC), 60)
+    samples, entries = [], []
+    for minutes_ago in range(59, -1, -1):
+        start = this_minute - timedelta(minutes=minutes_ago)
+        waiting = 40 + 2 * minutes_ago + randomness.randint(0, 9)
+        samples.append(
+            {
+                "_id": start,
+                "interval_seconds": 60,
+                "taken_at": start + timedelta(seconds=1),
+                "jobs": {"waiting": waiting, "started": 8 + randomness.randint(0, 4)},
+                "waiting_jobs_by_worker_size": {
+                    "light": waiting // 2,
+                    "medium": waiting // 3,
+                    "heavy": waiting - waiting // 2 - waiting // 3,
+                },
+                "cache_entries_by_http_status": {"200": 1000, "500": 40},
+                "oldest_waiting_job_created_at": start - timedelta(minutes=20 + minutes_ago % 25),
+                "stale_jobs": 3 if 20 <= minutes_ago <= 35 else 1,
+                "blocked_datasets": 1 if minutes_ago > 30 else 2,
+            }
+        )
+        for number in range(randomness.randint(4, 16)):
+            kind = randomness.choice(["config-parquet-and-info", "split-first-rows", "config-info", "dataset-info"])
+            entry: dict[str, Any] = {
+                "kind": kind,
+                "dataset": f"org/ds-{minutes_ago}-{number}",
+                "config": "default",
+                "http_status": 200,
+                "updated_at": start + timedelta(seconds=randomness.randint(0, 59)),
+            }
+            if randomness.random() < 0.2:  # a failure, with its code
+                entry["http_status"] = 500
+                entry["error_code"] = randomness.choice(["DatasetGenerationError", "ConfigNamesError"])
+            entries.append(entry)
+    queue_db["adminActivitySamples"].insert_many(samples)
+    cache_db["cachedResponsesBlue"].insert_many(entries)
+
+
+CHARTS = {
+    "queue-by-status": "line",
+    "waiting-by-worker-size": "line",
+    "jobs-finished": "bars",
+    "entries-written": "bars",
+    "oldest-waiting": "line",
+    "stale-jobs": "line",
+    "blocked-datasets": "line",
+}
+
+
+def relative_luminance(rgb: str) -> float:
+    """Of a computed CSS color, `rgb(r, g, b)` (WCAG's formula)."""
+    channels = [int(value) / 255 for value in re.findall(r"\d+", rgb)[:3]]
+    linear = [value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4 for value in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(first: str, second: str) -> float:
+    lighter, darker = sorted((relative_luminance(first), relative_luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_the_activity_page_draws_every_kind_of_series_in_both_color_schemes(
+    page: Any, console_url: str, cache_db, queue_db, screenshots: Path
+) -> None:
+    seed_a_busy_hour(cache_db, queue_db)
+    seed_console(cache_db, queue_db)  # its round of collect_counts finds this minute's sample taken
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text) if "Security Policy" in message.text else None)
+    colors = {}
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        page.goto(f"{console_url}/admin/")
+        assert page.locator("#activity-sparklines svg.sparkline path").count() >= 7
+        page.click("#activity-title a")
+        page.wait_for_url("**/admin/activity?window=hour")
+        assert page.title() == "Activity · Last hour · dataset viewer admin"
+        for chart, kind in CHARTS.items():
+            figure = page.locator(f"figure#{chart}")
+            drawn = figure.locator("svg .line circle" if kind == "line" else "svg a.bar rect")
+            assert drawn.count() >= 1, (scheme, chart)
+            assert figure.locator(".chart-empty").count() == 0, (scheme, chart)
+            assert figure.locator("table tbody tr").count() == 60
+        # the numbers of a point are in its title and in the table, with the same link
+        point = page.locator("figure#queue-by-status .series-waiting a").last
+        title = point.locator("title").text_content() or ""
+        assert re.fullmatch(r"\d\d:\d\d-\d\d:\d\d UTC · waiting: \d+ jobs", title), title
+        assert point.get_attribute("href") == "/admin/jobs?status=waiting"
+        card = page.evaluate("getComputedStyle(document.querySelector('figure.chart')).backgroundColor")
+        swatches = page.evaluate(
+            "[...document.querySelectorAll('ul.legend .swatch')].map(s => getComputedStyle(s).backgroundColor)"
+        )
+        axis = page.evaluate("getComputedStyle(document.querySelector('svg.chart-drawing .axis text')).fill")
+        for swatch in swatches:  # every series stands out from its background (WCAG: 3 for graphics)
+            assert contrast(swatch, card) >= 3, (scheme, swatch, card)
+        assert contrast(axis, card) >= 4.5, (scheme, axis, card)
+        colors[scheme] = (
+            page.evaluate("getComputedStyle(document.body).backgroundColor"),
+            card,
+            page.evaluate("getComputedStyle(document.querySelector('#queue-by-status .series-waiting path')).stroke"),
+        )
+        assert_fits_the_window(page)
+        name = "activity.png" if scheme == "light" else "activity-dark.png"
+        page.screenshot(path=str(screenshots / name), full_page=True)
+    assert colors["light"] == ("rgb(246, 247, 249)", "rgb(255, 255, 255)", "rgb(81, 86, 196)")
+    assert colors["dark"] == ("rgb(20, 23, 29)", "rgb(27, 32, 40)", "rgb(157, 162, 255)")
+
+    # a bar leads to its interval's entries written, whose counts lead to the cache list
+    page.locator("figure#entries-written a.bar.series-error").last.click()
+    page.wait_for_url("**/admin/activity?window=hour&interval=*")
+    assert page.locator("#interval-title").inner_text().startswith("Entries written ")
+    first = page.locator("#interval-entries tbody tr").first.locator("a")
+    first.click()
+    page.wait_for_url("**/admin/cache?kind=*&http_status=*")
+    assert re.fullmatch(r"\d+ entr(y|ies) match(es)?", page.locator("#cache-count").inner_text())
+    page.goto(f"{console_url}/admin/activity?window=week")
+    assert page.locator("figure#entries-written svg a.bar rect").count() >= 1
+    assert refused == []

@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from markupsafe import Markup
 
+from foundation.core.words import duration
 from foundation.database import mongo
 
 LARGE_JSON_CHARACTERS = 2000
@@ -71,7 +72,7 @@ def age(value: object) -> str:
     moment = _as_datetime(value)
     if moment is None:
         return ""
-    return _duration(int((mongo.utc_now() - moment).total_seconds()))
+    return duration(int((mongo.utc_now() - moment).total_seconds()))
 
 
 def until(value: object) -> str:
@@ -79,17 +80,7 @@ def until(value: object) -> str:
     moment = _as_datetime(value)
     if moment is None:
         return ""
-    return _duration(int((moment - mongo.utc_now()).total_seconds()))
-
-
-def _duration(seconds: int) -> str:
-    seconds = max(0, seconds)
-    parts: list[str] = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if seconds >= size or (unit == "s" and not parts):
-            parts.append(f"{seconds // size}{unit}")
-            seconds %= size
-    return " ".join(parts[:2])
+    return duration(int((moment - mongo.utc_now()).total_seconds()))
 
 
 def or_dash(value: object) -> object:
