@@ -50,9 +50,7 @@ class MetricRecount:
 def recount_metrics(*, dry_run: bool, actor: HubIdentity) -> MetricRecount:
     """Recount the three metric collections; unless `dry_run`, set their rows to the recount (audited)."""
     if dry_run:
-        return MetricRecount(
-            dry_run=True, recount=recount_cache_metric(dry_run=True) + recount_job_metrics(dry_run=True)
-        )
+        return MetricRecount(dry_run=True, recount=recount_all(dry_run=True))
     with audited(actor=actor, action="recount-metrics", parameters={}) as record:
         cache = recount_cache_metric(dry_run=False)
         record.result = _counts(cache)
@@ -69,3 +67,8 @@ def _counts(recount: Recount) -> dict[str, int]:
         "total_drift": sum(abs(drift.drift) for drift in recount.found),
         "rows_left": len(recount.left),
     }
+
+
+def recount_all(*, dry_run: bool) -> Recount:
+    """The three metric collections against the recount (set to it unless `dry_run`); not audited."""
+    return recount_cache_metric(dry_run=dry_run) + recount_job_metrics(dry_run=dry_run)

@@ -13,10 +13,9 @@ A round is a list of tasks, each independent of the others: a task that fails (a
 that does not answer) is reported on its line, and the next ones still run. Each task writes
 whole documents, so a round stopped half-way leaves the last counts as they were.
 
-Issue 23 (the drift of the metric rows, counted by `recount_metrics` on another branch) joins
-here as one more task of `ROUND`: a name and a function that writes its figures into
-`adminCounts` (e.g. `_id: "metric-row-drift"`) and returns its line, for /admin/metrics to
-expose as a gauge.
+The drift of the metric rows (what `manage.py recount_metrics --dry-run` shows) is one more task
+of `ROUND`, once an hour: it writes `adminCounts` `_id: "metric-row-drift"`, which /admin/metrics
+exposes as the gauges `metric_rows_drift` and `metric_rows_off`.
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from pymongo.errors import ConnectionFailure
 
 from cachereports.selectors import builder_names as builder_name_selectors
 from cachereports.selectors import error_groups
+from datasetops import metric_recount
 from foundation.core.commands import unavailable_databases
 from foundation.database import mongo
 from overview import activity, counts
@@ -72,6 +72,36 @@ def drop_expired_samples() -> str:
     return f"{deleted:,} older than {days} days deleted"
 
 
+METRIC_COLLECTIONS = (mongo.CACHE_TOTAL_METRIC, mongo.JOB_TOTAL_METRIC, mongo.WORKER_TYPE_JOB_COUNTS)
+
+METRIC_DRIFT_EVERY_SECONDS = 3600
+"""How often a round recounts the metric rows: the recount aggregates the whole cache and queue,
+as the other services' own metrics collector does on its schedule, so not every minute."""
+
+
+def count_metric_drift() -> str:
+    """How far the metric rows are off a recount of the documents (a dry run: nothing repaired).
+
+    `manage.py recount_metrics` repairs them; this only measures, for /admin/metrics
+    (`metric_rows_drift`, `metric_rows_off`) and its alert. Once an hour at most.
+    """
+    last = counts.latest_metric_drift(mongo.queue_database())
+    now = mongo.utc_now()
+    if last is not None and (now - last.counted_at).total_seconds() < METRIC_DRIFT_EVERY_SECONDS:
+        return f"recounted {int((now - last.counted_at).total_seconds())} s ago: next at the hour"
+    began = time.monotonic()
+    found = metric_recount.recount_all(dry_run=True).found
+    rows_off: dict[str, int] = dict.fromkeys(METRIC_COLLECTIONS, 0)
+    total: dict[str, int] = dict.fromkeys(METRIC_COLLECTIONS, 0)
+    for row in found:
+        if row.drift:
+            rows_off[row.collection] = rows_off.get(row.collection, 0) + 1
+            total[row.collection] = total.get(row.collection, 0) + abs(row.drift)
+    measured = counts.MetricDrift(rows_off=rows_off, total_drift=total, counted_at=now)
+    counts.store_metric_drift(drift=measured, duration_seconds=time.monotonic() - began)
+    return f"{sum(rows_off.values())} metric rows off a recount (total drift {sum(total.values())})"
+
+
 @dataclass(frozen=True)
 class Task:
     name: str
@@ -84,6 +114,7 @@ ROUND: Sequence[Task] = (
     Task("builder names", count_builder_names),
     Task("root errors", count_root_errors),
     Task("expired activity samples", drop_expired_samples),
+    Task("metric-row drift", count_metric_drift),
 )
 """What a round does, in this order: the sample first, close to the start of its interval."""
 

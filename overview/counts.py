@@ -28,6 +28,7 @@ from cachereports.rows import CacheErrors, ErrorGroup
 from foundation.database import mongo
 
 BUILDER_NAMES_ID = "builder-names"
+METRIC_DRIFT_ID = "metric-row-drift"
 ROOT_ERRORS_ID = "root-errors"
 
 
@@ -154,4 +155,44 @@ def latest_counts() -> DashboardCounts:
     return DashboardCounts(
         builder_names=None if builder_names is None else _builder_name_counts(builder_names),
         root_errors=None if root_errors is None else _root_error_counts(root_errors),
+    )
+
+
+# --- The drift of the metric rows (issue 23: the collector reports it, /admin/metrics exposes it)
+
+
+@dataclass(frozen=True)
+class MetricDrift:
+    """By metric collection: how many rows are off the recount, and by how much in all (either way)."""
+
+    rows_off: dict[str, int]
+    total_drift: dict[str, int]
+    counted_at: datetime
+
+
+def store_metric_drift(*, drift: MetricDrift, duration_seconds: float) -> None:
+    _replace(
+        {
+            "_id": METRIC_DRIFT_ID,
+            "counted_at": drift.counted_at,
+            "duration_seconds": duration_seconds,
+            "rows_off": drift.rows_off,
+            "total_drift": drift.total_drift,
+        }
+    )
+
+
+def latest_metric_drift(database: Any = None) -> MetricDrift | None:
+    """The drift the collector found last (one find by `_id`); None before its first recount.
+
+    `database` lets the metrics scrape read through its short-timeout client.
+    """
+    queue = database if database is not None else mongo.queue_database_for_reports()
+    document = queue[mongo.ADMIN_COUNTS].find_one({"_id": METRIC_DRIFT_ID})
+    if document is None:
+        return None
+    return MetricDrift(
+        rows_off={str(name): int(value) for name, value in (document.get("rows_off") or {}).items()},
+        total_drift={str(name): int(value) for name, value in (document.get("total_drift") or {}).items()},
+        counted_at=document["counted_at"],
     )

@@ -48,6 +48,7 @@ from foundation.database.probes import (
 )
 from foundation.web.error_answers import json_safe_methods_only
 from jobs import selectors as job_selectors
+from overview import counts
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +88,27 @@ def _queue_gauges(target: DatabaseTarget, timeout: float) -> list[Metric]:
         for row in job_selectors.job_metric_rows(database)
     ]
     worker_rows = job_selectors.worker_size_rows(database)
+    drift = counts.latest_metric_drift(database)
+    drift_gauges = (
+        []
+        if drift is None
+        else [
+            _gauge(
+                "metric_rows_drift",
+                "How far the metric rows are off a recount of the documents, summed either way (collect_counts)",
+                ["collection"],
+                {(name,): float(value) for name, value in drift.total_drift.items()},
+            ),
+            _gauge(
+                "metric_rows_off",
+                "How many metric rows are off a recount of the documents (collect_counts; recount_metrics repairs)",
+                ["collection"],
+                {(name,): float(value) for name, value in drift.rows_off.items()},
+            ),
+        ]
+    )
     return [
+        *drift_gauges,
         _gauge(
             "queue_jobs_total",
             "Number of jobs in the queue",

@@ -212,12 +212,13 @@ def test_a_round_against_a_database_that_does_not_answer_exits_1_naming_it(
     with pytest.raises(CommandError) as raised:
         call_command("collect_counts", stdout=StringIO(), stderr=errors)
     assert raised.value.returncode == 1
-    assert str(raised.value) == "3 of 4 tasks failed: activity sample, builder names, root errors"
+    assert str(raised.value) == "4 of 5 tasks failed: activity sample, builder names, root errors, metric-row drift"
     unavailable = f"the database is unavailable (cache database at mongodb://127.0.0.1:{port})"
     assert errors.getvalue().splitlines() == [
         f"activity sample: failed: {unavailable}",  # the cache's metric rows are part of a sample
         f"builder names: failed: {unavailable}",
         f"root errors: failed: {unavailable}",
+        f"metric-row drift: failed: {unavailable}",
     ]
 
 
