@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import getpass
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TextIO, cast
+from typing import Any, Protocol, TextIO
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -87,12 +88,12 @@ class AdminCommand(BaseCommand):
     """Said after "The database is unavailable (...):"; a command that may have written part of
     its work before the outage says so instead."""
 
-    @property
-    def raw_stderr(self) -> TextIO:
-        """The stream under Django's stderr wrapper, which would style every write as an ERROR."""
-        return cast(TextIO, self.stderr._out)
+    raw_stderr: TextIO = sys.stderr
+    """The command's stderr stream itself (the `stderr` option of `call_command`, else the
+    process's): Django's wrapper around it would style every write as an ERROR."""
 
     def execute(self, *args: Any, **options: Any) -> str | None:
+        self.raw_stderr = options.get("stderr") or sys.stderr
         with _quiet_write_log(verbosity=int(options.get("verbosity", 1))):
             try:
                 return super().execute(*args, **options)
