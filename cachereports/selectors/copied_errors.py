@@ -114,13 +114,29 @@ class CopiedFrom:
 
 
 def _found_artifacts(keys: set[ArtifactKey]) -> dict[ArtifactKey, dict[str, Any]]:
-    """The entries of these artifacts: one find on the unique index (kind, dataset, config, split)."""
-    conditions = [
-        {"kind": kind, "dataset": dataset, "config": config, "split": split}
-        for kind, dataset, config, split in sorted(keys, key=str)
-    ]
-    found = mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES].find({"$or": conditions}, _COPY_FIELDS)
-    return {_artifact_key(entry): entry for entry in found}
+    """The entries of these artifacts: one find on the unique index (kind, dataset, config, split).
+
+    Equality on each of the index's four fields with `$in` (a missing config or split is `None`,
+    which matches a null or missing field), then only the wanted keys are kept here. On MongoDB
+    the index bounds are the product of the four lists, each a point: the entries read are those
+    of the page's datasets whose kind, config and split are all among the wanted ones, a few more
+    than asked at most. A `$or` of one clause per artifact would be served too, but an engine
+    without that index (the embedded one) answers it clause by clause, a pass over the cache
+    for each.
+    """
+    found = mongo.cache_database_for_reports()[mongo.CACHED_RESPONSES].find(
+        {
+            field: {"$in": sorted({key[position] for key in keys}, key=_none_first)}
+            for position, field in enumerate(("kind", "dataset", "config", "split"))
+        },
+        _COPY_FIELDS,
+    )
+    entries = (entry for entry in found.batch_size(mongo.WHOLE_RESULT_BATCH_SIZE))
+    return {key: entry for entry in entries if (key := _artifact_key(entry)) in keys}
+
+
+def _none_first(value: str | None) -> tuple[bool, str]:
+    return (value is not None, value or "")
 
 
 def _link(key: ArtifactKey, cache_entry: dict[str, Any] | None) -> ArtifactLink:
