@@ -192,8 +192,7 @@ def add_waiting_job(
     """
     key = unicity_id(job_type=job_type, dataset=dataset, revision=revision, config=config, split=split)
     with held_lock(key=key):
-        return _stand_or_add(
-            key=key,
+        return add_waiting_job_holding_its_lock(
             job_type=job_type,
             dataset=dataset,
             revision=revision,
@@ -229,8 +228,7 @@ def add_job_unless_pending(
         started = job_selectors.started_job(unicity_id=key)
     if started is not None:
         return WaitingJob(job_id=str(started["_id"]), job=job_row(started), action="already_started")
-    return _stand_or_add(
-        key=key,
+    return add_waiting_job_holding_its_lock(
         job_type=job_type,
         dataset=dataset,
         revision=revision,
@@ -251,39 +249,14 @@ def add_waiting_job_holding_its_lock(
     split: str | None,
     priority: Priority,
     difficulty: int,
+    difficulty_asked: bool = False,
 ) -> WaitingJob:
-    """`add_waiting_job` for a caller that already holds the lock of the job's unicity_id.
+    """`add_waiting_job` for a caller holding the lock of the job's unicity_id: update its waiting job, or insert one.
 
     A requeue of a stale job deletes the started job and queues its waiting one under one hold
-    of that lock (`jobs.requeue`); every other caller goes through `add_waiting_job`.
+    of that lock (`jobs.requeue`); `add_waiting_job` takes the lock, then comes here.
     """
     key = unicity_id(job_type=job_type, dataset=dataset, revision=revision, config=config, split=split)
-    return _stand_or_add(
-        key=key,
-        job_type=job_type,
-        dataset=dataset,
-        revision=revision,
-        config=config,
-        split=split,
-        priority=priority,
-        difficulty=difficulty,
-        difficulty_asked=False,
-    )
-
-
-def _stand_or_add(
-    *,
-    key: str,
-    job_type: str,
-    dataset: str,
-    revision: str,
-    config: str | None,
-    split: str | None,
-    priority: Priority,
-    difficulty: int,
-    difficulty_asked: bool,
-) -> WaitingJob:
-    """Under the lock of `key`: update the waiting job of the unicity_id, or insert one."""
     jobs = mongo.queue_database()[mongo.JOBS]
     waiting = list(jobs.find({"unicity_id": key, "status": Status.WAITING.value}).sort("created_at", -1).limit(1))
     if waiting:
