@@ -137,6 +137,11 @@ def test_the_fleet_and_console_writes_on_the_same_artifacts_leave_no_duplicate_a
                     {"dataset": DATASET} | ({"config": config} if config else {}) | ({"split": split} if split else {})
                 )
                 response = client.post(f"/admin/force-refresh/{job_type}?{urlencode(params)}")
+                if response.status_code == 500 and response["X-Error-Code"] == "LockTimeoutError":
+                    # a worker held the artifact's lock past the workers' 2 s wait (REFERENCE.md): the
+                    # console answers at once that nothing was changed; the rows are checked all the same
+                    count("force-refresh gave up on a held lock")
+                    continue
                 assert response.status_code == 200, response.content
                 count(f"force-refresh {response.json()['action']}")
 
